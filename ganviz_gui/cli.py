@@ -1,0 +1,365 @@
+"""The `ganviz` command line: train, sample, evaluate and inspect, headless.
+
+Exit status: 0 on success; 2 for bad usage or bad input (one line on stderr, no traceback);
+1 for an internal error; 130 when interrupted (after saving a checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ganviz_gui import __version__
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Flags of `train` and the config fields they set. Anything else: --set FIELD=VALUE.
+TRAIN_FLAGS = {
+    "dataset": ("--dataset", str),
+    "data_path": ("--data", str),
+    "model": ("--model", str),
+    "loss": ("--loss", str),
+    "steps": ("--steps", int),
+    "batch_size": ("--batch-size", int),
+    "lr_g": ("--lr-g", float),
+    "lr_d": ("--lr-d", float),
+    "d_steps": ("--d-steps", int),
+    "latent_dim": ("--latent-dim", int),
+    "image_size": ("--image-size", int),
+    "device": ("--device", str),
+    "seed": ("--seed", int),
+}
+
+
+class UsageError(Exception):
+    """Bad command-line usage: exit 2 with the message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganviz",
+        description="Train GANs and inspect their checkpoints (headless). "
+        "Run folders written here open in the GANViz window.",
+    )
+    parser.add_argument("--version", action="version", version=f"GANViz {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a GAN and write a run folder")
+    for field, (flag, kind) in TRAIN_FLAGS.items():
+        train.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS)
+    train.add_argument(
+        "--download",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="fetch MNIST / Fashion-MNIST into the cache if missing",
+    )
+    train.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other setting, e.g. --set r1_weight=0.1 (repeatable)",
+    )
+    train.add_argument("--config", type=Path, help="a JSON file of settings (flags override it)")
+    train.add_argument(
+        "--resume", type=Path, metavar="CKPT", help="continue the run of a checkpoint"
+    )
+    train.add_argument("--run-dir", type=Path, help="where to write the run folder")
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=argparse.SUPPRESS,
+        dest="num_threads",
+        help="torch threads (default: half the cores, at most 4)",
+    )
+
+    sample = commands.add_parser("sample", help="generate samples from a checkpoint")
+    sample.add_argument("checkpoint", type=Path)
+    sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, required=True, help=".npy array or .png picture")
+    sample.add_argument("--raw", action="store_true", help="use the raw generator, not its EMA")
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a checkpoint's generator")
+    evaluate.add_argument("checkpoint", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--raw", action="store_true", help="use the raw generator, not its EMA")
+
+    info = commands.add_parser("info", help="what a checkpoint holds (no models built)")
+    info.add_argument("checkpoint", type=Path)
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+
+    demo = commands.add_parser("demo", help="train 8 Gaussians for 3,000 steps and evaluate")
+    demo.add_argument("--run-dir", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    # Imported late so `ganviz --help` answers before torch has loaded (about 3 s).
+    from ganviz_gui.core.errors import GanvizError
+
+    handlers = {
+        "train": cmd_train,
+        "sample": cmd_sample,
+        "evaluate": cmd_evaluate,
+        "info": cmd_info,
+        "demo": cmd_demo,
+    }
+    try:
+        return handlers[args.command](args)
+    except (GanvizError, UsageError) as exc:
+        print(f"ganviz {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"ganviz {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        traceback.print_exc()
+        print(
+            f"ganviz {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        return EXIT_INTERNAL
+
+
+# ---------------------------------------------------------------------- train
+def train_config(args: argparse.Namespace):
+    """Settings from, in rising priority: recommended values for the data set, --config, flags."""
+    from ganviz_gui.core.config import TrainingConfig, recommended_settings
+
+    given = _explicit_settings(args)
+    base: dict[str, Any] = {}
+    if args.config is not None:
+        base = TrainingConfig.load_json(args.config).to_dict()
+    dataset = given.get("dataset", base.get("dataset", TrainingConfig.dataset))
+    model = given.get("model", base.get("model", TrainingConfig.model))
+    merged = {**recommended_settings(dataset, model), **base, **given}
+    return TrainingConfig.from_dict(merged, source="settings")
+
+
+def _explicit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from ganviz_gui.core.config import field_names, parse_setting
+
+    given = {field: getattr(args, field) for field in TRAIN_FLAGS if hasattr(args, field)}
+    if hasattr(args, "num_threads"):
+        given["num_threads"] = args.num_threads
+    if getattr(args, "download", False):
+        given["download"] = True
+    for item in args.settings:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in field_names():
+            raise UsageError(f"--set {item!r}: expected FIELD=VALUE with a known field")
+        given[name] = parse_setting(name, value.strip())
+    return given
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ganviz_gui.core.training_session import TrainingSession
+
+    if args.resume is not None:
+        if args.config is not None:
+            raise UsageError("--config and --resume do not mix: a checkpoint carries its settings")
+        session = TrainingSession.resume(
+            args.resume, run_dir=args.run_dir, overrides=_resume_overrides(args)
+        )
+    else:
+        session = TrainingSession.start(train_config(args), run_dir=args.run_dir)
+    return _run_session(session)
+
+
+def _resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from ganviz_gui.core.config import RESUMABLE_FIELDS
+
+    given = _explicit_settings(args)
+    fixed = sorted(set(given) - set(RESUMABLE_FIELDS))
+    if fixed:
+        raise UsageError(
+            f"cannot change {', '.join(fixed)} when resuming (they define the model or data); "
+            f"these can change: {', '.join(RESUMABLE_FIELDS)}"
+        )
+    return given
+
+
+def _run_session(session) -> int:
+    from ganviz_gui.core.devices import apply_num_threads
+
+    trainer = session.trainer
+    config = trainer.config
+    threads = apply_num_threads(config.num_threads)
+    print(
+        f"GANViz {__version__}: training {config.model} on {config.dataset} "
+        f"({len(trainer.dataset)} samples of shape {tuple(trainer.dataset.sample_shape)}) "
+        f"on {trainer.device}, {threads} thread(s)"
+    )
+    for path, reason in trainer.dataset.skipped[:10]:
+        print(f"  skipped {path}: {reason}")
+    if len(trainer.dataset.skipped) > 10:
+        print(f"  ... and {len(trainer.dataset.skipped) - 10} more skipped files")
+    print(f"run folder: {session.run_dir}")
+    progress = _Progress(session.step_count, config.steps)
+    reason = "finished"
+    try:
+        session.run(config.steps, on_step=progress.update)
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        raise
+    except Exception as exc:
+        reason = f"error: {exc}"
+        raise
+    finally:
+        progress.close()
+        checkpoint = session.close(reason)
+        latest = checkpoint or session.writer.checkpoint_path(session.step_count)
+        print(f"{reason} at step {session.step_count}; checkpoint {latest}")
+    if not trainer.dataset.is_image:
+        summary = trainer.evaluate_2d()
+        print("evaluation (EMA generator): " + _format_metrics(summary))
+    return EXIT_OK
+
+
+class _Progress:
+    """A tqdm bar with ETA on a terminal; plain lines (about 20 per run) when piped."""
+
+    def __init__(self, start: int, total: int):
+        self.total = total
+        self.interactive = sys.stderr.isatty()
+        self.last: dict[str, Any] = {}
+        self.every = max(1, (total - start) // 20)
+        self.started = time.perf_counter()
+        self.start = start
+        self.bar = None
+        if self.interactive:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
+
+    def update(self, result) -> None:
+        if result.record:
+            self.last.update(result.record)  # coverage metrics come less often than losses
+        if self.bar is not None:
+            self.bar.update(1)
+            if result.record:
+                self.bar.set_postfix_str(_format_metrics(self.last, short=True), refresh=False)
+        elif (result.step - self.start) % self.every == 0 or result.step == self.total:
+            done = result.step - self.start
+            rate = done / max(time.perf_counter() - self.started, 1e-9)
+            eta = (self.total - result.step) / rate if rate else 0.0
+            print(
+                f"step {result.step}/{self.total}  {_format_metrics(self.last, short=True)}  "
+                f"{rate:.0f} steps/s  ETA {_clock(eta)}",
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _format_metrics(record: dict[str, Any], short: bool = False) -> str:
+    names = [
+        "loss_d",
+        "loss_g",
+        "d_real",
+        "d_fake",
+        "modes_covered",
+        "high_quality",
+        "js_divergence",
+        "diversity_ratio",
+    ]
+    if not short:
+        names += ["modes_total"]
+    parts = []
+    for name in names:
+        if name in record and record[name] is not None:
+            value = record[name]
+            parts.append(f"{name}={value:.3f}" if isinstance(value, float) else f"{name}={value}")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------- sample / evaluate / info
+def cmd_sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ganviz_gui.core.checkpoint import load_checkpoint
+    from ganviz_gui.core.evaluation import sample
+    from ganviz_gui.core.sample_images import (
+        image_grid,
+        save_png,
+        scatter_plot,
+        tile_scale,
+        upscale,
+    )
+
+    if not 1 <= args.n <= 100_000:
+        raise UsageError(f"-n {args.n}: choose between 1 and 100000 samples")
+    suffix = args.out.suffix.lower()
+    if suffix not in (".npy", ".png"):
+        raise UsageError(f"--out {args.out}: must end in .npy or .png")
+    checkpoint = load_checkpoint(args.checkpoint)
+    generator = checkpoint.build_generator("raw" if args.raw else "ema")
+    samples = sample(generator, args.n, checkpoint.config.latent_dim, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".npy":
+        if checkpoint.is_image:
+            samples = np.clip((samples + 1.0) / 2.0, 0.0, 1.0)  # N x C x H x W in [0, 1]
+        np.save(args.out, samples.astype(np.float32))
+    elif checkpoint.is_image:
+        save_png(upscale(image_grid(samples), tile_scale(samples.shape[-1])), args.out)
+    else:
+        save_png(scatter_plot(np.empty((0, 2)), samples), args.out)
+    print(f"wrote {args.n} samples from step {checkpoint.step} to {args.out}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ganviz_gui.core.checkpoint import load_checkpoint
+    from ganviz_gui.core.evaluation import evaluate_checkpoint
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    result = evaluate_checkpoint(checkpoint, which="raw" if args.raw else "ema", seed=args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>16}: {value:.4f}" if isinstance(value, float) else f"{key:>16}: {value}")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ganviz_gui.core.checkpoint import describe_checkpoint
+
+    described = describe_checkpoint(args.checkpoint)
+    if args.json:
+        print(json.dumps(described))
+        return EXIT_OK
+    for key, value in described.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        print(f"{key:>24}: {value}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The quickest look at the engine: 8 Gaussians, 3,000 steps, then the coverage metrics."""
+    from ganviz_gui.core.config import TrainingConfig, recommended_settings
+    from ganviz_gui.core.training_session import TrainingSession
+
+    config = TrainingConfig(**{**recommended_settings("ring8", "mlp"), "steps": 3000})
+    return _run_session(TrainingSession.start(config, run_dir=args.run_dir))

@@ -1,0 +1,248 @@
+"""Checkpoint files: written atomically, read safely, checked thoroughly.
+
+A checkpoint is one dict of tensors and plain Python values (see docs/run-folder.md). It is read
+with `torch.load(..., weights_only=True)` passed explicitly, because an environment variable
+silently turns the default off, and never with unsafe loading as a fallback. `torch.load` does
+not check the zip CRCs, so we do. Every failure becomes one `CheckpointError` that names the
+file and the problem in our words: torch's own messages advise the unsafe fix.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganviz_gui import __version__
+from ganviz_gui.core.atomic_files import atomic_write
+from ganviz_gui.core.config import TrainingConfig
+from ganviz_gui.core.errors import CheckpointError, ConfigError
+from ganviz_gui.core.finite import all_finite
+from ganviz_gui.core.models import build_models
+
+FORMAT = "ganviz-checkpoint"
+FORMAT_VERSION = 1
+_REQUIRED = {
+    "config": dict,
+    "step": int,
+    "generator": dict,
+    "discriminator": dict,
+    "optimizer_g": dict,
+    "optimizer_d": dict,
+    "fixed_noise": torch.Tensor,
+    "rng": dict,
+    "data": dict,
+}
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    state: dict[str, Any]
+    config: TrainingConfig
+
+    @property
+    def step(self) -> int:
+        return int(self.state["step"])
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.state["data"]["sample_shape"])
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.sample_shape) == 3
+
+    def build_generator(self, which: str = "ema", device: str | torch.device = "cpu") -> nn.Module:
+        """The generator in eval mode: `ema` (used for samples) when the file has one, else raw."""
+        generator, _ = build_models(self.config, self.sample_shape)
+        weights = self.state.get("generator_ema") if which == "ema" else None
+        generator.load_state_dict(weights or self.state["generator"])
+        return generator.to(device).eval()
+
+
+# ---------------------------------------------------------------------- writing
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write `state` (from Trainer.checkpoint_state) atomically: temp file, fsync, rename."""
+    path = Path(path)
+    if not all_finite(state):
+        raise CheckpointError(f"{path}: not saved, the weights hold NaN or infinite values")
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "app_version": __version__,
+        **state,
+    }
+    atomic_write(path, lambda handle: torch.save(payload, handle))
+    return path
+
+
+# ---------------------------------------------------------------------- reading
+def read_torch_file(path: str | Path) -> Any:
+    """Load any torch file safely (tensors and plain values only), CRCs checked first."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not raw:
+        raise CheckpointError(f"{path}: the file is empty")
+    if raw[:4] == b"PK\x03\x04":
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(raw))
+            damaged = archive.testzip()
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError):
+            raise CheckpointError(
+                f"{path}: the file is truncated or damaged (its zip directory is unreadable); "
+                "it may be a partial copy or download"
+            ) from None
+        if damaged is not None:
+            raise CheckpointError(
+                f"{path}: the file is damaged: {damaged} fails its CRC check "
+                "(bytes changed after it was written)"
+            )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols of odd files
+            return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        if unsafe:
+            raise CheckpointError(
+                f"{path}: refused: it holds Python objects, not just tensors and values "
+                f"(it asks to import {unsafe.group(1)}); GANViz never runs code from a file"
+            ) from None
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (unreadable contents)") from None
+    except (RuntimeError, EOFError, ValueError, OSError, KeyError, TypeError, AttributeError):
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a damaged one") from None
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read and check a GANViz checkpoint: format, version, settings and weight shapes."""
+    path = Path(path)
+    state = read_torch_file(path)
+    check_format(state, path)
+    for key, kind in _REQUIRED.items():
+        if not isinstance(state.get(key), kind):
+            raise CheckpointError(f"{path}: damaged: '{key}' is missing or of the wrong type")
+    try:
+        config = TrainingConfig.from_dict(state["config"], source="settings")
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: holds invalid {exc}") from None
+    shape = state["data"].get("sample_shape")
+    if not (
+        isinstance(shape, list)
+        and len(shape) in (1, 3)
+        and all(isinstance(s, int) and s > 0 for s in shape)
+    ):
+        raise CheckpointError(f"{path}: damaged: the data shape {shape!r} is not a sample shape")
+    checkpoint = Checkpoint(path=path, state=state, config=config)
+    _check_architecture(checkpoint)
+    if not all_finite({k: state[k] for k in ("generator", "discriminator", "generator_ema")}):
+        raise CheckpointError(f"{path}: the weights hold NaN or infinite values")
+    return checkpoint
+
+
+def check_format(state: Any, path: Path) -> None:
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: a PyTorch file, but not a GANViz checkpoint")
+    version = state.get("format_version")
+    if not isinstance(version, int):
+        raise CheckpointError(f"{path}: damaged: no format version")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: written by a newer GANViz ({state.get('app_version', '?')}, format {version}); "
+            f"this GANViz {__version__} reads formats up to {FORMAT_VERSION}: please update"
+        )
+
+
+def _check_architecture(checkpoint: Checkpoint) -> None:
+    """Compare every weight's name and shape with the models the settings describe."""
+    try:
+        generator, discriminator = build_models(checkpoint.config, checkpoint.sample_shape)
+    except ConfigError as exc:
+        raise CheckpointError(
+            f"{checkpoint.path}: its settings describe no model GANViz can build ({exc})"
+        ) from None
+    state = checkpoint.state
+    expected = {
+        "generator": generator.state_dict(),
+        "discriminator": discriminator.state_dict(),
+    }
+    if state.get("generator_ema") is not None:
+        expected["generator_ema"] = expected["generator"]
+    for part, reference in expected.items():
+        problem = _state_dict_mismatch(reference, state[part])
+        if problem:
+            raise CheckpointError(
+                f"{checkpoint.path}: the {part.replace('_', ' ')} weights do not fit the "
+                f"{checkpoint.config.model} architecture its settings describe ({problem})"
+            )
+
+
+def _state_dict_mismatch(reference: dict[str, torch.Tensor], given: dict[str, Any]) -> str:
+    missing = [k for k in reference if k not in given]
+    unexpected = [k for k in given if k not in reference]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {_few(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {_few(unexpected)}")
+        return "; ".join(parts)
+    for key, tensor in reference.items():
+        value = given[key]
+        if not isinstance(value, torch.Tensor):
+            return f"{key} is not a tensor"
+        if value.shape != tensor.shape:
+            return f"{key} has shape {tuple(value.shape)}, expected {tuple(tensor.shape)}"
+    return ""
+
+
+def _few(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def describe_checkpoint(path: str | Path) -> dict[str, Any]:
+    """What a file holds, for `ganviz info`: read safely, no models built."""
+    path = Path(path)
+    state = read_torch_file(path)
+    check_format(state, path)
+    config = state.get("config") if isinstance(state.get("config"), dict) else {}
+    data = state.get("data") if isinstance(state.get("data"), dict) else {}
+
+    def count(part: str) -> int:
+        weights = state.get(part)
+        if not isinstance(weights, dict):
+            return 0
+        return sum(t.numel() for t in weights.values() if isinstance(t, torch.Tensor))
+
+    return {
+        "file": str(path),
+        "format_version": state.get("format_version"),
+        "app_version": state.get("app_version"),
+        "step": state.get("step"),
+        "dataset": config.get("dataset"),
+        "data": {k: v for k, v in data.items() if k != "mode_centers"},
+        "model": config.get("model"),
+        "loss": config.get("loss"),
+        "latent_dim": config.get("latent_dim"),
+        "d_steps": config.get("d_steps"),
+        "lr_g": config.get("lr_g"),
+        "lr_d": config.get("lr_d"),
+        "generator_parameters": count("generator"),
+        "discriminator_parameters": count("discriminator"),
+        "has_ema_generator": state.get("generator_ema") is not None,
+        "training_seconds": state.get("elapsed"),
+    }

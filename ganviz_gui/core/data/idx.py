@@ -1,0 +1,206 @@
+"""MNIST and Fashion-MNIST from the standard IDX files, and their checked download.
+
+Files are read from a folder the user names (gzipped or not), or fetched on request from the
+standard public mirrors into GANViz's cache. A download is written to a temporary file, its
+MD5 compared with the published one, and only then renamed into place: a failed or partial
+download leaves no half file behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganviz_gui.core.app_dirs import cache_dir
+from ganviz_gui.core.data.dataset import Dataset
+from ganviz_gui.core.errors import DataError
+
+TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
+
+# name -> (mirrors, {file: md5}, class names). Checksums are the ones torchvision publishes.
+SOURCES: dict[str, tuple[tuple[str, ...], dict[str, str], list[str]]] = {
+    "mnist": (
+        (
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+        {
+            TRAIN_IMAGES: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            TRAIN_LABELS: "d53e105ee54ea40749a09fcbcd1e9432",
+        },
+        [str(d) for d in range(10)],
+    ),
+    "fashion-mnist": (
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        {
+            TRAIN_IMAGES: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            TRAIN_LABELS: "25c81989df183df01b3e8a0aad5dffbe",
+        },
+        [
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ],
+    ),
+}
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+DOWNLOAD_TIMEOUT_S = 30
+
+
+def default_cache_folder(name: str) -> Path:
+    return cache_dir() / name
+
+
+def load_idx_dataset(name: str, folder: str | Path | None, download: bool) -> Dataset:
+    """Load the training split of MNIST or Fashion-MNIST.
+
+    With `folder`, the IDX files must be there. Without it, the cache is used, and filled
+    from the mirrors when `download` is set.
+    """
+    mirrors, checksums, class_names = SOURCES[name]
+    if folder:
+        root = Path(folder)
+        if not root.is_dir():
+            raise DataError(f"{root}: no such folder (expected the {name} IDX files in it)")
+    else:
+        root = default_cache_folder(name)
+        if download:
+            download_files(root, mirrors, checksums)
+    images_path = _find_idx(root, TRAIN_IMAGES)
+    labels_path = _find_idx(root, TRAIN_LABELS)
+    if images_path is None or labels_path is None:
+        hint = (
+            f"pass a folder holding {TRAIN_IMAGES} and {TRAIN_LABELS}"
+            if folder
+            else f"pass --data FOLDER with the IDX files, or --download to fetch them into {root}"
+        )
+        raise DataError(f"{root}: {name} training files not found; {hint}")
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DataError(f"{images_path}: expected uint8 images (N, H, W), got {images.shape}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
+        )
+    return Dataset(
+        name=name,
+        data=torch.from_numpy(images.copy()).unsqueeze(1),  # (N, 1, H, W)
+        labels=torch.from_numpy(labels.astype(np.int64)),
+        class_names=class_names,
+        source=str(root),
+    )
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse one IDX file (gzipped or not): magic, dims, then big-endian data."""
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: IDX header is truncated")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DataError(
+            f"{path}: IDX header promises {shape} ({expected} bytes) "
+            f"but {len(raw) - header} bytes follow"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def download_files(folder: Path, mirrors: Sequence[str], checksums: dict[str, str]) -> None:
+    """Fetch each file not already present and valid, trying the mirrors in turn."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for filename, md5 in checksums.items():
+        target = folder / filename
+        if target.is_file() and _md5(target) == md5:
+            continue
+        failures = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + filename
+            try:
+                _download_checked(url, target, md5)
+                break
+            except DataError as exc:
+                failures.append(str(exc))
+        else:
+            raise DataError(f"download of {filename} failed: " + "; ".join(failures))
+
+
+def _download_checked(url: str, target: Path, md5: str) -> None:
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".part", dir=target.parent
+    )
+    temp = Path(temp_name)
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(handle, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                    expected_size = response.headers.get("Content-Length")
+                    received = 0
+                    while chunk := response.read(1 << 16):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        received += len(chunk)
+            except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                raise DataError(f"{url}: {reason}") from None
+            if expected_size is not None and received != int(expected_size):
+                raise DataError(
+                    f"{url}: connection closed after {received} of {expected_size} bytes"
+                )
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != md5:
+            raise DataError(
+                f"{url}: checksum mismatch (got MD5 {digest.hexdigest()}, expected {md5})"
+            )
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _find_idx(root: Path, gz_name: str) -> Path | None:
+    plain = gz_name.removesuffix(".gz")
+    dotted = plain.replace("-idx", ".idx")  # some copies are named train-images.idx3-ubyte
+    for name in (gz_name, plain, dotted, dotted + ".gz"):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,86 @@
+"""How good a generator is: the same numbers during training and for any saved checkpoint."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganviz_gui.core.data import Dataset, load_dataset, to_model_space
+from ganviz_gui.core.losses import d_output
+from ganviz_gui.core.metrics import js_divergence_2d, mean_pairwise_distance, mixture_quality
+from ganviz_gui.core.models import build_models
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.checkpoint import Checkpoint
+
+MIXTURE_SAMPLES = 2500  # generated points for modes_covered / high_quality (as PacGAN)
+JS_SAMPLES = 10_000  # generated points for the JS divergence histogram
+IMAGE_SAMPLES = 512
+
+
+def decode(generator: nn.Module, z: torch.Tensor) -> np.ndarray:
+    """Run G in eval mode without gradients; numpy out, the module's mode restored."""
+    device = next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.no_grad():
+            out = torch.cat([generator(chunk.to(device)) for chunk in z.split(4096)])
+    finally:
+        generator.train(was_training)
+    return out.float().cpu().numpy()
+
+
+def sample(generator: nn.Module, n: int, latent_dim: int, seed: int) -> np.ndarray:
+    """n samples from seeded latents: (n, 2) points or (n, C, H, W) images in [-1, 1]."""
+    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    return decode(generator, z)
+
+
+def evaluate_points(
+    generator: nn.Module, latent_dim: int, dataset: Dataset, seed: int
+) -> dict[str, float]:
+    """JS divergence on a grid for any 2D data; modes covered and quality for mixtures."""
+    points = sample(generator, JS_SAMPLES, latent_dim, seed)
+    result: dict[str, float] = {"js_divergence": js_divergence_2d(points, dataset.data.numpy())}
+    if dataset.mode_centers is not None:
+        quality = mixture_quality(points[:MIXTURE_SAMPLES], dataset.mode_centers, dataset.mode_std)
+        result["modes_covered"] = quality["modes_covered"]
+        result["modes_total"] = quality["modes_total"]
+        result["high_quality"] = quality["high_quality"]
+    return result
+
+
+def evaluate_checkpoint(
+    checkpoint: Checkpoint, which: str = "ema", seed: int = 0, dataset: Dataset | None = None
+) -> dict[str, Any]:
+    """Metrics of a checkpoint's generator against the data it was trained on."""
+    config = checkpoint.config
+    dataset = dataset if dataset is not None else load_dataset(config)
+    generator = checkpoint.build_generator(which)
+    result: dict[str, Any] = {
+        "step": checkpoint.step,
+        "dataset": config.dataset,
+        "generator": which,
+    }
+    if not dataset.is_image:
+        result.update(evaluate_points(generator, config.latent_dim, dataset, seed))
+        return result
+    fake = sample(generator, IMAGE_SAMPLES, config.latent_dim, seed)
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[
+        :IMAGE_SAMPLES
+    ]
+    real = to_model_space(dataset.data[index])
+    _, discriminator = build_models(config, checkpoint.sample_shape)
+    discriminator.load_state_dict(checkpoint.state["discriminator"])
+    discriminator.eval()
+    with torch.no_grad():
+        result["d_real"] = float(d_output(config.loss, discriminator(real)))
+        result["d_fake"] = float(d_output(config.loss, discriminator(torch.from_numpy(fake))))
+    real_spread = mean_pairwise_distance(real.numpy())
+    # Near 1: samples as varied as the data; near 0: mode collapse.
+    result["diversity_ratio"] = mean_pairwise_distance(fake) / real_spread if real_spread else 0.0
+    return result

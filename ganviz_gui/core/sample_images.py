@@ -1,0 +1,100 @@
+"""Pictures of samples as uint8 arrays: image grids tiled in numpy, 2D scatter plots rasterised.
+
+Both the run folder's PNGs and the GUI use these, so a grid looks the same everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ganviz_gui.core.atomic_files import atomic_write
+
+MIN_TILE_PX = 32  # saved grids are upscaled (nearest neighbour) until each sample is this big
+REAL_COLOR = np.array([60, 110, 200], dtype=np.uint8)  # blue
+FAKE_COLOR = np.array([235, 120, 30], dtype=np.uint8)  # orange
+
+
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
+    """(N, C, H, W) floats in [-1, 1] -> one (rows*H', cols*W', 3) uint8 picture."""
+    n, c, h, w = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    if c == 1:
+        pixels = np.repeat(pixels, 3, axis=1)
+    pixels = pixels.transpose(0, 2, 3, 1)  # (N, H, W, 3)
+    grid = np.full(
+        (rows * (h + padding) + padding, columns * (w + padding) + padding, 3), 40, np.uint8
+    )
+    for i in range(n):
+        r, col = divmod(i, columns)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top : top + h, left : left + w] = pixels[i]
+    return grid
+
+
+def upscale(picture: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement: pixels stay sharp squares, nothing is invented."""
+    if factor <= 1:
+        return picture
+    return picture.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def tile_scale(tile_px: int) -> int:
+    return max(1, math.ceil(MIN_TILE_PX / max(tile_px, 1)))
+
+
+def scatter_plot(
+    real: np.ndarray,
+    fake: np.ndarray,
+    size: int = 512,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Real points in blue, generated in orange, on a white square with unit grid lines."""
+    if bounds is None:
+        both = np.concatenate([real, fake]) if len(fake) else real
+        finite = both[np.isfinite(both).all(axis=1)]
+        lo, hi = np.percentile(real, 0.5, axis=0), np.percentile(real, 99.5, axis=0)
+        if len(finite):
+            lo, hi = (
+                np.minimum(lo, np.percentile(finite, 1, axis=0)),
+                np.maximum(hi, np.percentile(finite, 99, axis=0)),
+            )
+        center, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.15, 1e-3)
+        bounds = (center[0] - half, center[0] + half, center[1] - half, center[1] + half)
+    x0, x1, y0, y1 = bounds
+    picture = np.full((size, size, 3), 255, np.uint8)
+    for tick in range(math.ceil(x0), math.floor(x1) + 1):
+        col = int((tick - x0) / (x1 - x0) * (size - 1))
+        picture[:, col] = 225 if tick else 190
+    for tick in range(math.ceil(y0), math.floor(y1) + 1):
+        row = int((y1 - tick) / (y1 - y0) * (size - 1))
+        picture[row, :] = 225 if tick else 190
+    for points, color in ((real, REAL_COLOR), (fake, FAKE_COLOR)):
+        pts = points[np.isfinite(points).all(axis=1)]
+        cols = ((pts[:, 0] - x0) / (x1 - x0) * (size - 1)).astype(np.int64)
+        rows = ((y1 - pts[:, 1]) / (y1 - y0) * (size - 1)).astype(np.int64)
+        for dr in (0, 1):
+            for dc in (0, 1):  # 2x2 px dots
+                r, c = rows + dr, cols + dc
+                keep = (r >= 0) & (r < size) & (c >= 0) & (c < size)
+                picture[r[keep], c[keep]] = color
+    return picture
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_png(picture: np.ndarray, path: str | Path) -> Path:
+    path = Path(path)
+    data = png_bytes(picture)
+    atomic_write(path, lambda handle: handle.write(data))
+    return path

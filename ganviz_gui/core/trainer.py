@@ -1,0 +1,435 @@
+"""`Trainer`: one GAN, its optimisers and data, advanced one iteration at a time.
+
+The step follows the reference DCGAN step (pytorch/examples dcgan/main.py): D on real, D on
+`fake.detach()`, then G on the same fake. A caller (the command line, the GUI's worker, a test)
+owns the loop, so it can pause, stop, take a D-only or G-only step, or change the learning
+rates, D steps per G step and the loss between any two steps; each change becomes an event.
+
+Scalars stay on the device and are fetched once per logging interval. The one per-update sync
+is the finiteness check, which must happen before `optimizer.step()` so that a non-finite loss
+or gradient never reaches the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganviz_gui.core import losses
+from ganviz_gui.core.config import LOSSES, TrainingConfig
+from ganviz_gui.core.data import BatchSampler, Dataset, load_dataset
+from ganviz_gui.core.devices import resolve_device
+from ganviz_gui.core.errors import ConfigError, TrainingStopped
+from ganviz_gui.core.evaluation import decode, evaluate_points, sample
+from ganviz_gui.core.finite import all_finite
+from ganviz_gui.core.models import build_models
+
+STEP_KINDS = ("both", "d", "g")
+SNAPSHOT_EVERY = 100  # steps between copies of the last good state kept for recovery
+
+
+@dataclass
+class StepResult:
+    step: int  # the iteration just finished (1-based)
+    record: dict[str, Any] | None  # a metrics record when this step closed a logging interval
+    skipped: bool  # an update was refused as non-finite and the last good state restored
+
+
+class Trainer:
+    def __init__(
+        self,
+        config: TrainingConfig,
+        dataset: Dataset | None = None,
+        device: torch.device | None = None,
+    ):
+        config.validate()
+        self.config = copy.deepcopy(config)
+        self.device = device if device is not None else resolve_device(config.device)
+        self.dataset = dataset if dataset is not None else load_dataset(config)
+        _check_data_fits_model(self.config, self.dataset)
+
+        # Seed model initialisation without disturbing the caller's global RNG (the GUI's).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            generator, discriminator = build_models(self.config, self.dataset.sample_shape)
+        self.generator = generator.to(self.device)
+        self.discriminator = discriminator.to(self.device)
+        self.generator_ema = _make_ema(self.generator) if config.ema_decay > 0 else None
+        self.optimizer_g = _make_optimizer(self.config, "g", self.generator)
+        self.optimizer_d = _make_optimizer(self.config, "d", self.discriminator)
+
+        self.data_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
+        self.latent_rng = torch.Generator(self.device).manual_seed(config.seed + 2)
+        cpu_rng = torch.Generator().manual_seed(config.seed + 3)
+        self.fixed_noise = torch.randn(config.n_samples, config.latent_dim, generator=cpu_rng)
+        self.real_data = self.dataset.data.to(self.device)
+        self.sampler = BatchSampler(self.real_data, config.batch_size, self.data_rng)
+
+        self.step_count = 0
+        self.ema_updates = 0
+        self.elapsed = 0.0  # seconds spent inside step(), summed over the run (and resumes)
+        self.events: list[dict[str, Any]] = []  # drained by the run folder writer
+        self.recoveries = 0
+        self._pending: dict[str, list[torch.Tensor]] = defaultdict(list)
+        self._interval_start_step = 0
+        self._interval_elapsed = 0.0
+        self._snapshot: dict[str, Any] | None = None
+        self._snapshot_step = -1
+        self._take_snapshot()
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, kind: str = "both") -> StepResult:
+        """One iteration: `both` runs d_steps D updates then one G update; `d` or `g` one update."""
+        if kind not in STEP_KINDS:
+            raise ValueError(f"step kind must be one of {STEP_KINDS}, got {kind!r}")
+        started = time.perf_counter()
+        skipped = False
+        fake = None
+        if kind in ("both", "d"):
+            updates = self.config.d_steps if kind == "both" else 1
+            for i in range(updates):
+                keep = kind == "both" and i == updates - 1
+                ok, fake = self._update_discriminator(keep_fake_graph=keep)
+                if not ok:
+                    skipped, fake = True, None
+                    break
+        if kind in ("both", "g") and not skipped:
+            skipped = not self._update_generator(fake)
+        self.step_count += 1
+
+        if not skipped and self.step_count - self._snapshot_step >= SNAPSHOT_EVERY:
+            self._take_snapshot()
+        step_seconds = time.perf_counter() - started
+        self.elapsed += step_seconds
+        self._interval_elapsed += step_seconds
+        record = None
+        if self.step_count % self.config.log_every == 0:
+            record = self._close_interval()
+        return StepResult(self.step_count, record, skipped)
+
+    def _update_discriminator(self, keep_fake_graph: bool) -> tuple[bool, torch.Tensor | None]:
+        cfg = self.config
+        real = self.sampler.next()
+        z = self._latents(real.shape[0])
+        if keep_fake_graph:
+            fake = self.generator(z)  # reused by the G update that follows (as the reference does)
+        else:
+            with torch.no_grad():
+                fake = self.generator(z)
+        real_logits = self.discriminator(real)
+        fake_logits = self.discriminator(fake.detach())
+        loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
+        if cfg.loss == "wgan-gp" and cfg.gp_weight > 0:
+            loss = loss + cfg.gp_weight * losses.gradient_penalty(
+                self.discriminator, real, fake.detach(), self.latent_rng
+            )
+        if cfg.r1_weight > 0:
+            loss = loss + 0.5 * cfg.r1_weight * losses.r1_penalty(self.discriminator, real)
+        self.optimizer_d.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = _grad_norm(self.discriminator)
+        if not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
+            self._recover("discriminator", loss, grad_norm)
+            return False, None
+        self.optimizer_d.step()
+        pending = self._pending
+        pending["loss_d"].append(loss.detach())
+        pending["d_real"].append(losses.d_output(cfg.loss, real_logits.detach()))
+        pending["d_fake"].append(losses.d_output(cfg.loss, fake_logits.detach()))
+        pending["grad_norm_d"].append(grad_norm)
+        return True, fake if keep_fake_graph else None
+
+    def _update_generator(self, fake: torch.Tensor | None) -> bool:
+        if fake is None:
+            fake = self.generator(self._latents(self.config.batch_size))
+        # D's weights need no gradient here; skipping them saves a third of D's backward.
+        self.discriminator.requires_grad_(False)
+        try:
+            fake_logits = self.discriminator(fake)
+        finally:
+            self.discriminator.requires_grad_(True)
+        loss = losses.g_loss(self.config.loss, fake_logits)
+        self.optimizer_g.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = _grad_norm(self.generator)
+        if not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
+            self._recover("generator", loss, grad_norm)
+            return False
+        self.optimizer_g.step()
+        self._update_ema()
+        self._pending["loss_g"].append(loss.detach())
+        self._pending["grad_norm_g"].append(grad_norm)
+        return True
+
+    def _latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.latent_dim, device=self.device, generator=self.latent_rng)
+
+    def _update_ema(self) -> None:
+        if self.generator_ema is None:
+            return
+        # Warm-up as in TF's ExponentialMovingAverage: early samples are not dominated by init.
+        self.ema_updates += 1
+        decay = min(self.config.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates))
+        with torch.no_grad():
+            ema_params = list(self.generator_ema.parameters())
+            torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - decay)
+            for ema_buffer, buffer in zip(
+                self.generator_ema.buffers(), self.generator.buffers(), strict=True
+            ):
+                ema_buffer.copy_(buffer)
+
+    # ------------------------------------------------------------------ recovery
+    def _recover(self, network: str, loss: torch.Tensor, grad_norm: torch.Tensor) -> None:
+        """Refuse the update, restore the last good state, halve both learning rates."""
+        self.optimizer_d.zero_grad(set_to_none=True)
+        self.optimizer_g.zero_grad(set_to_none=True)
+        self._pending.clear()
+        self.recoveries += 1
+        restored_step = self._snapshot_step
+        self._restore_snapshot()
+        new_lrs = {}
+        for name, optimizer in (("lr_g", self.optimizer_g), ("lr_d", self.optimizer_d)):
+            for group in optimizer.param_groups:
+                group["lr"] *= 0.5
+            new_lrs[name] = optimizer.param_groups[0]["lr"]
+        self.config.lr_g, self.config.lr_d = new_lrs["lr_g"], new_lrs["lr_d"]
+        self._event(
+            "nonfinite_recovery",
+            network=network,
+            loss=_finite_or_text(float(loss.detach())),
+            grad_norm=_finite_or_text(float(grad_norm)),
+            restored_step=restored_step,
+            recovery=self.recoveries,
+            **new_lrs,
+        )
+        if self.recoveries > self.config.max_nonfinite_recoveries:
+            reason = (
+                f"stopped at step {self.step_count + 1}: the {network} produced a non-finite "
+                f"loss or gradient {self.recoveries} times despite halving the learning rates "
+                f"(now lr_g={new_lrs['lr_g']:.3g}, lr_d={new_lrs['lr_d']:.3g})"
+            )
+            self._event("stopped", reason=reason)
+            raise TrainingStopped(reason)
+
+    def _take_snapshot(self) -> None:
+        if not all_finite(self._model_states()):
+            return  # never keep a bad state as "good"
+        self._snapshot = {
+            "models": copy.deepcopy(self._model_states()),
+            "optimizer_g": copy.deepcopy(self.optimizer_g.state_dict()),
+            "optimizer_d": copy.deepcopy(self.optimizer_d.state_dict()),
+        }
+        self._snapshot_step = self.step_count
+
+    def _restore_snapshot(self) -> None:
+        if self._snapshot is None:
+            return
+        models = self._snapshot["models"]
+        self.generator.load_state_dict(models["generator"])
+        self.discriminator.load_state_dict(models["discriminator"])
+        if self.generator_ema is not None and models.get("generator_ema") is not None:
+            self.generator_ema.load_state_dict(models["generator_ema"])
+        # The snapshot holds the learning rates of its time; live changes since then stay.
+        self.optimizer_g.load_state_dict(self._snapshot["optimizer_g"])
+        self.optimizer_d.load_state_dict(self._snapshot["optimizer_d"])
+        self._apply_config_learning_rates()
+
+    def _apply_config_learning_rates(self) -> None:
+        for optimizer, lr in (
+            (self.optimizer_g, self.config.lr_g),
+            (self.optimizer_d, self.config.lr_d),
+        ):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+    def _model_states(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "generator_ema": None
+            if self.generator_ema is None
+            else self.generator_ema.state_dict(),
+        }
+
+    # ------------------------------------------------------------------ metrics
+    def _close_interval(self) -> dict[str, Any]:
+        pending, self._pending = self._pending, defaultdict(list)
+        names = list(pending)
+        record: dict[str, Any] = {"step": self.step_count}
+        if names:
+            means = torch.stack([torch.stack(pending[n]).float().mean() for n in names])
+            record.update(zip(names, means.tolist(), strict=True))  # the interval's one device sync
+        steps = self.step_count - self._interval_start_step
+        record["lr_g"] = self.optimizer_g.param_groups[0]["lr"]
+        record["lr_d"] = self.optimizer_d.param_groups[0]["lr"]
+        record["d_steps"] = self.config.d_steps
+        record["elapsed"] = round(self.elapsed, 4)
+        record["time"] = round(time.time(), 3)
+        record["steps_per_sec"] = steps / self._interval_elapsed if self._interval_elapsed else 0.0
+        self._interval_start_step = self.step_count
+        self._interval_elapsed = 0.0
+        if not self.dataset.is_image and self.step_count % self.config.eval_every == 0:
+            record.update(self.evaluate_2d(generator="raw"))
+        return record
+
+    def evaluate_2d(self, generator: str = "ema") -> dict[str, float]:
+        """Mode coverage, quality and JS divergence of G's samples against the real points."""
+        net = self.sampling_generator(generator)
+        return evaluate_points(net, self.config.latent_dim, self.dataset, self.config.seed + 4)
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int, generator: str = "ema", seed: int | None = None) -> np.ndarray:
+        """n samples as numpy: (n, 2) points, or (n, C, H, W) images in [-1, 1]."""
+        seed = self.config.seed if seed is None else seed
+        return sample(self.sampling_generator(generator), n, self.config.latent_dim, seed)
+
+    def decode(self, z: torch.Tensor, generator: str = "ema") -> np.ndarray:
+        return decode(self.sampling_generator(generator), z)
+
+    def fixed_samples(self) -> np.ndarray:
+        return self.decode(self.fixed_noise)
+
+    def sampling_generator(self, which: str = "ema") -> nn.Module:
+        if which == "ema" and self.generator_ema is not None:
+            return self.generator_ema
+        return self.generator
+
+    # ------------------------------------------------------------------ live changes
+    def set_learning_rates(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
+        changes = {}
+        for name, value, optimizer in (
+            ("lr_g", lr_g, self.optimizer_g),
+            ("lr_d", lr_d, self.optimizer_d),
+        ):
+            if value is None:
+                continue
+            self.config = self.config.replace(**{name: float(value)})  # validates the range
+            for group in optimizer.param_groups:
+                group["lr"] = float(value)
+            changes[name] = float(value)
+        if changes:
+            self._event("settings_changed", **changes)
+
+    def set_d_steps(self, d_steps: int) -> None:
+        self.config = self.config.replace(d_steps=int(d_steps))
+        self._event("settings_changed", d_steps=int(d_steps))
+
+    def set_loss(self, loss: str) -> None:
+        if loss not in LOSSES:
+            raise ConfigError(f"loss: {loss!r} is not one of {', '.join(LOSSES)}")
+        self.config = self.config.replace(loss=loss)
+        self._event("settings_changed", loss=loss)
+
+    def _event(self, kind: str, **details: Any) -> None:
+        self.events.append(
+            {"step": self.step_count, "time": round(time.time(), 3), "kind": kind, **details}
+        )
+
+    def drain_events(self) -> list[dict[str, Any]]:
+        events, self.events = self.events, []
+        return events
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything needed to resume: plain values and CPU tensors only (weights_only-safe)."""
+        states = self._model_states()
+        return {
+            "config": self.config.to_dict(),
+            "step": self.step_count,
+            "elapsed": self.elapsed,
+            "ema_updates": self.ema_updates,
+            "recoveries": self.recoveries,
+            "generator": _to_cpu(states["generator"]),
+            "discriminator": _to_cpu(states["discriminator"]),
+            "generator_ema": None
+            if states["generator_ema"] is None
+            else _to_cpu(states["generator_ema"]),
+            "optimizer_g": _to_cpu(self.optimizer_g.state_dict()),
+            "optimizer_d": _to_cpu(self.optimizer_d.state_dict()),
+            "fixed_noise": self.fixed_noise.clone(),
+            "rng": {"data": self.data_rng.get_state(), "latent": self.latent_rng.get_state()},
+            "data": self.dataset.describe(),
+        }
+
+    def load_checkpoint_state(self, state: dict[str, Any]) -> None:
+        """Continue a run from `checkpoint_state()` output (shapes were checked by the loader)."""
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.generator_ema is not None:
+            self.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
+        self.optimizer_g.load_state_dict(state["optimizer_g"])
+        self.optimizer_d.load_state_dict(state["optimizer_d"])
+        self._apply_config_learning_rates()  # a resume may have changed them
+        self.fixed_noise = state["fixed_noise"].clone()
+        self.data_rng.set_state(state["rng"]["data"])
+        self.latent_rng.set_state(state["rng"]["latent"])
+        self.step_count = self._interval_start_step = int(state["step"])
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.ema_updates = int(state.get("ema_updates", self.step_count))
+        self.recoveries = int(state.get("recoveries", 0))
+        self._take_snapshot()
+
+
+def _check_data_fits_model(config: TrainingConfig, dataset: Dataset) -> None:
+    if config.is_2d != (not dataset.is_image):
+        raise ConfigError(f"dataset: {config.dataset} did not produce the expected kind of data")
+    if config.model == "dcgan":
+        from ganviz_gui.core.models import dcgan_plan
+
+        size = dataset.data.shape[-1]
+        try:
+            dcgan_plan(size)
+        except ConfigError:
+            raise ConfigError(
+                f"image_size: the {config.dataset} images are {size} px; the dcgan model "
+                "produces 8, 16, 28, 32 or 64 px images, so set image_size to one of those"
+            ) from None
+
+
+def _make_ema(generator: nn.Module) -> nn.Module:
+    ema = copy.deepcopy(generator)
+    ema.requires_grad_(False)
+    return ema
+
+
+def _make_optimizer(config: TrainingConfig, net: str, module: nn.Module) -> torch.optim.Optimizer:
+    kind = getattr(config, f"optimizer_{net}")
+    lr = getattr(config, f"lr_{net}")
+    beta1, beta2 = getattr(config, f"beta1_{net}"), getattr(config, f"beta2_{net}")
+    params = module.parameters()
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2))
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr, momentum=beta1)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros((), device=next(module.parameters()).device)
+    return torch.nn.utils.get_total_norm(grads, foreach=True)
+
+
+def _to_cpu(tree: Any) -> Any:
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().cpu().clone()
+    if isinstance(tree, dict):
+        return {k: _to_cpu(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_to_cpu(v) for v in tree]
+    if isinstance(tree, tuple):
+        return tuple(_to_cpu(v) for v in tree)
+    return tree
+
+
+def _finite_or_text(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)  # JSON has no NaN
