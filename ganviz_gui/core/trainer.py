@@ -356,6 +356,7 @@ class Trainer:
             "optimizer_d": _to_cpu(self.optimizer_d.state_dict()),
             "fixed_noise": self.fixed_noise.clone(),
             "rng": {"data": self.data_rng.get_state(), "latent": self.latent_rng.get_state()},
+            "sampler": self.sampler.state_dict(),
             "data": self.dataset.describe(),
         }
 
@@ -371,6 +372,8 @@ class Trainer:
         self.fixed_noise = state["fixed_noise"].clone()
         self.data_rng.set_state(state["rng"]["data"])
         self.latent_rng.set_state(state["rng"]["latent"])
+        if isinstance(state.get("sampler"), dict):
+            self.sampler.load_state_dict(state["sampler"])
         self.step_count = self._interval_start_step = int(state["step"])
         self.elapsed = float(state.get("elapsed", 0.0))
         self.ema_updates = int(state.get("ema_updates", self.step_count))

@@ -90,6 +90,17 @@ class BatchSampler:
         self._position += self.batch_size
         return to_model_space(self.data[index])
 
+    def state_dict(self) -> dict:
+        """Where in the epoch we are, so a resumed run draws the same batches."""
+        return {"order": self._order.cpu(), "position": self._position}
+
+    def load_state_dict(self, state: dict) -> None:
+        order = state["order"]
+        if order.numel() and int(order.max()) >= self.data.shape[0]:
+            return  # a different data set than the checkpoint's: start a fresh epoch
+        self._order = order.to(self.data.device)
+        self._position = int(state["position"])
+
 
 def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:
     """Center-crop uint8 (N, C, H, W) images to a square and resize them to `size` (antialiased)."""
