@@ -221,8 +221,7 @@ def _run_session(session) -> int:
     finally:
         progress.close()
         checkpoint = session.close(reason)
-        latest = checkpoint or session.writer.checkpoint_path(session.step_count)
-        print(f"{reason} at step {session.step_count}; checkpoint {latest}")
+        print(f"{reason} at step {session.step_count}; checkpoint {checkpoint}")
     if not trainer.dataset.is_image:
         summary = trainer.evaluate_2d()
         print("evaluation (EMA generator): " + _format_metrics(summary))
@@ -323,9 +322,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
     elif checkpoint.is_image:
         save_png(upscale(image_grid(samples), tile_scale(samples.shape[-1])), args.out)
     else:
-        save_png(scatter_plot(np.empty((0, 2)), samples), args.out)
+        save_png(scatter_plot(_real_points_for_plot(checkpoint), samples), args.out)
     print(f"wrote {args.n} samples from step {checkpoint.step} to {args.out}")
     return EXIT_OK
+
+
+def _real_points_for_plot(checkpoint):
+    """The real distribution behind a 2D plot when it costs nothing: toy data are regenerated."""
+    import numpy as np
+
+    from ganviz_gui.core.config import TOY_DATASETS
+    from ganviz_gui.core.data import load_dataset
+
+    if checkpoint.config.dataset not in TOY_DATASETS:
+        return np.empty((0, 2))
+    return load_dataset(checkpoint.config).data[:2000].numpy()
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

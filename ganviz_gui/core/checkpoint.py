@@ -116,7 +116,7 @@ def read_torch_file(path: str | Path) -> Any:
             warnings.simplefilter("ignore")  # torch warns about pickle protocols of odd files
             return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
-        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        unsafe = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if unsafe:
             raise CheckpointError(
                 f"{path}: refused: it holds Python objects, not just tensors and values "

@@ -65,7 +65,7 @@ class RunWriter:
 
     def append_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
-            _append_line(self._events, event)
+            _append_line(self._events, {"time": round(time.time(), 3), **event})
 
     def sample_path(self, step: int) -> Path:
         return self.samples_dir / step_name(step, "png")

@@ -57,16 +57,7 @@ def scatter_plot(
 ) -> np.ndarray:
     """Real points in blue, generated in orange, on a white square with unit grid lines."""
     if bounds is None:
-        both = np.concatenate([real, fake]) if len(fake) else real
-        finite = both[np.isfinite(both).all(axis=1)]
-        lo, hi = np.percentile(real, 0.5, axis=0), np.percentile(real, 99.5, axis=0)
-        if len(finite):
-            lo, hi = (
-                np.minimum(lo, np.percentile(finite, 1, axis=0)),
-                np.maximum(hi, np.percentile(finite, 99, axis=0)),
-            )
-        center, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.15, 1e-3)
-        bounds = (center[0] - half, center[0] + half, center[1] - half, center[1] + half)
+        bounds = _scatter_bounds(real, fake)
     x0, x1, y0, y1 = bounds
     picture = np.full((size, size, 3), 255, np.uint8)
     for tick in range(math.ceil(x0), math.floor(x1) + 1):
@@ -98,3 +89,18 @@ def save_png(picture: np.ndarray, path: str | Path) -> Path:
     data = png_bytes(picture)
     atomic_write(path, lambda handle: handle.write(data))
     return path
+
+
+def _scatter_bounds(real: np.ndarray, fake: np.ndarray) -> tuple[float, float, float, float]:
+    """A square view on the bulk of both sets: outliers (a diverging G) do not shrink the data."""
+    parts = []
+    for points, tail in ((real, 0.5), (fake, 1.0)):
+        finite = points[np.isfinite(points).all(axis=1)] if len(points) else points
+        if len(finite):
+            parts.append(np.percentile(finite, [tail, 100 - tail], axis=0))
+    if not parts:
+        return (-1.0, 1.0, -1.0, 1.0)
+    lo = np.min([p[0] for p in parts], axis=0)
+    hi = np.max([p[1] for p in parts], axis=0)
+    center, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.15, 1e-3)
+    return (center[0] - half, center[0] + half, center[1] - half, center[1] + half)

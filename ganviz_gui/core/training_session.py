@@ -34,6 +34,7 @@ class TrainingSession:
         self.run_dir = Path(run_dir)
         self.writer = RunWriter(self.run_dir, trainer.config, resume_step=resume_step)
         self._last_checkpoint_step = resume_step if resume_step is not None else -1
+        self.last_checkpoint: Path | None = None
         self._last_sample_step = -1
         self.closed = False
         event = "resumed" if resume_step is not None else "started"
@@ -155,25 +156,28 @@ class TrainingSession:
             self.trainer.checkpoint_state(), self.writer.checkpoint_path(self.step_count)
         )
         self._last_checkpoint_step = self.step_count
+        self.last_checkpoint = path
         self.writer.sync()
         self.writer.prune_checkpoints(self.trainer.config.keep_checkpoints)
         return path
 
     def close(self, reason: str = "finished") -> Path | None:
-        """Write the last samples and checkpoint (unless just written), log why, close files."""
+        """Write the last samples and checkpoint (unless just written), log why, close files.
+
+        Returns the newest checkpoint of this session.
+        """
         if self.closed:
-            return None
+            return self.last_checkpoint
         self.closed = True
-        path = None
         try:
             if self._last_sample_step != self.step_count:
                 self.write_samples()
             if self._last_checkpoint_step != self.step_count:
-                path = self.save_checkpoint()
+                self.save_checkpoint()
         finally:
             self.writer.append_events(self.trainer.drain_events())
             self.writer.append_events(
                 [{"step": self.step_count, "kind": "closed", "reason": reason}]
             )
             self.writer.close()
-        return path
+        return self.last_checkpoint

@@ -7,9 +7,21 @@ from ganviz_gui.core.config import TrainingConfig
 
 def tiny_points_config(**changes) -> TrainingConfig:
     settings = dict(
-        dataset="ring8", steps=40, batch_size=32, g_hidden=16, d_hidden=16, g_layers=2,
-        d_layers=2, latent_dim=4, log_every=5, eval_every=20, sample_every=20,
-        checkpoint_every=20, toy_samples=1000, num_threads=1, n_samples=16,
+        dataset="ring8",
+        steps=40,
+        batch_size=32,
+        g_hidden=16,
+        d_hidden=16,
+        g_layers=2,
+        d_layers=2,
+        latent_dim=4,
+        log_every=5,
+        eval_every=20,
+        sample_every=20,
+        checkpoint_every=20,
+        toy_samples=1000,
+        num_threads=1,
+        n_samples=16,
     )
     settings.update(changes)
     return TrainingConfig(**settings)
@@ -17,9 +29,19 @@ def tiny_points_config(**changes) -> TrainingConfig:
 
 def tiny_image_config(**changes) -> TrainingConfig:
     settings = dict(
-        dataset="digits", model="dcgan", image_size=8, steps=20, batch_size=16, g_channels=8,
-        d_channels=8, latent_dim=8, log_every=5, sample_every=10, checkpoint_every=10,
-        num_threads=1, n_samples=16,
+        dataset="digits",
+        model="dcgan",
+        image_size=8,
+        steps=20,
+        batch_size=16,
+        g_channels=8,
+        d_channels=8,
+        latent_dim=8,
+        log_every=5,
+        sample_every=10,
+        checkpoint_every=10,
+        num_threads=1,
+        n_samples=16,
     )
     settings.update(changes)
     return TrainingConfig(**settings)

@@ -67,4 +67,6 @@ def test_parse_setting_converts_by_field_type():
 
 def test_recommended_settings_are_valid_for_every_dataset():
     for dataset, model in [("ring8", "mlp"), ("digits", "dcgan"), ("mnist", "mlp")]:
-        TrainingConfig(dataset=dataset, model=model, **recommended_settings(dataset, model)).validate()
+        TrainingConfig(
+            dataset=dataset, model=model, **recommended_settings(dataset, model)
+        ).validate()

@@ -39,7 +39,18 @@ def test_digits_are_the_real_1797_labelled_images():
     digits = load_dataset(TrainingConfig(dataset="digits"))
     assert digits.data.shape == (1797, 1, 8, 8) and digits.data.dtype == torch.uint8
     assert digits.data.max() == 255 and digits.data.min() == 0
-    assert torch.bincount(digits.labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert torch.bincount(digits.labels).tolist() == [
+        178,
+        182,
+        177,
+        183,
+        181,
+        182,
+        181,
+        179,
+        174,
+        180,
+    ]
 
 
 def test_digits_resized_for_a_bigger_model():
@@ -77,7 +88,7 @@ def test_bad_points_files_name_file_and_problem(tmp_path, content, message):
 def test_points_npy_with_objects_is_refused_without_unpickling(tmp_path):
     path = tmp_path / "evil.npy"
     np.save(path, np.array([{"a": 1}, {"b": 2}], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match="evil.npy"):
+    with pytest.raises(DataError, match=r"evil\.npy"):
         load_points(path)
 
 
@@ -226,7 +237,7 @@ def test_folder_classes_conversions_and_broken_files(tmp_path):
     assert data.data.shape == (6, 3, 8, 8)
     assert data.class_names == ["cats", "dogs"]
     assert sorted(Path(p).name for p, _ in data.skipped) == ["notes.png", "truncated.jpg"]
-    by_name = {p.name: i for i, p in enumerate(sorted(root.rglob("*.*"))) }
+    by_name = {p.name: i for i, p in enumerate(sorted(root.rglob("*.*")))}
     del by_name
     pixels = {tuple(img[:, 4, 4].tolist()) for img in data.data}
     assert (255, 255, 255) in pixels  # 16-bit white stays white (not clipped) and alpha -> white
@@ -273,14 +284,14 @@ def test_array_float_ranges_and_npz_labels(tmp_path):
     assert data.data.shape == (5, 1, 8, 8) and data.labels.tolist() == [0, 1, 2, 3, 4]
     bad = tmp_path / "b.npy"
     np.save(bad, np.full((2, 4, 4), 1000.0))
-    with pytest.raises(DataError, match="b.npy: pixel values run from 1000"):
+    with pytest.raises(DataError, match=r"b\.npy: pixel values run from 1000"):
         load_array_file(bad, 0)
 
 
 def test_array_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "evil.npy"
     np.save(path, np.array([object(), object()], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match="evil.npy"):
+    with pytest.raises(DataError, match=r"evil\.npy"):
         load_array_file(path, 0)
 
 

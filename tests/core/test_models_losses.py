@@ -9,7 +9,9 @@ from ganviz_gui.core.models import build_models
 @pytest.mark.parametrize("size", [8, 16, 28, 32, 64])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_dcgan_produces_every_supported_size(size, channels):
-    config = TrainingConfig(dataset="digits", model="dcgan", g_channels=8, d_channels=8, latent_dim=5)
+    config = TrainingConfig(
+        dataset="digits", model="dcgan", g_channels=8, d_channels=8, latent_dim=5
+    )
     generator, discriminator = build_models(config, (channels, size, size))
     images = generator(torch.randn(3, 5))
     assert images.shape == (3, channels, size, size)

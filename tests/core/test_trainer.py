@@ -1,0 +1,155 @@
+import math
+
+import pytest
+import torch
+
+from ganviz_gui.core.errors import ConfigError, TrainingStopped
+from ganviz_gui.core.trainer import Trainer
+from tests.core.helpers import tiny_image_config, tiny_points_config
+
+RECORD_KEYS = {
+    "step",
+    "loss_d",
+    "loss_g",
+    "d_real",
+    "d_fake",
+    "grad_norm_d",
+    "grad_norm_g",
+    "lr_g",
+    "lr_d",
+    "d_steps",
+    "elapsed",
+    "time",
+    "steps_per_sec",
+}
+
+
+def test_records_come_at_the_logging_interval_with_every_scalar():
+    trainer = Trainer(tiny_points_config(log_every=5, eval_every=10))
+    results = [trainer.step() for _ in range(10)]
+    assert [r.record is not None for r in results] == [False] * 4 + [True] + [False] * 4 + [True]
+    first, second = results[4].record, results[9].record
+    assert set(first) >= RECORD_KEYS
+    assert "modes_covered" not in first  # 2D metrics only at eval_every
+    assert {"modes_covered", "high_quality", "js_divergence"} <= set(second)
+    assert all(math.isfinite(v) for v in second.values() if isinstance(v, float))
+    assert 0 <= second["d_real"] <= 1 and 0 <= second["d_fake"] <= 1
+
+
+def test_same_seed_same_losses_on_cpu():
+    losses = []
+    for _ in range(2):
+        trainer = Trainer(tiny_points_config(seed=7))
+        losses.append([trainer.step().record for _ in range(10)][-1]["loss_d"])
+    assert losses[0] == losses[1]
+    other = Trainer(tiny_points_config(seed=8))
+    assert [other.step().record for _ in range(10)][-1]["loss_d"] != losses[0]
+
+
+def test_d_only_and_g_only_steps_update_only_their_network():
+    trainer = Trainer(tiny_points_config())
+    g_before = [p.clone() for p in trainer.generator.parameters()]
+    d_before = [p.clone() for p in trainer.discriminator.parameters()]
+    trainer.step("d")
+    assert all(
+        torch.equal(a, b) for a, b in zip(g_before, trainer.generator.parameters(), strict=True)
+    )
+    assert not all(
+        torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters(), strict=True)
+    )
+    d_now = [p.clone() for p in trainer.discriminator.parameters()]
+    trainer.step("g")
+    assert all(
+        torch.equal(a, b) for a, b in zip(d_now, trainer.discriminator.parameters(), strict=True)
+    )
+    assert trainer.step_count == 2
+    with pytest.raises(ValueError):
+        trainer.step("both-twice")
+
+
+def test_live_changes_apply_and_become_events():
+    trainer = Trainer(tiny_points_config())
+    trainer.step()
+    trainer.set_learning_rates(lr_g=1e-5)
+    trainer.set_d_steps(3)
+    trainer.set_loss("hinge")
+    assert trainer.optimizer_g.param_groups[0]["lr"] == 1e-5
+    assert trainer.config.d_steps == 3 and trainer.config.loss == "hinge"
+    events = trainer.drain_events()
+    assert [e["kind"] for e in events] == ["settings_changed"] * 3
+    assert events[0]["lr_g"] == 1e-5 and events[0]["step"] == 1
+    with pytest.raises(ConfigError, match="lr_d"):
+        trainer.set_learning_rates(lr_d=-1)
+    with pytest.raises(ConfigError, match="loss"):
+        trainer.set_loss("bogus")
+    for _ in range(5):
+        trainer.step()  # still trains under the new settings
+
+
+@pytest.mark.parametrize("loss", ["minimax", "lsgan", "hinge", "wgan-gp"])
+def test_every_loss_trains_images_and_points(loss):
+    for config in (tiny_points_config(loss=loss), tiny_image_config(loss=loss, r1_weight=1.0)):
+        trainer = Trainer(config)
+        record = [trainer.step() for _ in range(5)][-1].record
+        assert math.isfinite(record["loss_d"]) and math.isfinite(record["loss_g"])
+
+
+def test_non_finite_loss_never_reaches_the_weights():
+    trainer = Trainer(tiny_points_config())
+    for _ in range(3):
+        trainer.step()
+    good = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    lr_before = trainer.config.lr_d
+    real_next = trainer.sampler.next
+    trainer.sampler.next = lambda: real_next() * float("nan")  # one poisoned batch
+    result = trainer.step()
+    trainer.sampler.next = real_next
+    assert result.skipped
+    # Restored to the last good state (taken at step 0), never to a non-finite one.
+    assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())
+    assert trainer.config.lr_d == lr_before / 2
+    assert trainer.optimizer_d.param_groups[0]["lr"] == lr_before / 2
+    events = trainer.drain_events()
+    assert events[-1]["kind"] == "nonfinite_recovery" and events[-1]["network"] == "discriminator"
+    assert events[-1]["loss"] == "nan"
+    assert not torch.equal(good["net.0.weight"], trainer.generator.state_dict()["net.0.weight"])
+    for _ in range(5):
+        assert not trainer.step().skipped  # training goes on
+
+
+def test_repeated_failures_stop_the_run_with_a_reason():
+    trainer = Trainer(tiny_points_config(max_nonfinite_recoveries=2))
+    trainer.sampler.next = lambda: torch.full((32, 2), float("inf"))
+    trainer.step()
+    trainer.step()
+    with pytest.raises(TrainingStopped, match="non-finite loss or gradient 3 times"):
+        trainer.step()
+    assert trainer.events[-1]["kind"] == "stopped"
+
+
+def test_samples_and_fixed_noise():
+    trainer = Trainer(tiny_image_config())
+    fixed = trainer.fixed_samples()
+    assert fixed.shape == (16, 1, 8, 8) and fixed.min() >= -1 and fixed.max() <= 1
+    assert (trainer.fixed_samples() == fixed).all()  # same noise, same weights, same pictures
+    trainer.step()
+    assert not (trainer.fixed_samples() == fixed).all()
+    assert trainer.sample(5, seed=1).shape == (5, 1, 8, 8)
+
+
+def test_training_does_not_touch_the_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    trainer = Trainer(tiny_points_config())
+    trainer.step()
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_dcgan_refuses_an_image_size_it_cannot_make(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "a.npy"
+    np.save(path, np.zeros((4, 20, 20), dtype=np.uint8))
+    with pytest.raises(ConfigError, match="image_size: the array images are 20 px"):
+        Trainer(tiny_image_config(dataset="array", data_path=str(path), image_size=0))
