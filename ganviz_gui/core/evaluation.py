@@ -10,14 +10,14 @@ from torch import nn
 
 from ganviz_gui.core.data import Dataset, load_dataset, to_model_space
 from ganviz_gui.core.losses import d_output
-from ganviz_gui.core.metrics import js_divergence_2d, mean_pairwise_distance, mixture_quality
+from ganviz_gui.core.metrics import PointHistogram, mean_pairwise_distance, mixture_quality
 from ganviz_gui.core.models import build_models
 
 if TYPE_CHECKING:
     from ganviz_gui.core.checkpoint import Checkpoint
 
 MIXTURE_SAMPLES = 2500  # generated points for modes_covered / high_quality (as PacGAN)
-JS_SAMPLES = 10_000  # generated points for the JS divergence histogram
+JS_SAMPLES = 5000  # generated points for the JS divergence histogram
 IMAGE_SAMPLES = 512
 
 
@@ -41,11 +41,19 @@ def sample(generator: nn.Module, n: int, latent_dim: int, seed: int) -> np.ndarr
 
 
 def evaluate_points(
-    generator: nn.Module, latent_dim: int, dataset: Dataset, seed: int
+    generator: nn.Module,
+    latent_dim: int,
+    dataset: Dataset,
+    seed: int,
+    reference: PointHistogram | None = None,
 ) -> dict[str, float]:
-    """JS divergence on a grid for any 2D data; modes covered and quality for mixtures."""
+    """JS divergence on a grid for any 2D data; modes covered and quality for mixtures.
+
+    Pass `reference` (the real points' histogram) when evaluating repeatedly.
+    """
     points = sample(generator, JS_SAMPLES, latent_dim, seed)
-    result: dict[str, float] = {"js_divergence": js_divergence_2d(points, dataset.data.numpy())}
+    reference = reference or PointHistogram(dataset.data.numpy())
+    result: dict[str, float] = {"js_divergence": reference.js_divergence(points)}
     if dataset.mode_centers is not None:
         quality = mixture_quality(points[:MIXTURE_SAMPLES], dataset.mode_centers, dataset.mode_std)
         result["modes_covered"] = quality["modes_covered"]

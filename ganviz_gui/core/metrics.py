@@ -33,21 +33,30 @@ def mixture_quality(samples: np.ndarray, centers: np.ndarray, std: float) -> dic
     }
 
 
-def js_divergence_2d(generated: np.ndarray, real: np.ndarray, bins: int = JS_GRID) -> float:
-    """Jensen-Shannon divergence in bits (0 = same, 1 = disjoint) of 2D histograms.
+class PointHistogram:
+    """The real points' grid histogram, computed once and compared with many generated sets."""
 
-    The grid spans the real data plus a margin; generated points outside it fall in one extra
-    "outside" bin, so samples that escape the data still count against the generator.
-    """
-    real = np.asarray(real, dtype=np.float64)
-    generated = np.asarray(generated, dtype=np.float64)
-    low, high = real.min(axis=0), real.max(axis=0)
-    pad = (high - low) * JS_MARGIN + 1e-6
-    edges = [np.linspace(low[i] - pad[i], high[i] + pad[i], bins + 1) for i in range(2)]
-    p = _histogram_with_outside(real, edges)
-    q = _histogram_with_outside(generated, edges)
-    m = 0.5 * (p + q)
-    return float(0.5 * _kl_bits(p, m) + 0.5 * _kl_bits(q, m))
+    def __init__(self, real: np.ndarray, bins: int = JS_GRID):
+        real = np.asarray(real, dtype=np.float64)
+        low, high = real.min(axis=0), real.max(axis=0)
+        pad = (high - low) * JS_MARGIN + 1e-6
+        self.edges = [np.linspace(low[i] - pad[i], high[i] + pad[i], bins + 1) for i in range(2)]
+        self.real = _histogram_with_outside(real, self.edges)
+
+    def js_divergence(self, generated: np.ndarray) -> float:
+        """Jensen-Shannon divergence in bits (0 = same, 1 = disjoint).
+
+        The grid spans the real data plus a margin; generated points outside it fall in one extra
+        "outside" bin, so samples that escape the data still count against the generator.
+        """
+        q = _histogram_with_outside(np.asarray(generated, dtype=np.float64), self.edges)
+        m = 0.5 * (self.real + q)
+        return float(0.5 * _kl_bits(self.real, m) + 0.5 * _kl_bits(q, m))
+
+
+def js_divergence_2d(generated: np.ndarray, real: np.ndarray, bins: int = JS_GRID) -> float:
+    """Jensen-Shannon divergence in bits between 2D grid histograms (see PointHistogram)."""
+    return PointHistogram(real, bins).js_divergence(generated)
 
 
 def mean_pairwise_distance(samples: np.ndarray, limit: int = 512) -> float:

@@ -30,6 +30,7 @@ from ganviz_gui.core.devices import resolve_device
 from ganviz_gui.core.errors import ConfigError, TrainingStopped
 from ganviz_gui.core.evaluation import decode, evaluate_points, sample
 from ganviz_gui.core.finite import all_finite
+from ganviz_gui.core.metrics import PointHistogram
 from ganviz_gui.core.models import build_models
 
 STEP_KINDS = ("both", "d", "g")
@@ -65,6 +66,15 @@ class Trainer:
         self.generator_ema = _make_ema(self.generator) if config.ema_decay > 0 else None
         self.optimizer_g = _make_optimizer(self.config, "g", self.generator)
         self.optimizer_d = _make_optimizer(self.config, "d", self.discriminator)
+        # Walking a module tree for its parameters costs more than a small step's maths; the
+        # parameter objects never change (load_state_dict copies into them), so list them once.
+        self._g_params = list(self.generator.parameters())
+        self._d_params = list(self.discriminator.parameters())
+        self._ema_params = (
+            [] if self.generator_ema is None else list(self.generator_ema.parameters())
+        )
+        self._g_buffers = list(self.generator.buffers())
+        self._ema_buffers = [] if self.generator_ema is None else list(self.generator_ema.buffers())
 
         self.data_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.latent_rng = torch.Generator(self.device).manual_seed(config.seed + 2)
@@ -81,6 +91,7 @@ class Trainer:
         self._pending: dict[str, list[torch.Tensor]] = defaultdict(list)
         self._interval_start_step = 0
         self._interval_elapsed = 0.0
+        self._point_reference: PointHistogram | None = None  # real histogram for JS, made once
         self._snapshot: dict[str, Any] | None = None
         self._snapshot_step = -1
         self._take_snapshot()
@@ -135,7 +146,7 @@ class Trainer:
             loss = loss + 0.5 * cfg.r1_weight * losses.r1_penalty(self.discriminator, real)
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _grad_norm(self.discriminator)
+        grad_norm = _grad_norm(self._d_params)
         if not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
             self._recover("discriminator", loss, grad_norm)
             return False, None
@@ -151,15 +162,17 @@ class Trainer:
         if fake is None:
             fake = self.generator(self._latents(self.config.batch_size))
         # D's weights need no gradient here; skipping them saves a third of D's backward.
-        self.discriminator.requires_grad_(False)
+        for p in self._d_params:
+            p.requires_grad_(False)
         try:
             fake_logits = self.discriminator(fake)
         finally:
-            self.discriminator.requires_grad_(True)
+            for p in self._d_params:
+                p.requires_grad_(True)
         loss = losses.g_loss(self.config.loss, fake_logits)
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _grad_norm(self.generator)
+        grad_norm = _grad_norm(self._g_params)
         if not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
             self._recover("generator", loss, grad_norm)
             return False
@@ -179,12 +192,9 @@ class Trainer:
         self.ema_updates += 1
         decay = min(self.config.ema_decay, (1 + self.ema_updates) / (10 + self.ema_updates))
         with torch.no_grad():
-            ema_params = list(self.generator_ema.parameters())
-            torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - decay)
-            for ema_buffer, buffer in zip(
-                self.generator_ema.buffers(), self.generator.buffers(), strict=True
-            ):
-                ema_buffer.copy_(buffer)
+            torch._foreach_lerp_(self._ema_params, self._g_params, 1.0 - decay)
+            if self._g_buffers:  # batch-norm statistics are copied, not averaged
+                torch._foreach_copy_(self._ema_buffers, self._g_buffers)
 
     # ------------------------------------------------------------------ recovery
     def _recover(self, network: str, loss: torch.Tensor, grad_norm: torch.Tensor) -> None:
@@ -282,8 +292,12 @@ class Trainer:
 
     def evaluate_2d(self, generator: str = "ema") -> dict[str, float]:
         """Mode coverage, quality and JS divergence of G's samples against the real points."""
+        if self._point_reference is None:
+            self._point_reference = PointHistogram(self.dataset.data.numpy())
         net = self.sampling_generator(generator)
-        return evaluate_points(net, self.config.latent_dim, self.dataset, self.config.seed + 4)
+        return evaluate_points(
+            net, self.config.latent_dim, self.dataset, self.config.seed + 4, self._point_reference
+        )
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, generator: str = "ema", seed: int | None = None) -> np.ndarray:
@@ -415,10 +429,10 @@ def _make_optimizer(config: TrainingConfig, net: str, module: nn.Module) -> torc
     return torch.optim.SGD(params, lr=lr, momentum=beta1)
 
 
-def _grad_norm(module: nn.Module) -> torch.Tensor:
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
+def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
     if not grads:
-        return torch.zeros((), device=next(module.parameters()).device)
+        return torch.zeros((), device=params[0].device)
     return torch.nn.utils.get_total_norm(grads, foreach=True)
 
 
