@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("checkpoint", type=Path)
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
-    demo = commands.add_parser("demo", help="train 8 Gaussians for 3,000 steps and evaluate")
+    demo = commands.add_parser("demo", help="train 8 Gaussians for 5,000 steps (about a minute) and evaluate")
     demo.add_argument("--run-dir", type=Path)
     return parser
 
@@ -368,9 +368,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The quickest look at the engine: 8 Gaussians, 3,000 steps, then the coverage metrics."""
+    """The quickest look at the engine: 8 Gaussians, 5,000 steps, then the coverage metrics."""
     from ganviz_gui.core.config import TrainingConfig, recommended_settings
     from ganviz_gui.core.training_session import TrainingSession
 
-    config = TrainingConfig(**{**recommended_settings("ring8", "mlp"), "steps": 3000})
+    config = TrainingConfig(**{**recommended_settings("ring8", "mlp"), "steps": 5000})
     return _run_session(TrainingSession.start(config, run_dir=args.run_dir))

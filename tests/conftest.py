@@ -3,7 +3,7 @@
 - Qt runs headless (offscreen) and faulthandler prints a traceback if a test crashes the process.
 - GANVIZ_HOME points at a fresh folder per test, so no test touches the user's runs or cache.
 - GANVIZ_BLOCK_QT=1 makes importing PySide6 / pyqtgraph fail: CI runs the core tests that way
-  to prove the engine works with Qt absent (run with `-p no:pytestqt`).
+  to prove the engine works with Qt absent (run with `-p no:pytest-qt`).
 - Any test that leaves a QThread running fails: a QThread destroyed while running aborts the
   whole test session, far from the test that caused it.
 """
@@ -27,7 +27,7 @@ class _QtBlocker:
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in QT_MODULES:
-            raise ImportError(f"{name} is blocked (GANVIZ_BLOCK_QT=1)")
+            raise ModuleNotFoundError(f"{name} is blocked (GANVIZ_BLOCK_QT=1)", name=name)
         return None
 
 
