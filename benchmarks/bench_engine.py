@@ -7,7 +7,7 @@ snapshots. The trainer runs with its default logging (every 10 steps) and, for 2
 coverage metrics (every 100 steps). Runs alternate, and the script prints the median of the
 per-pair ratios (trainer steps/s over minimal steps/s); the target is at least 0.95.
 
-    python benchmarks/bench_engine.py [--repeats 7] [--steps 300] [--threads 1]
+    python benchmarks/bench_engine.py [--repeats 7] [--steps 300] [--threads 1] [--device cpu]
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ CASES = {
 }
 
 
-def make_trainer(case: dict) -> Trainer:
-    settings = {**recommended_settings(case["dataset"], case["model"]), **case}
+def make_trainer(case: dict, device: str) -> Trainer:
+    settings = {**recommended_settings(case["dataset"], case["model"]), **case, "device": device}
     settings["r1_weight"] = 0.0  # the minimal loop has no penalty; compare like with like
     settings["sample_every"] = settings["checkpoint_every"] = 10**8
     return Trainer(TrainingConfig(**settings))
@@ -42,7 +42,13 @@ def run_trainer(trainer: Trainer, steps: int) -> float:
     started = time.perf_counter()
     for _ in range(steps):
         trainer.step()
+    _synchronize(trainer.device)
     return steps / (time.perf_counter() - started)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def run_minimal(trainer: Trainer, steps: int) -> float:
@@ -55,7 +61,7 @@ def run_minimal(trainer: Trainer, steps: int) -> float:
     started = time.perf_counter()
     for _ in range(steps):
         real = trainer.sampler.next()
-        fake = g(torch.randn(batch, latent))
+        fake = g(torch.randn(batch, latent, device=trainer.device))
         real_logits, fake_logits = d(real), d(fake.detach())
         loss_d = F.binary_cross_entropy_with_logits(
             real_logits, torch.ones_like(real_logits)
@@ -70,6 +76,7 @@ def run_minimal(trainer: Trainer, steps: int) -> float:
         opt_g.step()
         with torch.no_grad():
             torch._foreach_lerp_(list(ema.parameters()), list(g.parameters()), 1 - decay)
+    _synchronize(trainer.device)
     return steps / (time.perf_counter() - started)
 
 
@@ -78,13 +85,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), {args.steps} steps x {args.repeats} pairs"
     )
     for name, case in CASES.items():
-        trainer, minimal = make_trainer(case), make_trainer(case)
+        trainer, minimal = make_trainer(case, args.device), make_trainer(case, args.device)
         run_trainer(trainer, 20), run_minimal(minimal, 20)  # warm-up
         ratios, trainer_rates, minimal_rates = [], [], []
         for repeat in range(args.repeats):

@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("checkpoint", type=Path)
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
-    demo = commands.add_parser("demo", help="train 8 Gaussians for 5,000 steps (about a minute) and evaluate")
+    demo = commands.add_parser(
+        "demo", help="train 8 Gaussians for 5,000 steps (about a minute) and evaluate"
+    )
     demo.add_argument("--run-dir", type=Path)
     return parser
 

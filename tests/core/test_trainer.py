@@ -119,7 +119,7 @@ def test_non_finite_loss_never_reaches_the_weights():
 
 def test_repeated_failures_stop_the_run_with_a_reason():
     trainer = Trainer(tiny_points_config(max_nonfinite_recoveries=2))
-    trainer.sampler.next = lambda: torch.full((32, 2), float("inf"))
+    trainer.sampler.next = lambda: torch.full((32, 2), float("inf"), device=trainer.device)
     trainer.step()
     trainer.step()
     with pytest.raises(TrainingStopped, match="non-finite loss or gradient 3 times"):
