@@ -89,7 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(
-        f"torch {torch.__version__}, {args.threads} thread(s), {args.steps} steps x {args.repeats} pairs"
+        f"torch {torch.__version__}, device {args.device}, {args.threads} thread(s), "
+        f"{args.steps} steps x {args.repeats} pairs"
     )
     for name, case in CASES.items():
         trainer, minimal = make_trainer(case, args.device), make_trainer(case, args.device)

@@ -5,9 +5,12 @@ The step follows the reference DCGAN step (pytorch/examples dcgan/main.py): D on
 owns the loop, so it can pause, stop, take a D-only or G-only step, or change the learning
 rates, D steps per G step and the loss between any two steps; each change becomes an event.
 
-Scalars stay on the device and are fetched once per logging interval. The one per-update sync
-is the finiteness check, which must happen before `optimizer.step()` so that a non-finite loss
-or gradient never reaches the weights.
+Scalars stay on the device and are fetched once per logging interval: there is no per-step
+sync. A non-finite loss or gradient still never reaches the weights: Adam and SGD run as fused
+kernels that take a `found_inf` flag (the mechanism torch's GradScaler uses) and skip the
+update on the device; the interval's one fetch then reveals the refusal, and the trainer restores
+the last good state and halves the learning rates. RMSprop has no fused kernel, so with it the
+check is made (and synced) before each update.
 """
 
 from __future__ import annotations
@@ -115,15 +118,16 @@ class Trainer:
         if kind in ("both", "g") and not skipped:
             skipped = not self._update_generator(fake)
         self.step_count += 1
-
-        if not skipped and self.step_count - self._snapshot_step >= SNAPSHOT_EVERY:
-            self._take_snapshot()
         step_seconds = time.perf_counter() - started
         self.elapsed += step_seconds
         self._interval_elapsed += step_seconds
         record = None
         if self.step_count % self.config.log_every == 0:
-            record = self._close_interval()
+            record, refused = self._close_interval()
+            skipped = skipped or refused
+            # Only an interval known to be clean makes a good state worth keeping.
+            if not skipped and self.step_count - self._snapshot_step >= SNAPSHOT_EVERY:
+                self._take_snapshot()
         return StepResult(self.step_count, record, skipped)
 
     def _update_discriminator(self, keep_fake_graph: bool) -> tuple[bool, torch.Tensor | None]:
@@ -147,10 +151,8 @@ class Trainer:
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = _grad_norm(self._d_params)
-        if not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
-            self._recover("discriminator", loss, grad_norm)
+        if not self._apply_update(self.optimizer_d, "discriminator", loss, grad_norm):
             return False, None
-        self.optimizer_d.step()
         pending = self._pending
         pending["loss_d"].append(loss.detach())
         pending["d_real"].append(losses.d_output(cfg.loss, real_logits.detach()))
@@ -173,13 +175,37 @@ class Trainer:
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = _grad_norm(self._g_params)
-        if not bool(torch.isfinite(loss) & torch.isfinite(grad_norm)):
-            self._recover("generator", loss, grad_norm)
+        if not self._apply_update(self.optimizer_g, "generator", loss, grad_norm):
             return False
-        self.optimizer_g.step()
         self._update_ema()
         self._pending["loss_g"].append(loss.detach())
         self._pending["grad_norm_g"].append(grad_norm)
+        return True
+
+    def _apply_update(
+        self,
+        optimizer: torch.optim.Optimizer,
+        network: str,
+        loss: torch.Tensor,
+        grad_norm: torch.Tensor,
+    ) -> bool:
+        """Step the optimizer unless the loss or a gradient is non-finite.
+
+        Returns False when the update was refused here and now (non-fused optimizers); a fused
+        optimizer refuses on the device, and the interval's end finds out (see module doc).
+        """
+        # loss + norm is non-finite exactly when either is (inf - inf is NaN): one check.
+        if _refuses_on_device(optimizer):
+            refused = torch.isfinite(loss.detach() + grad_norm).logical_not_().float()
+            optimizer.grad_scale = None
+            optimizer.found_inf = refused  # 1: the fused kernel leaves every state as it was
+            optimizer.step()
+            self._pending[f"refused:{network}"].append(refused)
+            return True
+        if not bool(torch.isfinite(loss.detach() + grad_norm)):
+            self._recover(network, refused=1, loss=float(loss.detach()), grad_norm=float(grad_norm))
+            return False
+        optimizer.step()
         return True
 
     def _latents(self, n: int) -> torch.Tensor:
@@ -197,8 +223,14 @@ class Trainer:
                 torch._foreach_copy_(self._ema_buffers, self._g_buffers)
 
     # ------------------------------------------------------------------ recovery
-    def _recover(self, network: str, loss: torch.Tensor, grad_norm: torch.Tensor) -> None:
-        """Refuse the update, restore the last good state, halve both learning rates."""
+    def _recover(
+        self,
+        network: str,
+        refused: int,
+        loss: float | None = None,
+        grad_norm: float | None = None,
+    ) -> None:
+        """After refused updates: restore the last good state and halve both learning rates."""
         self.optimizer_d.zero_grad(set_to_none=True)
         self.optimizer_g.zero_grad(set_to_none=True)
         self._pending.clear()
@@ -211,18 +243,21 @@ class Trainer:
                 group["lr"] *= 0.5
             new_lrs[name] = optimizer.param_groups[0]["lr"]
         self.config.lr_g, self.config.lr_d = new_lrs["lr_g"], new_lrs["lr_d"]
+        details: dict[str, Any] = {"network": network, "refused_updates": refused}
+        if loss is not None:
+            details["loss"] = _finite_or_text(loss)
+        if grad_norm is not None:
+            details["grad_norm"] = _finite_or_text(grad_norm)
         self._event(
             "nonfinite_recovery",
-            network=network,
-            loss=_finite_or_text(float(loss.detach())),
-            grad_norm=_finite_or_text(float(grad_norm)),
+            **details,
             restored_step=restored_step,
             recovery=self.recoveries,
             **new_lrs,
         )
         if self.recoveries > self.config.max_nonfinite_recoveries:
             reason = (
-                f"stopped at step {self.step_count + 1}: the {network} produced a non-finite "
+                f"stopped at step {self.step_count}: the {network} produced a non-finite "
                 f"loss or gradient {self.recoveries} times despite halving the learning rates "
                 f"(now lr_g={new_lrs['lr_g']:.3g}, lr_d={new_lrs['lr_d']:.3g})"
             )
@@ -248,8 +283,8 @@ class Trainer:
         if self.generator_ema is not None and models.get("generator_ema") is not None:
             self.generator_ema.load_state_dict(models["generator_ema"])
         # The snapshot holds the learning rates of its time; live changes since then stay.
-        self.optimizer_g.load_state_dict(self._snapshot["optimizer_g"])
-        self.optimizer_d.load_state_dict(self._snapshot["optimizer_d"])
+        _load_optimizer_state(self.optimizer_g, self._snapshot["optimizer_g"])
+        _load_optimizer_state(self.optimizer_d, self._snapshot["optimizer_d"])
         self._apply_config_learning_rates()
 
     def _apply_config_learning_rates(self) -> None:
@@ -270,13 +305,20 @@ class Trainer:
         }
 
     # ------------------------------------------------------------------ metrics
-    def _close_interval(self) -> dict[str, Any]:
+    def _close_interval(self) -> tuple[dict[str, Any], bool]:
+        """The interval's record, from its one device sync; recovers if updates were refused."""
         pending, self._pending = self._pending, defaultdict(list)
-        names = list(pending)
+        refused_keys = [k for k in pending if k.startswith("refused:")]
+        names = [k for k in pending if not k.startswith("refused:")]
+        stats = [_finite_mean(torch.stack(pending[n])) for n in names]
+        stats += [torch.stack(pending[k]).sum() for k in refused_keys]
+        values = torch.stack(stats).tolist() if stats else []
         record: dict[str, Any] = {"step": self.step_count}
-        if names:
-            means = torch.stack([torch.stack(pending[n]).float().mean() for n in names])
-            record.update(zip(names, means.tolist(), strict=True))  # the interval's one device sync
+        record.update(zip(names, values[: len(names)], strict=True))
+        refused = {
+            k.partition(":")[2]: int(v)
+            for k, v in zip(refused_keys, values[len(names) :], strict=True)
+        }
         steps = self.step_count - self._interval_start_step
         record["lr_g"] = self.optimizer_g.param_groups[0]["lr"]
         record["lr_d"] = self.optimizer_d.param_groups[0]["lr"]
@@ -286,9 +328,14 @@ class Trainer:
         record["steps_per_sec"] = steps / self._interval_elapsed if self._interval_elapsed else 0.0
         self._interval_start_step = self.step_count
         self._interval_elapsed = 0.0
+        refused_total = sum(refused.values())
+        if refused_total:
+            record["refused_updates"] = refused_total
+            network = "discriminator" if refused.get("discriminator") else "generator"
+            self._recover(network, refused=refused_total)  # may raise TrainingStopped
         if not self.dataset.is_image and self.step_count % self.config.eval_every == 0:
             record.update(self.evaluate_2d(generator="raw"))
-        return record
+        return record, bool(refused_total)
 
     def evaluate_2d(self, generator: str = "ema") -> dict[str, float]:
         """Mode coverage, quality and JS divergence of G's samples against the real points."""
@@ -380,8 +427,8 @@ class Trainer:
         self.discriminator.load_state_dict(state["discriminator"])
         if self.generator_ema is not None:
             self.generator_ema.load_state_dict(state["generator_ema"] or state["generator"])
-        self.optimizer_g.load_state_dict(state["optimizer_g"])
-        self.optimizer_d.load_state_dict(state["optimizer_d"])
+        _load_optimizer_state(self.optimizer_g, state["optimizer_g"])
+        _load_optimizer_state(self.optimizer_d, state["optimizer_d"])
         self._apply_config_learning_rates()  # a resume may have changed them
         self.fixed_noise = state["fixed_noise"].clone()
         self.data_rng.set_state(state["rng"]["data"])
@@ -421,12 +468,43 @@ def _make_optimizer(config: TrainingConfig, net: str, module: nn.Module) -> torc
     kind = getattr(config, f"optimizer_{net}")
     lr = getattr(config, f"lr_{net}")
     beta1, beta2 = getattr(config, f"beta1_{net}"), getattr(config, f"beta2_{net}")
-    params = module.parameters()
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2))
+    params = list(module.parameters())
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr, momentum=beta1)
+    make = (
+        (lambda fused: torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), fused=fused))
+        if kind == "adam"
+        else (lambda fused: torch.optim.SGD(params, lr=lr, momentum=beta1, fused=fused))
+    )
+    try:
+        # Fused kernels can refuse a non-finite update on the device, without a sync.
+        return make(True)
+    except (RuntimeError, ValueError):  # no fused kernel for this device (some MPS builds)
+        return make(None)
+
+
+def _refuses_on_device(optimizer: torch.optim.Optimizer) -> bool:
+    return bool(optimizer.param_groups[0].get("fused"))
+
+
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """load_state_dict, keeping this optimizer's own kernel choice (the file may come from
+    another device) and the step counters where a fused kernel needs them: on the device."""
+    fused = optimizer.param_groups[0].get("fused")
+    optimizer.load_state_dict(state)
+    for group in optimizer.param_groups:
+        group["fused"] = fused
+    if fused:
+        for param, param_state in optimizer.state.items():
+            step = param_state.get("step")
+            if isinstance(step, torch.Tensor):
+                param_state["step"] = step.to(param.device, torch.float32)
+
+
+def _finite_mean(values: torch.Tensor) -> torch.Tensor:
+    """Mean over the finite entries (a refused update's NaN loss must not hide the others)."""
+    values = values.float()
+    return torch.where(torch.isfinite(values), values, torch.nan).nanmean()
 
 
 def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:

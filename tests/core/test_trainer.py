@@ -94,36 +94,62 @@ def test_every_loss_trains_images_and_points(loss):
         assert math.isfinite(record["loss_d"]) and math.isfinite(record["loss_g"])
 
 
-def test_non_finite_loss_never_reaches_the_weights():
-    trainer = Trainer(tiny_points_config())
+def _poison_next_batch(trainer):
+    real_next = trainer.sampler.next
+
+    def poisoned():
+        trainer.sampler.next = real_next
+        return real_next() * float("nan")
+
+    trainer.sampler.next = poisoned
+
+
+def test_non_finite_update_is_refused_on_the_device_without_a_sync():
+    trainer = Trainer(tiny_points_config(log_every=5))
     for _ in range(3):
         trainer.step()
-    good = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    d_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    adam_steps = [s["step"].clone() for s in trainer.optimizer_d.state.values()]
     lr_before = trainer.config.lr_d
-    real_next = trainer.sampler.next
-    trainer.sampler.next = lambda: real_next() * float("nan")  # one poisoned batch
-    result = trainer.step()
-    trainer.sampler.next = real_next
-    assert result.skipped
-    # Restored to the last good state (taken at step 0), never to a non-finite one.
-    assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())
+    _poison_next_batch(trainer)
+    result = trainer.step()  # step 4: the fused kernel skips D's update; nothing synced yet
+    assert not result.skipped and result.record is None
+    assert all(
+        torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters(), strict=True)
+    )
+    assert [s["step"] for s in trainer.optimizer_d.state.values()] == adam_steps
+    result = trainer.step()  # step 5 closes the interval: the refusal comes to light
+    assert result.skipped and result.record["refused_updates"] >= 1
+    assert math.isfinite(result.record["loss_d"])  # the mean of the finite updates
     assert trainer.config.lr_d == lr_before / 2
     assert trainer.optimizer_d.param_groups[0]["lr"] == lr_before / 2
-    events = trainer.drain_events()
-    assert events[-1]["kind"] == "nonfinite_recovery" and events[-1]["network"] == "discriminator"
-    assert events[-1]["loss"] == "nan"
-    assert not torch.equal(good["net.0.weight"], trainer.generator.state_dict()["net.0.weight"])
-    for _ in range(5):
+    event = trainer.drain_events()[-1]
+    assert event["kind"] == "nonfinite_recovery" and event["network"] == "discriminator"
+    assert event["restored_step"] == 0
+    assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())
+    for _ in range(10):
         assert not trainer.step().skipped  # training goes on
 
 
+def test_optimizers_without_a_fused_kernel_refuse_at_once():
+    trainer = Trainer(tiny_points_config(optimizer_d="rmsprop", optimizer_g="rmsprop"))
+    trainer.step()
+    _poison_next_batch(trainer)
+    assert trainer.step().skipped
+    event = trainer.drain_events()[-1]
+    assert event["kind"] == "nonfinite_recovery" and event["loss"] == "nan"
+    assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())
+
+
 def test_repeated_failures_stop_the_run_with_a_reason():
-    trainer = Trainer(tiny_points_config(max_nonfinite_recoveries=2))
+    trainer = Trainer(tiny_points_config(max_nonfinite_recoveries=2, log_every=5))
     trainer.sampler.next = lambda: torch.full((32, 2), float("inf"), device=trainer.device)
-    trainer.step()
-    trainer.step()
-    with pytest.raises(TrainingStopped, match="non-finite loss or gradient 3 times"):
+    for _ in range(10):
         trainer.step()
+    assert trainer.recoveries == 2
+    with pytest.raises(TrainingStopped, match="non-finite loss or gradient 3 times"):
+        for _ in range(5):
+            trainer.step()
     assert trainer.events[-1]["kind"] == "stopped"
 
 
