@@ -6,7 +6,8 @@ owns the loop, so it can pause, stop, take a D-only or G-only step, or change th
 rates, D steps per G step and the loss between any two steps; each change becomes an event.
 
 Scalars stay on the device and are fetched once per logging interval: there is no per-step
-sync. A non-finite loss or gradient still never reaches the weights: Adam and SGD run as fused
+sync. Losses are averaged over the interval; gradient norms and D's outputs are measured on the
+step that closes it. A non-finite loss or gradient still never reaches the weights: Adam and SGD run as fused
 kernels that take a `found_inf` flag (the mechanism torch's GradScaler uses) and skip the
 update on the device; the interval's one fetch then reveals the refusal, and the trainer restores
 the last good state and halves the learning rates. RMSprop has no fused kernel, so with it the
@@ -84,6 +85,7 @@ class Trainer:
         cpu_rng = torch.Generator().manual_seed(config.seed + 3)
         self.fixed_noise = torch.randn(config.n_samples, config.latent_dim, generator=cpu_rng)
         self.real_data = self.dataset.data.to(self.device)
+        self._one = torch.ones((), device=self.device)  # the "unscale" factor of the check
         self.sampler = BatchSampler(self.real_data, config.batch_size, self.data_rng)
 
         self.step_count = 0
@@ -107,16 +109,21 @@ class Trainer:
         started = time.perf_counter()
         skipped = False
         fake = None
+        # Gradient norms and D's outputs are measured on the step that closes a logging
+        # interval only: on a GPU each is a few kernel launches, and small GANs are launch-bound.
+        measure = (self.step_count + 1) % self.config.log_every == 0
         if kind in ("both", "d"):
             updates = self.config.d_steps if kind == "both" else 1
             for i in range(updates):
-                keep = kind == "both" and i == updates - 1
-                ok, fake = self._update_discriminator(keep_fake_graph=keep)
+                last = i == updates - 1
+                ok, fake = self._update_discriminator(
+                    keep_fake_graph=kind == "both" and last, measure=measure and last
+                )
                 if not ok:
                     skipped, fake = True, None
                     break
         if kind in ("both", "g") and not skipped:
-            skipped = not self._update_generator(fake)
+            skipped = not self._update_generator(fake, measure)
         self.step_count += 1
         step_seconds = time.perf_counter() - started
         self.elapsed += step_seconds
@@ -130,7 +137,9 @@ class Trainer:
                 self._take_snapshot()
         return StepResult(self.step_count, record, skipped)
 
-    def _update_discriminator(self, keep_fake_graph: bool) -> tuple[bool, torch.Tensor | None]:
+    def _update_discriminator(
+        self, keep_fake_graph: bool, measure: bool
+    ) -> tuple[bool, torch.Tensor | None]:
         cfg = self.config
         real = self.sampler.next()
         z = self._latents(real.shape[0])
@@ -150,17 +159,17 @@ class Trainer:
             loss = loss + 0.5 * cfg.r1_weight * losses.r1_penalty(self.discriminator, real)
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _grad_norm(self._d_params)
-        if not self._apply_update(self.optimizer_d, "discriminator", loss, grad_norm):
-            return False, None
         pending = self._pending
+        if measure:
+            pending["grad_norm_d"].append(_grad_norm(self._d_params))
+            pending["d_real"].append(losses.d_output(cfg.loss, real_logits.detach()))
+            pending["d_fake"].append(losses.d_output(cfg.loss, fake_logits.detach()))
+        if not self._apply_update(self.optimizer_d, "discriminator", loss, self._d_params):
+            return False, None
         pending["loss_d"].append(loss.detach())
-        pending["d_real"].append(losses.d_output(cfg.loss, real_logits.detach()))
-        pending["d_fake"].append(losses.d_output(cfg.loss, fake_logits.detach()))
-        pending["grad_norm_d"].append(grad_norm)
         return True, fake if keep_fake_graph else None
 
-    def _update_generator(self, fake: torch.Tensor | None) -> bool:
+    def _update_generator(self, fake: torch.Tensor | None, measure: bool) -> bool:
         if fake is None:
             fake = self.generator(self._latents(self.config.batch_size))
         # D's weights need no gradient here; skipping them saves a third of D's backward.
@@ -174,12 +183,12 @@ class Trainer:
         loss = losses.g_loss(self.config.loss, fake_logits)
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _grad_norm(self._g_params)
-        if not self._apply_update(self.optimizer_g, "generator", loss, grad_norm):
+        if measure:
+            self._pending["grad_norm_g"].append(_grad_norm(self._g_params))
+        if not self._apply_update(self.optimizer_g, "generator", loss, self._g_params):
             return False
         self._update_ema()
         self._pending["loss_g"].append(loss.detach())
-        self._pending["grad_norm_g"].append(grad_norm)
         return True
 
     def _apply_update(
@@ -187,23 +196,27 @@ class Trainer:
         optimizer: torch.optim.Optimizer,
         network: str,
         loss: torch.Tensor,
-        grad_norm: torch.Tensor,
+        params: list[torch.Tensor],
     ) -> bool:
         """Step the optimizer unless the loss or a gradient is non-finite.
 
         Returns False when the update was refused here and now (non-fused optimizers); a fused
         optimizer refuses on the device, and the interval's end finds out (see module doc).
         """
-        # loss + norm is non-finite exactly when either is (inf - inf is NaN): one check.
+        refused = torch.isfinite(loss.detach()).logical_not_().float()  # () 1.0 when bad
+        grads = [p.grad for p in params if p.grad is not None]
+        if grads:
+            # One fused kernel sets `refused` to 1 if any gradient holds inf or NaN; it is the
+            # check torch's GradScaler runs (scaling by 1 leaves the gradients as they are).
+            torch._amp_foreach_non_finite_check_and_unscale_(grads, refused, self._one)
         if _refuses_on_device(optimizer):
-            refused = torch.isfinite(loss.detach() + grad_norm).logical_not_().float()
             optimizer.grad_scale = None
             optimizer.found_inf = refused  # 1: the fused kernel leaves every state as it was
             optimizer.step()
             self._pending[f"refused:{network}"].append(refused)
             return True
-        if not bool(torch.isfinite(loss.detach() + grad_norm)):
-            self._recover(network, refused=1, loss=float(loss.detach()), grad_norm=float(grad_norm))
+        if bool(refused):
+            self._recover(network, refused=1, loss=float(loss.detach()))
             return False
         optimizer.step()
         return True
@@ -228,7 +241,6 @@ class Trainer:
         network: str,
         refused: int,
         loss: float | None = None,
-        grad_norm: float | None = None,
     ) -> None:
         """After refused updates: restore the last good state and halve both learning rates."""
         self.optimizer_d.zero_grad(set_to_none=True)
@@ -246,8 +258,6 @@ class Trainer:
         details: dict[str, Any] = {"network": network, "refused_updates": refused}
         if loss is not None:
             details["loss"] = _finite_or_text(loss)
-        if grad_norm is not None:
-            details["grad_norm"] = _finite_or_text(grad_norm)
         self._event(
             "nonfinite_recovery",
             **details,
