@@ -92,18 +92,19 @@ def main() -> None:
         f"torch {torch.__version__}, device {args.device}, {args.threads} thread(s), "
         f"{args.steps} steps x {args.repeats} pairs"
     )
-    for name, case in CASES.items():
+    for name, (case, fraction) in CASES.items():
+        steps = max(10, int(args.steps * fraction))
         trainer, minimal = make_trainer(case, args.device), make_trainer(case, args.device)
         run_trainer(trainer, 20), run_minimal(minimal, 20)  # warm-up
         ratios, trainer_rates, minimal_rates = [], [], []
         for repeat in range(args.repeats):
             # Alternate which goes first so drift in machine load does not favour one side.
             if repeat % 2:
-                b = run_minimal(minimal, args.steps)
-                a = run_trainer(trainer, args.steps)
+                b = run_minimal(minimal, steps)
+                a = run_trainer(trainer, steps)
             else:
-                a = run_trainer(trainer, args.steps)
-                b = run_minimal(minimal, args.steps)
+                a = run_trainer(trainer, steps)
+                b = run_minimal(minimal, steps)
             trainer_rates.append(a)
             minimal_rates.append(b)
             ratios.append(a / b)
