@@ -268,8 +268,9 @@ RESUMABLE_FIELDS = (
 def recommended_settings(dataset: str, model: str) -> dict[str, Any]:
     """Starting points that train well on a 2-core CPU, applied under the user's own settings.
 
-    2D data: Adam at 1e-3 with a small R1 penalty (gamma 0.1); without it, seed 1 of ring8
-    covered 3 of 8 modes after 5,000 steps, with it 8 of 8 (seeds 0-2 measured).
+    2D data: Adam at 1e-3 with a small R1 penalty (gamma 0.1). Measured on ring8 after 5,000
+    steps (EMA generator): without R1, seeds 0, 1 and 2 covered 7, 3 and 4 of 8 modes; with it,
+    8 of 8 on all three, 87-91% of samples high quality.
     Images: the DCGAN paper's Adam 2e-4, beta1 0.5, batches of 64.
     """
     if dataset in POINT_DATASETS:

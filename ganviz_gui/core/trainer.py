@@ -86,6 +86,7 @@ class Trainer:
         self.fixed_noise = torch.randn(config.n_samples, config.latent_dim, generator=cpu_rng)
         self.real_data = self.dataset.data.to(self.device)
         self._one = torch.ones((), device=self.device)  # the "unscale" factor of the check
+        self._fused_grad_check = _has_fused_grad_check(self._one)
         self.sampler = BatchSampler(self.real_data, config.batch_size, self.data_rng)
 
         self.step_count = 0
@@ -203,12 +204,16 @@ class Trainer:
         Returns False when the update was refused here and now (non-fused optimizers); a fused
         optimizer refuses on the device, and the interval's end finds out (see module doc).
         """
-        refused = torch.isfinite(loss.detach()).logical_not_().float()  # () 1.0 when bad
         grads = [p.grad for p in params if p.grad is not None]
-        if grads:
-            # One fused kernel sets `refused` to 1 if any gradient holds inf or NaN; it is the
-            # check torch's GradScaler runs (scaling by 1 leaves the gradients as they are).
-            torch._amp_foreach_non_finite_check_and_unscale_(grads, refused, self._one)
+        if self._fused_grad_check:
+            refused = torch.isfinite(loss.detach()).logical_not_().float()  # () 1.0 when bad
+            if grads:
+                # One fused kernel sets `refused` to 1 if any gradient holds inf or NaN; it is
+                # the check torch's GradScaler runs (scaling by 1 leaves the gradients as is).
+                torch._amp_foreach_non_finite_check_and_unscale_(grads, refused, self._one)
+        else:  # inf - inf is NaN: the sum is non-finite exactly when one of the two is
+            total = loss.detach() + (_grad_norm(params) if grads else 0.0)
+            refused = torch.isfinite(total).logical_not_().float()
         if _refuses_on_device(optimizer):
             optimizer.grad_scale = None
             optimizer.found_inf = refused  # 1: the fused kernel leaves every state as it was
@@ -491,6 +496,15 @@ def _make_optimizer(config: TrainingConfig, net: str, module: nn.Module) -> torc
         return make(True)
     except (RuntimeError, ValueError):  # no fused kernel for this device (some MPS builds)
         return make(None)
+
+
+def _has_fused_grad_check(one: torch.Tensor) -> bool:
+    """Whether this device has GradScaler's fused inf/NaN check (some MPS builds lack it)."""
+    try:
+        torch._amp_foreach_non_finite_check_and_unscale_([one.clone()], torch.zeros_like(one), one)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
 
 
 def _refuses_on_device(optimizer: torch.optim.Optimizer) -> bool:

@@ -179,3 +179,13 @@ def test_dcgan_refuses_an_image_size_it_cannot_make(tmp_path):
     np.save(path, np.zeros((4, 20, 20), dtype=np.uint8))
     with pytest.raises(ConfigError, match="image_size: the array images are 20 px"):
         Trainer(tiny_image_config(dataset="array", data_path=str(path), image_size=0))
+
+
+def test_devices_without_the_fused_gradient_check_still_refuse():
+    trainer = Trainer(tiny_points_config(log_every=5))
+    trainer._fused_grad_check = False  # as on an MPS build without GradScaler's kernel
+    trainer.step()
+    _poison_next_batch(trainer)
+    results = [trainer.step() for _ in range(4)]
+    assert results[-1].skipped and results[-1].record["refused_updates"] >= 1
+    assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())
