@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ganviz_gui.core.app_dirs import runs_dir
-from ganviz_gui.core.atomic_files import atomic_write_text, fsync_dir
+from ganviz_gui.core.atomic_files import atomic_write_text
 from ganviz_gui.core.config import TrainingConfig
 
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.(pt|png)$")
@@ -108,7 +108,6 @@ class RunWriter:
         backup = self.root / f"metrics.before-resume-{int(time.time())}.jsonl"
         path.replace(backup)
         atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
-        fsync_dir(self.root)
 
 
 def _append_line(handle, record: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from ganviz_gui.core.errors import ConfigError, TrainingStopped
 from ganviz_gui.core.evaluation import decode, evaluate_points, sample
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.metrics import PointHistogram
-from ganviz_gui.core.models import build_models
+from ganviz_gui.core.models import build_models, dcgan_plan
 
 STEP_KINDS = ("both", "d", "g")
 SNAPSHOT_EVERY = 100  # steps between copies of the last good state kept for recovery
@@ -461,8 +461,6 @@ def _check_data_fits_model(config: TrainingConfig, dataset: Dataset) -> None:
     if config.is_2d != (not dataset.is_image):
         raise ConfigError(f"dataset: {config.dataset} did not produce the expected kind of data")
     if config.model == "dcgan":
-        from ganviz_gui.core.models import dcgan_plan
-
         size = dataset.data.shape[-1]
         try:
             dcgan_plan(size)

@@ -115,13 +115,21 @@ def test_a_flipped_data_byte_fails_the_crc_check(saved, tmp_path):
         load_checkpoint(flipped)
 
 
+def _tampered(path, out, change):
+    """A copy of the checkpoint at `path`, edited by change(state), saved as `out`."""
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, out)
+    return out
+
+
 def test_newer_format_asks_for_an_update(saved, tmp_path):
     _, path = saved
-    state = torch.load(path, weights_only=True)
-    state["format_version"] = FORMAT_VERSION + 1
-    state["app_version"] = "9.0"
-    newer = tmp_path / "newer.pt"
-    torch.save(state, newer)
+    newer = _tampered(
+        path,
+        tmp_path / "newer.pt",
+        lambda s: s.update(format_version=FORMAT_VERSION + 1, app_version="9.0"),
+    )
     with pytest.raises(CheckpointError, match=r"newer GANViz \(9\.0, format 2\).*please update"):
         load_checkpoint(newer)
 
@@ -147,10 +155,7 @@ def test_plain_torch_files_and_bad_settings(tmp_path, saved):
     with pytest.raises(CheckpointError, match="not a GANViz checkpoint"):
         load_checkpoint(plain)
     _, path = saved
-    state = torch.load(path, weights_only=True)
-    state["config"]["lr_g"] = -5.0
-    bad = tmp_path / "bad.pt"
-    torch.save(state, bad)
+    bad = _tampered(path, tmp_path / "bad.pt", lambda s: s["config"].update(lr_g=-5.0))
     with pytest.raises(CheckpointError, match=r"bad\.pt: holds invalid settings: lr_g"):
         load_checkpoint(bad)
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -22,6 +20,7 @@ import numpy as np
 import torch
 
 from ganviz_gui.core.app_dirs import cache_dir
+from ganviz_gui.core.atomic_files import atomic_write
 from ganviz_gui.core.data.dataset import Dataset
 from ganviz_gui.core.errors import DataError
 
@@ -156,37 +155,29 @@ def download_files(folder: Path, mirrors: Sequence[str], checksums: dict[str, st
 
 
 def _download_checked(url: str, target: Path, md5: str) -> None:
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    temp = Path(temp_name)
-    try:
+    """Stream `url` into `target` atomically; a short read or a bad checksum leaves no file."""
+
+    def fetch(out) -> None:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(handle, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                    expected_size = response.headers.get("Content-Length")
-                    received = 0
-                    while chunk := response.read(1 << 16):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        received += len(chunk)
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                raise DataError(f"{url}: {reason}") from None
-            if expected_size is not None and received != int(expected_size):
-                raise DataError(
-                    f"{url}: connection closed after {received} of {expected_size} bytes"
-                )
-            out.flush()
-            os.fsync(out.fileno())
+        received = 0
+        try:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                expected_size = response.headers.get("Content-Length")
+                while chunk := response.read(1 << 16):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    received += len(chunk)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise DataError(f"{url}: {reason}") from None
+        if expected_size is not None and received != int(expected_size):
+            raise DataError(f"{url}: connection closed after {received} of {expected_size} bytes")
         if digest.hexdigest() != md5:
             raise DataError(
                 f"{url}: checksum mismatch (got MD5 {digest.hexdigest()}, expected {md5})"
             )
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+
+    atomic_write(target, fetch)
 
 
 def _find_idx(root: Path, gz_name: str) -> Path | None:
