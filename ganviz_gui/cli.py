@@ -43,8 +43,9 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ganviz",
-        description="Train GANs and inspect their checkpoints (headless). "
-        "Run folders written here open in the GANViz window.",
+        description="Train GANs and inspect their checkpoints. With no command, open the "
+        "GANViz window; the commands below run headless and write run folders the window "
+        "can continue.",
     )
     parser.add_argument("--version", action="version", version=f"GANViz {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -107,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+        return open_window()
     # Imported late so `ganviz --help` answers before torch has loaded (about 3 s).
     from ganviz_gui.core.errors import GanvizError
 
@@ -133,6 +133,27 @@ def main(argv: list[str] | None = None) -> int:
             f"ganviz {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr
         )
         return EXIT_INTERNAL
+
+
+def open_window() -> int:
+    """No sub-command: open the GANViz window (or say why it cannot open here)."""
+    from ganviz_gui.gui.app import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(f"ganviz: cannot open the window: {problem}", file=sys.stderr)
+        print("Run `ganviz --help` for the headless commands.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from ganviz_gui.gui.app import run_app
+    except ImportError as exc:
+        print(
+            f"ganviz: the window needs PySide6 and pyqtgraph ({exc}); "
+            "the headless commands work without them (ganviz --help)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return run_app()
 
 
 # ---------------------------------------------------------------------- train

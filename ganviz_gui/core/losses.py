@@ -42,9 +42,15 @@ def g_loss(loss: str, fake_logits: torch.Tensor) -> torch.Tensor:
 
 def d_output(loss: str, logits: torch.Tensor) -> torch.Tensor:
     """Mean D output as the plots show it: a probability where the loss defines one."""
+    return d_outputs(loss, logits).mean()
+
+
+def d_outputs(loss: str, logits: torch.Tensor) -> torch.Tensor:
+    """D's output per sample: sigmoid(logit) for the probabilistic losses, else the raw score."""
+    logits = logits.reshape(-1)
     if loss in PROBABILISTIC_LOSSES:
-        return torch.sigmoid(logits).mean()
-    return logits.mean()
+        return torch.sigmoid(logits)
+    return logits
 
 
 def gradient_penalty(

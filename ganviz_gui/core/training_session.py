@@ -37,8 +37,9 @@ class TrainingSession:
         self.last_checkpoint: Path | None = None
         self._last_sample_step = -1
         self.closed = False
+        self._unread_events: list[dict[str, Any]] = []  # for a live view; see take_new_events
         event = "resumed" if resume_step is not None else "started"
-        self.writer.append_events(
+        self._write_events(
             [
                 {
                     "step": trainer.step_count,
@@ -109,7 +110,7 @@ class TrainingSession:
         try:
             result = self.trainer.step(kind)
         finally:
-            self.writer.append_events(self.trainer.drain_events())
+            self.flush_events()
         if result.record is not None:
             self.writer.append_metrics(result.record)
         config = self.trainer.config
@@ -133,6 +134,26 @@ class TrainingSession:
             if on_step is not None:
                 on_step(result)
         return "finished"
+
+    # ------------------------------------------------------------------ events
+    def flush_events(self) -> None:
+        """Write the trainer's pending events (live setting changes, recoveries) now."""
+        self._write_events(self.trainer.drain_events())
+
+    def record_error(self, message: str) -> None:
+        """Log a failure that ends the run (the caller then closes the session)."""
+        self.flush_events()
+        self._write_events([{"step": self.step_count, "kind": "error", "message": message}])
+
+    def take_new_events(self) -> list[dict[str, Any]]:
+        """Events written since the last call: what a live view has not shown yet."""
+        events, self._unread_events = self._unread_events, []
+        return events
+
+    def _write_events(self, events: list[dict[str, Any]]) -> None:
+        if events:
+            self.writer.append_events(events)
+            self._unread_events.extend(events)
 
     # ------------------------------------------------------------------ outputs
     def write_samples(self) -> Path:
@@ -175,9 +196,7 @@ class TrainingSession:
             if self._last_checkpoint_step != self.step_count:
                 self.save_checkpoint()
         finally:
-            self.writer.append_events(self.trainer.drain_events())
-            self.writer.append_events(
-                [{"step": self.step_count, "kind": "closed", "reason": reason}]
-            )
+            self.flush_events()
+            self._write_events([{"step": self.step_count, "kind": "closed", "reason": reason}])
             self.writer.close()
         return self.last_checkpoint

@@ -153,9 +153,13 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys, tmp_path):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_no_command_prints_help_and_exits_2(capsys):
+def test_no_command_without_a_display_explains_and_exits_2(capsys, monkeypatch):
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
     assert main([]) == 2
-    assert "train" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "no display" in err and "ganviz train" in err
 
 
 def test_module_entry_point_and_usage_error_exit_codes():

@@ -1,0 +1,52 @@
+"""Short jobs off the GUI thread (loading the engine, previewing data), newest request wins.
+
+A result that arrives after a newer request was made is dropped, so a user flicking through
+data sets sees the preview of the last one chosen, never an older one arriving late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class _Relay(QObject):
+    done = Signal(int, object, str)  # ticket, result, error message ("" on success)
+
+
+class _Job(QRunnable):
+    def __init__(self, function: Callable[[], Any], ticket: int, relay: _Relay):
+        super().__init__()
+        self.function, self.ticket, self.relay = function, ticket, relay
+
+    def run(self) -> None:
+        from ganviz_gui.core.errors import GanvizError
+
+        try:
+            result, error = self.function(), ""
+        except GanvizError as exc:
+            result, error = None, str(exc)
+        except Exception as exc:  # an unexpected failure is still a message, not a crash
+            result, error = None, f"{type(exc).__name__}: {exc}"
+        self.relay.done.emit(self.ticket, result, error)
+
+
+class LatestOnly(QObject):
+    finished = Signal(object, str)  # result, error message ("" on success)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._ticket = 0
+        self._relay = _Relay()
+        self._relay.done.connect(self._on_done)
+        self.pool = QThreadPool.globalInstance()
+
+    def submit(self, function: Callable[[], Any]) -> None:
+        self._ticket += 1
+        self.pool.start(_Job(function, self._ticket, self._relay))
+
+    def _on_done(self, ticket: int, result: Any, error: str) -> None:
+        if ticket == self._ticket:
+            self.finished.emit(result, error)

@@ -1,0 +1,433 @@
+"""Live training curves: losses, D's outputs, gradient norms and learning rates.
+
+Four pyqtgraph plots share one step axis. Each metric is drawn raw (faint) and smoothed (an
+EMA debiased at the start, as TensorBoard does); events (a live setting change, a non-finite
+recovery, a resume) are marked on every plot. Long runs stay smooth: curves are drawn with
+peak downsampling, clipped to the view and with 1 px pens (measured for 1e6 points: 94 ms a
+repaint plain, 12 ms downsampled and clipped; a 2 px pen costs 680 ms).
+
+Painting holds the GIL the training thread needs, so it is kept rare and cheap: curves are
+redrawn at most `REDRAW_HZ` times a second; there are no grid lines (measured: the four plots
+repaint in 19 ms with pyqtgraph's grid, 2.7 ms without); and "follow latest" sets ranges
+rounded out to nice numbers itself, so the axes (2 ms each to regenerate) change only when
+the data outgrow them, not on every frame as pyqtgraph's auto-range would.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    key: str  # the metric's name in the run folder's metrics.jsonl
+    label: str
+    color: tuple[int, int, int]
+
+
+D_COLOR, G_COLOR = (66, 133, 244), (244, 140, 40)  # blue for D, orange for G, everywhere
+PLOTS: tuple[tuple[str, str, tuple[CurveSpec, ...]], ...] = (
+    ("losses", "Loss", (CurveSpec("loss_d", "D", D_COLOR), CurveSpec("loss_g", "G", G_COLOR))),
+    (
+        "d_outputs",
+        "D output",
+        (CurveSpec("d_real", "D(x)", D_COLOR), CurveSpec("d_fake", "D(G(z))", G_COLOR)),
+    ),
+    (
+        "grad_norms",
+        "Grad norm",
+        (CurveSpec("grad_norm_d", "D", D_COLOR), CurveSpec("grad_norm_g", "G", G_COLOR)),
+    ),
+    (
+        "learning_rates",
+        "Learning rate",
+        (CurveSpec("lr_d", "D", D_COLOR), CurveSpec("lr_g", "G", G_COLOR)),
+    ),
+)
+EVENT_KINDS = ("settings_changed", "nonfinite_recovery", "resumed", "error", "stopped")
+DEFAULT_SMOOTHING = 0.6
+REDRAW_HZ = 4
+
+
+class Series:
+    """One metric's points, in growable arrays, with its smoothed copy kept up to date."""
+
+    def __init__(self) -> None:
+        self.steps = np.empty(1024)
+        self.values = np.empty(1024)
+        self.smoothed = np.empty(1024)
+        self.count = 0
+        self.smoothed_count = 0
+        self.state = SmoothingState()
+
+    def extend(self, steps: list[float], values: list[float]) -> None:
+        needed = self.count + len(steps)
+        if needed > self.steps.size:
+            size = max(needed, 2 * self.steps.size)
+            for name in ("steps", "values", "smoothed"):
+                grown = np.empty(size)
+                grown[: self.count] = getattr(self, name)[: self.count]
+                setattr(self, name, grown)
+        self.steps[self.count : needed] = steps
+        self.values[self.count : needed] = values
+        self.count = needed
+
+    def smooth(self, weight: float, restart: bool = False) -> None:
+        """Smooth the points not smoothed yet (all of them when `restart`)."""
+        if restart:
+            self.smoothed_count, self.state = 0, SmoothingState()
+        start = self.smoothed_count
+        if start == self.count:
+            return
+        out, self.state = ema_smooth(self.values[start : self.count], weight, self.state)
+        self.smoothed[start : self.count] = out
+        self.smoothed_count = self.count
+
+
+class LossPlots(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lossPlot")
+        self.series: dict[str, Series] = {}
+        self._raw_curves: dict[str, pg.PlotDataItem] = {}
+        self._smooth_curves: dict[str, pg.PlotDataItem] = {}
+        self._plot_of: dict[str, pg.PlotItem] = {}
+        self._event_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self.events: list[dict[str, Any]] = []
+        self._weight = DEFAULT_SMOOTHING
+        self._dirty: set[str] = set()  # curves with points not drawn yet
+        self._redraw_timer = QTimer(self, singleShot=True, interval=round(1000 / REDRAW_HZ))
+        self._redraw_timer.timeout.connect(self.redraw)
+
+        self.smoothing_slider = QSlider(Qt.Horizontal, objectName="smoothingSlider")
+        self.smoothing_slider.setRange(0, 99)
+        self.smoothing_slider.setValue(round(DEFAULT_SMOOTHING * 100))
+        self.smoothing_slider.setToolTip("EMA smoothing weight (debiased), as in TensorBoard")
+        self.smoothing_label = QLabel(objectName="smoothingLabel")
+        self.raw_check = QCheckBox("Raw", objectName="rawCheck", checked=True)
+        self.log_check = QCheckBox("Log scale", objectName="logScaleCheck")
+        self.follow_check = QCheckBox("Follow latest", objectName="followLatestCheck", checked=True)
+        self.follow_check.setToolTip("Keep every curve in view; zooming by hand turns this off")
+        self.readout = QLabel(objectName="plotReadout")
+        self.readout.setTextFormat(Qt.RichText)
+        self.readout.setMinimumWidth(200)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smoothing_slider, 1)
+        bar.addWidget(self.smoothing_label)
+        bar.addWidget(self.raw_check)
+        bar.addWidget(self.log_check)
+        bar.addWidget(self.follow_check)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("lossGraphics")
+        self.graphics.ci.setSpacing(14)  # room between one plot's last tick and the next's first
+        self.plots: dict[str, pg.PlotItem] = {}
+        self._cursor_lines: list[pg.InfiniteLine] = []
+        first = None
+        for row, (name, title, curves) in enumerate(PLOTS):
+            plot = self.graphics.addPlot(row=row, col=0)
+            plot.setObjectName(name)
+            plot.setLabel("left", _colored_title(title, curves))
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(52)  # fixed: changing tick labels cause no relayout
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.setMenuEnabled(False)
+            plot.disableAutoRange()  # "follow latest" sets the ranges (see _follow)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            if row == len(PLOTS) - 1:
+                plot.setLabel("bottom", "step")
+            else:  # the step axes are linked: one set of tick labels, at the bottom, is enough
+                plot.hideAxis("bottom")
+            for spec in curves:
+                raw = plot.plot(pen=pg.mkPen((*spec.color, 70), width=1))
+                smooth = plot.plot(pen=pg.mkPen(spec.color, width=1))
+                self._raw_curves[spec.key] = raw
+                self._smooth_curves[spec.key] = smooth
+                self._plot_of[spec.key] = plot
+                self.series[spec.key] = Series()
+            cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((150, 150, 150), width=1))
+            cursor.hide()
+            plot.addItem(cursor, ignoreBounds=True)
+            self._cursor_lines.append(cursor)
+            plot.getViewBox().sigRangeChangedManually.connect(self._on_zoomed_by_hand)
+            self.plots[name] = plot
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.readout)
+
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
+        self.raw_check.toggled.connect(self._on_raw_toggled)
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.follow_check.toggled.connect(self._on_follow_toggled)
+        self._mouse_proxy = pg.SignalProxy(
+            self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        )
+        self._on_smoothing_changed(self.smoothing_slider.value())
+
+    # ------------------------------------------------------------------ data in
+    def add_records(self, records: list[dict[str, Any]]) -> None:
+        """Append metric records (dicts with 'step' and any metrics) and redraw what changed."""
+        if not records:
+            return
+        changed = []
+        for key, series in self.series.items():
+            steps = [r["step"] for r in records if r.get(key) is not None]
+            if steps:
+                values = [float(r[key]) for r in records if r.get(key) is not None]
+                series.extend(steps, values)
+                changed.append(key)
+        for key in changed:
+            self.series[key].smooth(self._weight)
+        self._dirty.update(changed)
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def redraw(self) -> None:
+        """Draw the curves that have new points (the timer calls this at most REDRAW_HZ)."""
+        if not self.isVisible():
+            return  # drawn when shown again (showEvent)
+        for key in self._dirty:
+            self._draw(key)
+        self._dirty.clear()
+        if self.follow_check.isChecked():
+            self._follow()
+
+    def _follow(self) -> None:
+        """Show all data: x from 0 to a nice step count, y rounded out to nice ticks."""
+        last = max((s.steps[s.count - 1] for s in self.series.values() if s.count), default=0)
+        x_range = (0.0, nice_ceiling(max(last, 10.0)))
+        log = self.log_check.isChecked()
+        for name, _, curves in PLOTS:
+            plot = self.plots[name]
+            view = plot.getViewBox()
+            values = [self._shown_values(spec.key) for spec in curves]
+            y_range = nice_range(np.concatenate(values), log, from_zero=name == "learning_rates")
+            current = view.state["targetRange"]
+            if (tuple(current[0]), tuple(current[1])) != (x_range, y_range):
+                view.setRange(xRange=x_range, yRange=y_range, padding=0, update=False)
+                view.updateViewRange()
+
+    def _shown_values(self, key: str) -> np.ndarray:
+        series = self.series[key]
+        smoothed = series.smoothed[: series.count]
+        if self.raw_check.isChecked():
+            return np.concatenate([series.values[: series.count], smoothed])
+        return smoothed
+
+    def add_events(self, events: list[dict[str, Any]]) -> None:
+        top = self.plots[PLOTS[0][0]]
+        for event in events:
+            if event.get("kind") not in EVENT_KINDS:
+                continue
+            self.events.append(event)
+            text = event_text(event)
+            color = (
+                (220, 60, 60)
+                if event["kind"] in ("nonfinite_recovery", "error")
+                else (
+                    120,
+                    120,
+                    120,
+                )
+            )
+            for plot in self.plots.values():
+                line = pg.InfiniteLine(
+                    pos=event["step"],
+                    angle=90,
+                    pen=pg.mkPen(color, width=1, style=Qt.DashLine),
+                    label=text if plot is top else None,
+                    labelOpts={"position": 0.92, "color": color, "rotateAxis": (1, 0)},
+                )
+                line.setToolTip(text)
+                plot.addItem(line, ignoreBounds=True)
+                self._event_lines.append((plot, line))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.redraw()
+
+    def clear(self) -> None:
+        self._dirty.clear()
+        for key in self.series:
+            self.series[key] = Series()
+            self._raw_curves[key].setData([], [])
+            self._smooth_curves[key].setData([], [])
+        for plot, line in self._event_lines:
+            plot.removeItem(line)
+        self._event_lines.clear()
+        self.events.clear()
+        self.follow_check.setChecked(True)
+
+    def point_count(self) -> int:
+        return sum(s.count for s in self.series.values())
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self, key: str) -> None:
+        series = self.series[key]
+        n = series.count
+        steps = series.steps[:n]
+        if self.raw_check.isChecked():
+            self._raw_curves[key].setData(steps, series.values[:n], connect="finite")
+        self._smooth_curves[key].setData(steps, series.smoothed[:n], connect="finite")
+
+    def _on_smoothing_changed(self, value: int) -> None:
+        self._weight = value / 100.0
+        self.smoothing_label.setText(f"{self._weight:.2f}")
+        for key, series in self.series.items():
+            series.smooth(self._weight, restart=True)
+            if series.count:
+                self._draw(key)
+
+    def _on_raw_toggled(self, shown: bool) -> None:
+        for key, curve in self._raw_curves.items():
+            curve.setVisible(shown)
+            if shown:
+                self._draw(key)
+
+    def _on_log_toggled(self, log: bool) -> None:
+        for plot in self.plots.values():
+            plot.setLogMode(y=log)
+        if self.follow_check.isChecked():
+            self._follow()
+
+    def _on_follow_toggled(self, follow: bool) -> None:
+        if follow:
+            self._follow()
+
+    def _on_zoomed_by_hand(self, *_: Any) -> None:
+        self.follow_check.setChecked(False)
+
+    # ------------------------------------------------------------------ hover read-out
+    def _on_mouse_moved(self, event: tuple) -> None:
+        position = event[0]
+        for name, plot in self.plots.items():
+            if plot.sceneBoundingRect().contains(position):
+                step = plot.getViewBox().mapSceneToView(position).x()
+                self.show_readout(name, step)
+                return
+        for line in self._cursor_lines:
+            line.hide()
+
+    def show_readout(self, plot_name: str, step: float) -> str:
+        """Values of the plot's curves at the recorded step nearest `step`; returns the text."""
+        curves = next(c for n, _, c in PLOTS if n == plot_name)
+        parts = []
+        nearest_step = None
+        for spec in curves:
+            series = self.series[spec.key]
+            if not series.count:
+                continue
+            steps = series.steps[: series.count]
+            i = int(np.clip(np.searchsorted(steps, step), 0, series.count - 1))
+            if i > 0 and abs(steps[i - 1] - step) < abs(steps[i] - step):
+                i -= 1
+            nearest_step = steps[i]
+            color = "#{:02x}{:02x}{:02x}".format(*spec.color)
+            parts.append(
+                f"<span style='color:{color}'>{spec.label}</span> "
+                f"{series.values[i]:.4g} (smoothed {series.smoothed[i]:.4g})"
+            )
+        if nearest_step is None:
+            self.readout.setText("")
+            return ""
+        for line in self._cursor_lines:
+            line.setPos(nearest_step)
+            line.show()
+        text = f"step {int(nearest_step):,}: " + " &nbsp; ".join(parts)
+        self.readout.setText(text)
+        return text
+
+
+def _colored_title(title: str, curves: tuple[CurveSpec, ...]) -> str:
+    """An axis title naming each curve in its colour (instead of legends, which are several
+    Python items per plot to paint on every frame)."""
+    names = " ".join(
+        f"<span style='color:#{c.color[0]:02x}{c.color[1]:02x}{c.color[2]:02x}'>{c.label}</span>"
+        for c in curves
+    )
+    return f"{title}: {names}"
+
+
+NICE_MANTISSAS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest round number (1, 1.25, 1.5, 2, ... 8 x 10^k) at or above `value` (> 0).
+
+    Steps are at most 25% apart: a following view wastes little room yet changes rarely.
+    """
+    exponent = math.floor(math.log10(value))
+    for mantissa in NICE_MANTISSAS:
+        candidate = mantissa * 10.0**exponent
+        if candidate >= value * (1 - 1e-12):
+            return candidate
+    return 10.0 ** (exponent + 1)
+
+
+def nice_range(values: np.ndarray, log: bool = False, from_zero: bool = False) -> tuple:
+    """A y range holding the finite values, its ends rounded out to a nice tick spacing.
+
+    In log mode the range is in log10 units, as pyqtgraph's log axes expect.
+    """
+    finite = values[np.isfinite(values)]
+    if log:
+        finite = np.log10(finite[finite > 0])
+        if finite.size == 0:
+            return (-1.0, 1.0)
+        return (float(math.floor(finite.min())), float(math.ceil(finite.max() + 1e-9)))
+    if finite.size == 0:
+        return (0.0, 1.0)
+    low, high = float(finite.min()), float(finite.max())
+    if from_zero:
+        low = min(low, 0.0)
+    span = high - low
+    if span <= 0:  # a constant curve (a learning rate): centre it with room around
+        span = abs(high) or 1.0
+        low, high = low - span / 2, high + span / 2
+        if from_zero:
+            low = min(0.0, low)
+    high += 0.04 * span  # a margin, so no curve runs along the frame
+    low = 0.0 if from_zero and low >= 0 else low - 0.04 * span
+    tick = nice_tick((high - low) / 5)
+    return (math.floor(low / tick) * tick, math.ceil(high / tick) * tick)
+
+
+def nice_tick(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k at or above `value`: the spacing axes label with."""
+    exponent = math.floor(math.log10(value))
+    for mantissa in (1.0, 2.0, 5.0, 10.0):
+        if mantissa * 10.0**exponent >= value * (1 - 1e-12):
+            return mantissa * 10.0**exponent
+    return 10.0 ** (exponent + 1)
+
+
+def event_text(event: dict[str, Any]) -> str:
+    kind = event["kind"]
+    if kind == "settings_changed":
+        changes = {k: v for k, v in event.items() if k not in ("step", "time", "kind")}
+        return ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changes.items()
+        )
+    if kind == "nonfinite_recovery":
+        return f"non-finite: restored step {event.get('restored_step')}, rates halved"
+    if kind == "error":
+        return "error"
+    return kind

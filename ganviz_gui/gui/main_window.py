@@ -1,0 +1,539 @@
+"""The GANViz main window: set up a run, start it, watch it learn, intervene.
+
+The window opens before torch has loaded (importing torch takes about 2-3 s): the engine is
+imported in the background and the device list filled in when it is ready. Training runs in a
+`TrainingWorker` on its own QThread; this window only forwards commands to it and draws what it
+sends. Layout, last settings and recent runs persist in `GANVIZ_HOME/settings.ini`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QUrl
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QToolBar,
+    QWidget,
+)
+
+from ganviz_gui import __version__
+from ganviz_gui.core.app_dirs import app_home, runs_dir
+from ganviz_gui.core.config import TrainingConfig
+from ganviz_gui.core.errors import ConfigError
+from ganviz_gui.gui.background import LatestOnly
+from ganviz_gui.gui.field_view import FieldView
+from ganviz_gui.gui.loss_plots import LossPlots
+from ganviz_gui.gui.sample_grid import SampleGrid
+from ganviz_gui.gui.setup_panel import SetupPanel
+from ganviz_gui.gui.training_worker import (
+    RefreshRates,
+    RunEnded,
+    RunStarted,
+    TrainingThread,
+    TrainingUpdate,
+    TrainingWorker,
+)
+
+MAX_RECENT_RUNS = 10
+CLOSE_WAIT_MS = 10_000  # the worker stops between steps and saves; normally well under 2 s
+SETTINGS_VERSION = 1
+
+
+def app_settings() -> QSettings:
+    """Settings in GANVIZ_HOME (not the registry): tests and portable installs stay isolated."""
+    path = app_home() / "settings.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(path), QSettings.IniFormat)
+
+
+def load_engine() -> list[tuple[str, str]]:
+    """Import torch and the trainer (the slow part of start-up); list the devices that exist."""
+    import ganviz_gui.core.live_views  # noqa: F401  (pulls in torch, the models, the trainer)
+    from ganviz_gui.core.devices import available_devices
+
+    return [(d.name, d.description) for d in available_devices()]
+
+
+def preview_data(config: TrainingConfig) -> tuple[Any, str]:
+    from ganviz_gui.core.live_views import dataset_preview
+
+    return dataset_preview(config)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, rates: RefreshRates | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"GANViz {__version__}")
+        self.resize(1400, 860)
+        self.rates = rates or RefreshRates()
+        self.training: TrainingThread | None = None
+        self.run_info: RunStarted | None = None
+        self.last_update: TrainingUpdate | None = None
+        self.last_run_end: RunEnded | None = None
+        self.error_box: QMessageBox | None = None
+        self._latest_samples: Any = None  # kept for a hidden panel, drawn when it is shown
+        self._latest_field: Any = None
+        self.engine_ready = False
+        self.recent_runs: list[str] = []
+
+        self.setup_panel = SetupPanel()
+        self.loss_plots = LossPlots()
+        self.sample_grid = SampleGrid()
+        self.field_view = FieldView()
+        self.setCentralWidget(self.loss_plots)
+        self.setDockNestingEnabled(True)
+        self.setup_dock = self._dock("setupDock", "Setup", self.setup_panel, Qt.LeftDockWidgetArea)
+        self.field_dock = self._dock(
+            "fieldDock", "2D field", self.field_view, Qt.RightDockWidgetArea
+        )
+        self.sample_dock = self._dock(
+            "sampleDock", "Samples", self.sample_grid, Qt.RightDockWidgetArea
+        )
+        # One tab each: a run shows one of them, and raises it when it starts.
+        self.tabifyDockWidget(self.field_dock, self.sample_dock)
+        self.field_dock.visibilityChanged.connect(self._on_field_dock_shown)
+        self.sample_dock.visibilityChanged.connect(self._on_sample_dock_shown)
+        self._build_controls()
+        self._build_status_bar()
+        self._build_menus()
+        self._default_state = self.saveState(SETTINGS_VERSION)
+
+        self._engine_loader = LatestOnly(self)
+        self._engine_loader.finished.connect(self._on_engine_loaded)
+        self._previewer = LatestOnly(self)
+        self._previewer.finished.connect(self._on_preview_ready)
+        self.setup_panel.preview_wanted.connect(self._request_preview)
+        self.setup_panel.live_setting_changed.connect(self._on_live_setting_changed)
+        self.setup_panel.config_changed.connect(self._update_buttons)
+
+        self._restore_settings()
+        self._update_buttons()
+        self.statusBar().showMessage("Loading the engine (torch)...")
+        self._engine_loader.submit(load_engine)
+
+    # ------------------------------------------------------------------ building
+    def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self, objectName=name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _button(self, name: str, text: str, tip: str, slot) -> QPushButton:
+        button = QPushButton(text, objectName=name)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        self.controls.addWidget(button)
+        return button
+
+    def _build_controls(self) -> None:
+        self.controls = QToolBar("Controls", self, objectName="controlsToolbar")
+        self.addToolBar(Qt.TopToolBarArea, self.controls)
+        self.start_button = self._button(
+            "startButton", "Start", "Start a new run with these settings", self.start_training
+        )
+        self.pause_button = self._button(
+            "pauseButton", "Pause", "Pause or resume between two steps", self.toggle_pause
+        )
+        self.step_button = self._button(
+            "stepButton", "Step", "One iteration (D steps, then one G step)", lambda: self.step()
+        )
+        self.step_d_button = self._button(
+            "stepDButton", "Step D", "One discriminator update only", lambda: self.step("d")
+        )
+        self.step_g_button = self._button(
+            "stepGButton", "Step G", "One generator update only", lambda: self.step("g")
+        )
+        self.stop_button = self._button(
+            "stopButton", "Stop", "Stop and save a checkpoint", self.stop_training
+        )
+        self.save_button = self._button(
+            "saveButton", "Save checkpoint", "Save a checkpoint now", self.save_checkpoint
+        )
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.step_label = QLabel(objectName="stepLabel")
+        self.rate_label = QLabel(objectName="rateLabel")
+        self.eta_label = QLabel(objectName="etaLabel")
+        self.elapsed_label = QLabel(objectName="elapsedLabel")
+        self.device_label = QLabel(objectName="deviceLabel")
+        self.run_folder_label = QLabel(objectName="runFolderLabel")
+        self.run_folder_label.setTextFormat(Qt.RichText)
+        self.run_folder_label.linkActivated.connect(self._open_folder)
+        for label in (
+            self.step_label,
+            self.rate_label,
+            self.eta_label,
+            self.elapsed_label,
+            self.device_label,
+            self.run_folder_label,
+        ):
+            bar.addPermanentWidget(label)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        resume = QAction("&Continue a run...", self, objectName="resumeAction")
+        resume.setToolTip("Continue training a run folder from its newest checkpoint")
+        resume.triggered.connect(self._choose_run_to_resume)
+        file_menu.addAction(resume)
+        self.recent_menu = file_menu.addMenu("Recent runs")
+        self.recent_menu.setObjectName("recentRunsMenu")
+        open_runs = QAction("Show runs folder", self, objectName="showRunsAction")
+        open_runs.triggered.connect(lambda: self._open_folder(str(runs_dir())))
+        file_menu.addAction(open_runs)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, objectName="quitAction")
+        quit_action.setShortcut("Ctrl+Q")
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.setup_dock, self.field_dock, self.sample_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(self.controls.toggleViewAction())
+        view_menu.addSeparator()
+        restore = QAction("Restore default layout", self, objectName="restoreLayoutAction")
+        restore.triggered.connect(self.restore_default_layout)
+        view_menu.addAction(restore)
+
+    # ------------------------------------------------------------------ engine and preview
+    def _on_engine_loaded(self, devices: Any, error: str) -> None:
+        if error:
+            self._show_error(f"The training engine could not load:\n{error}")
+            return
+        self.engine_ready = True
+        self.setup_panel.set_devices(devices)
+        self.statusBar().showMessage("Ready", 3000)
+
+    def _request_preview(self, config: TrainingConfig) -> None:
+        self.setup_panel.show_preview(None, "loading a preview...")
+        self._previewer.submit(lambda: (config, preview_data(config)))
+
+    def _on_preview_ready(self, result: Any, error: str) -> None:
+        if error:
+            text = error
+            try:
+                config = self.setup_panel.config()
+            except ConfigError:
+                config = None
+            if config is not None and config.download and "not found" in error:
+                text = f"{config.dataset} is not downloaded yet: it is fetched when training starts"
+            self.setup_panel.show_preview(None, text)
+            return
+        _config, (picture, summary) = result
+        self.setup_panel.show_preview(picture, summary)
+
+    # ------------------------------------------------------------------ training commands
+    def is_training(self) -> bool:
+        return self.training is not None and self.training.is_running()
+
+    def start_training(self, paused: bool = False) -> bool:
+        """Start a new run with the setup panel's settings; False (and a message) if refused."""
+        if self.training is not None:
+            return False
+        try:
+            config = self.setup_panel.config()
+        except ConfigError as exc:
+            self.setup_panel.show_error(str(exc))
+            self._show_error(f"Cannot start: {exc}")
+            return False
+        self._launch(TrainingWorker(config, start_paused=paused, rates=self.rates))
+        return True
+
+    def resume_run(self, checkpoint: str) -> bool:
+        if self.training is not None:
+            return False
+        self._launch(TrainingWorker(resume_from=checkpoint, rates=self.rates))
+        return True
+
+    def _launch(self, worker: TrainingWorker) -> None:
+        self.loss_plots.clear()
+        self.sample_grid.clear()
+        self.run_info, self.last_update, self.last_run_end = None, None, None
+        self._latest_samples = self._latest_field = None
+        worker.run_started.connect(self._on_run_started)
+        worker.updated.connect(self._on_update)
+        worker.run_ended.connect(self._on_run_ended)
+        worker.setting_refused.connect(self._on_setting_refused)
+        worker.checkpoint_saved.connect(self._on_checkpoint_saved)
+        worker.set_wanted("field", _shown(self.field_dock))
+        worker.set_wanted("samples", _shown(self.sample_dock))
+        self.training = TrainingThread(worker, self)
+        self.training.thread.finished.connect(self._on_thread_finished)
+        self.setup_panel.set_running(True)
+        self.statusBar().showMessage("Starting: loading data and building the models...")
+        self.training.start()
+        self._update_buttons()
+
+    def toggle_pause(self) -> None:
+        if self.training is None:
+            return
+        paused = self.last_update is not None and self.last_update.state == "paused"
+        self.training.worker.request("resume" if paused else "pause")
+
+    def step(self, kind: str = "both") -> None:
+        """One iteration; with no run yet, start one paused first."""
+        if self.training is None and not self.start_training(paused=True):
+            return
+        self.training.worker.request("step", kind=kind)
+
+    def stop_training(self) -> None:
+        if self.training is not None:
+            self.training.stop("stopped")
+            self.stop_button.setEnabled(False)
+            self.statusBar().showMessage("Stopping: saving a checkpoint...")
+
+    def save_checkpoint(self) -> None:
+        if self.training is not None:
+            self.training.worker.request("save")
+
+    def _on_live_setting_changed(self, name: str, value: Any) -> None:
+        if self.training is None:
+            return
+        worker = self.training.worker
+        if name in ("lr_g", "lr_d"):
+            worker.request("set_rates", **{name: value})
+        elif name == "d_steps":
+            worker.request("set_d_steps", d_steps=value)
+        elif name == "loss":
+            worker.request("set_loss", loss=value)
+        elif name == "steps":
+            worker.request("set_steps", steps=value)
+
+    # ------------------------------------------------------------------ from the worker
+    def _on_run_started(self, info: RunStarted) -> None:
+        self.run_info = info
+        self._remember_run(info.run_dir)
+        self.device_label.setText(f"{info.device}, {info.threads} thread(s)")
+        self.run_folder_label.setText(
+            f"<a href='{QUrl.fromLocalFile(info.run_dir).toString()}'>{Path(info.run_dir).name}</a>"
+        )
+        self.run_folder_label.setToolTip(f"Open {info.run_dir}")
+        if info.is_image:
+            self.field_view.show_message("The field view shows 2D data; this run trains images.")
+            self.sample_dock.raise_()
+        else:
+            self.field_dock.raise_()
+            self.sample_grid.show_message(
+                "This run trains 2D points: its samples are in the 2D field view."
+            )
+        message = f"Training {info.data_summary} on {info.device}"
+        if info.skipped_files:
+            message += f" ({len(info.skipped_files)} unreadable file(s) skipped)"
+        self.statusBar().showMessage(message, 8000)
+        self.setup_panel.set_config(TrainingConfig.from_dict(info.config))
+        self.setup_panel.set_running(True)
+
+    def _on_update(self, update: TrainingUpdate) -> None:
+        try:
+            self.last_update = update
+            self.loss_plots.add_records(update.records)
+            self.loss_plots.add_events(update.events)
+            # A hidden panel is not drawn (drawing costs the training thread the GIL); it
+            # catches up with the newest picture when shown again.
+            if update.samples is not None:
+                self._latest_samples = update.samples
+                if _shown(self.sample_dock):
+                    self.sample_grid.set_sheet(update.samples)
+            if update.field is not None:
+                self._latest_field = update.field
+                if _shown(self.field_dock):
+                    self.field_view.set_snapshot(update.field)
+            self._show_progress(update)
+            self._update_buttons()
+        finally:
+            if self.training is not None:
+                self.training.worker.acknowledge()
+
+    def _on_field_dock_shown(self, visible: bool) -> None:
+        if self.training is not None:
+            self.training.worker.set_wanted("field", visible)
+        if visible and self._latest_field is not None:
+            self.field_view.set_snapshot(self._latest_field)
+
+    def _on_sample_dock_shown(self, visible: bool) -> None:
+        if self.training is not None:
+            self.training.worker.set_wanted("samples", visible)
+        if visible and self._latest_samples is not None:
+            self.sample_grid.set_sheet(self._latest_samples)
+
+    def _show_progress(self, update: TrainingUpdate) -> None:
+        self.step_label.setText(f"step {update.step:,} / {update.total_steps:,}")
+        if update.state == "paused":
+            self.rate_label.setText("paused")
+            self.eta_label.setText("")
+        else:
+            self.rate_label.setText(f"{update.steps_per_sec:,.0f} steps/s")
+            left = update.total_steps - update.step
+            eta = left / update.steps_per_sec if update.steps_per_sec > 0 else None
+            self.eta_label.setText(f"ETA {_clock(eta)}" if eta is not None else "ETA -")
+        self.elapsed_label.setText(f"elapsed {_clock(update.active_seconds)}")
+
+    def _on_run_ended(self, end: RunEnded) -> None:
+        self.last_run_end = end
+        if end.reason == "error":
+            where = f"\n\nThe run up to step {end.step:,} is kept"
+            where += f" ({end.checkpoint})." if end.checkpoint else "."
+            self._show_error(f"Training stopped with an error:\n{end.message}{where}")
+        else:
+            saved = f"; checkpoint {Path(end.checkpoint).name}" if end.checkpoint else ""
+            self.statusBar().showMessage(f"Run {end.reason} at step {end.step:,}{saved}")
+
+    def _on_thread_finished(self) -> None:
+        self.training = None
+        self.setup_panel.set_running(False)
+        self.rate_label.setText("")
+        self.eta_label.setText("")
+        self._update_buttons()
+
+    def _on_setting_refused(self, message: str) -> None:
+        self.setup_panel.show_error(message)
+        self._show_error(f"The engine refused the change: {message}")
+
+    def _on_checkpoint_saved(self, path: str) -> None:
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    # ------------------------------------------------------------------ state
+    def _update_buttons(self) -> None:
+        active = self.training is not None
+        started = active and self.run_info is not None
+        paused = started and self.last_update is not None and self.last_update.state == "paused"
+        self.start_button.setEnabled(not active)
+        self.pause_button.setEnabled(started)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        for button in (self.step_button, self.step_d_button, self.step_g_button):
+            button.setEnabled(not active or started)
+        self.stop_button.setEnabled(active)
+        self.save_button.setEnabled(started)
+
+    def _show_error(self, text: str) -> None:
+        """A non-blocking warning: training (and tests) keep running while it is open."""
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        box = QMessageBox(QMessageBox.Warning, "GANViz", text, QMessageBox.Ok, self)
+        box.setObjectName("errorDialog")
+        box.open()
+        self.error_box = box
+
+    def _open_folder(self, link: str) -> None:
+        url = QUrl(link) if "://" in link else QUrl.fromLocalFile(link)
+        QDesktopServices.openUrl(url)
+
+    # ------------------------------------------------------------------ runs
+    def _choose_run_to_resume(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a run folder", str(runs_dir()))
+        if folder:
+            self.resume_run_folder(folder)
+
+    def resume_run_folder(self, folder: str) -> bool:
+        from ganviz_gui.core.run_folder import list_checkpoints
+
+        checkpoints = list_checkpoints(folder)
+        if not checkpoints:
+            self._show_error(f"{folder}: no checkpoint found to continue from")
+            return False
+        return self.resume_run(str(checkpoints[-1][1]))
+
+    def _remember_run(self, run_dir: str) -> None:
+        self.recent_runs = [run_dir] + [r for r in self.recent_runs if r != run_dir]
+        self.recent_runs = self.recent_runs[:MAX_RECENT_RUNS]
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for run in self.recent_runs:
+            action = self.recent_menu.addAction(f"Continue {Path(run).name}")
+            action.setToolTip(run)
+            action.triggered.connect(lambda _=False, r=run: self.resume_run_folder(r))
+        self.recent_menu.setEnabled(bool(self.recent_runs))
+
+    # ------------------------------------------------------------------ persistence
+    def restore_default_layout(self) -> None:
+        self.restoreState(self._default_state, SETTINGS_VERSION)
+        for dock in (self.setup_dock, self.field_dock, self.sample_dock):
+            dock.show()
+        self.controls.show()
+
+    def _restore_settings(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state, SETTINGS_VERSION)
+        recent = settings.value("runs/recent", "[]")
+        try:
+            runs = json.loads(recent) if isinstance(recent, str) else []
+            self.recent_runs = [r for r in runs if isinstance(r, str) and Path(r).is_dir()]
+        except json.JSONDecodeError:
+            self.recent_runs = []
+        self._fill_recent_menu()
+        saved = settings.value("setup/config")
+        if isinstance(saved, str) and saved:
+            try:
+                self.setup_panel.set_config(
+                    TrainingConfig.from_dict(json.loads(saved), source="saved settings")
+                )
+                preset = settings.value("setup/preset")
+                if isinstance(preset, str):
+                    self.setup_panel.preset_combo.setCurrentText(preset)
+                return
+            except (ConfigError, json.JSONDecodeError, TypeError) as exc:
+                self.statusBar().showMessage(f"Saved settings ignored: {exc}", 8000)
+        self.setup_panel.apply_preset(self.setup_panel.preset_combo.currentText())
+
+    def save_settings(self) -> None:
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
+        settings.setValue("runs/recent", json.dumps(self.recent_runs))
+        try:
+            settings.setValue("setup/config", self.setup_panel.config().to_json())
+            settings.setValue("setup/preset", self.setup_panel.preset_combo.currentText())
+        except ConfigError:
+            pass  # an invalid form is not worth keeping; the last good one stays
+        settings.sync()
+
+    def closeEvent(self, event) -> None:
+        """Stop the run between two steps, let it save its checkpoint, then close."""
+        if self.training is not None:
+            self.statusBar().showMessage("Stopping: saving a checkpoint...")
+            self.training.stop("window closed")
+            if not self.training.wait(CLOSE_WAIT_MS):
+                # Never terminate(): a thread killed mid-write could corrupt the run.
+                answer = QMessageBox.question(
+                    self,
+                    "GANViz",
+                    "Training has not stopped yet (a long step or a slow disk). Keep waiting?",
+                )
+                if answer == QMessageBox.Yes:
+                    self.training.wait(24 * 3600 * 1000)
+                else:
+                    event.ignore()
+                    return
+            self.training = None
+        self.save_settings()
+        QThreadPool.globalInstance().waitForDone(5000)
+        super().closeEvent(event)
+
+
+def _shown(dock: QDockWidget) -> bool:
+    """Visible on screen: not closed, and not behind another tab."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -1,0 +1,204 @@
+"""The sample grid: fixed-noise samples of the EMA generator, refreshed live.
+
+Grids arrive tiled and in uint8 from the training thread (`core.live_views.SampleSheet`);
+this panel only shows them. Pixels are drawn as sharp squares (no smoothing) at any zoom, and
+"1:1, 2:1, ..." sets an exact number of screen pixels per sample pixel. Hovering a sample shows
+D's verdict on it; clicking one opens it large. Real samples can be shown beside the fakes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+ZOOMS = ("Fit", "1:1", "2:1", "4:1", "8:1")
+GAP = 4  # sample pixels between the generated and the real grid
+
+
+class SampleGrid(QWidget):
+    sample_clicked = Signal(str, int)  # ("fake" or "real", index)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("sampleGrid")
+        self.sheet: Any = None  # core.live_views.SampleSheet last shown
+        self.dialogs: list[SampleDialog] = []
+
+        self.real_check = QCheckBox("Real samples beside", objectName="showRealCheck")
+        self.zoom_combo = QComboBox(objectName="zoomCombo")
+        self.zoom_combo.addItems(ZOOMS)
+        self.zoom_combo.setToolTip("Screen pixels per sample pixel (nearest neighbour, no blur)")
+        self.readout = QLabel(objectName="sampleReadout")
+        bar = QHBoxLayout()
+        bar.addWidget(self.real_check)
+        bar.addWidget(QLabel("Zoom"))
+        bar.addWidget(self.zoom_combo)
+        bar.addStretch(1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("sampleGraphics")
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.fake_item = pg.ImageItem(axisOrder="row-major")
+        self.real_item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.fake_item)
+        self.view.addItem(self.real_item)
+        self.real_item.hide()
+        self.fake_label = pg.TextItem("generated (EMA)", color=(200, 200, 200), anchor=(0, 1))
+        self.real_label = pg.TextItem("real", color=(200, 200, 200), anchor=(0, 1))
+        self.view.addItem(self.fake_label)
+        self.view.addItem(self.real_label)
+        self.real_label.hide()
+
+        self.message = QLabel(objectName="sampleMessage", alignment=Qt.AlignCenter, wordWrap=True)
+        self.message.setText("Start a run on image data to see its samples here.")
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(self.graphics)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addLayout(self.stack, 1)
+        layout.addWidget(self.readout)
+
+        self.real_check.toggled.connect(self._on_real_toggled)
+        self.zoom_combo.currentIndexChanged.connect(lambda _: self._apply_zoom())
+        self._mouse_proxy = pg.SignalProxy(
+            self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        )
+        self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+    # ------------------------------------------------------------------ data in
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    def set_sheet(self, sheet: Any) -> None:
+        first = self.sheet is None or self.sheet.fake_grid.shape != sheet.fake_grid.shape
+        self.sheet = sheet
+        self.stack.setCurrentWidget(self.graphics)
+        levels = (0, 255)
+        self.fake_item.setImage(sheet.fake_grid, autoLevels=False, levels=levels)
+        self.real_item.setImage(sheet.real_grid, autoLevels=False, levels=levels)
+        width = sheet.fake_grid.shape[1]
+        self.real_item.setPos(width + GAP, 0)
+        self.real_label.setPos(width + GAP, 0)
+        self.fake_label.setPos(0, 0)
+        self.fake_label.setText(f"generated (EMA), step {sheet.step:,}")
+        if first:
+            self._apply_zoom()
+
+    def clear(self) -> None:
+        self.sheet = None
+        self.fake_item.clear()
+        self.real_item.clear()
+        self.readout.setText("")
+
+    # ------------------------------------------------------------------ view
+    def _on_real_toggled(self, shown: bool) -> None:
+        self.real_item.setVisible(shown)
+        self.real_label.setVisible(shown)
+        self._apply_zoom()
+
+    def _content_size(self) -> tuple[int, int]:
+        if self.sheet is None:
+            return 1, 1
+        h, w, _ = self.sheet.fake_grid.shape
+        if self.real_check.isChecked():
+            w = 2 * w + GAP
+        return w, h
+
+    def _apply_zoom(self) -> None:
+        width, height = self._content_size()
+        zoom = self.zoom_combo.currentText()
+        if zoom == "Fit":
+            self.view.setRange(xRange=(0, width), yRange=(0, height), padding=0.02)
+            return
+        factor = int(zoom.split(":")[0])
+        # The view box is laid out 1:1 in the scene, so its size is in screen pixels.
+        self.view.setRange(
+            xRange=(0, max(self.view.width(), 1.0) / factor),
+            yRange=(0, max(self.view.height(), 1.0) / factor),
+            padding=0,
+        )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.zoom_combo.currentText() != "Fit":
+            self._apply_zoom()
+
+    # ------------------------------------------------------------------ hover and click
+    def sample_at(self, view_point: QPointF) -> tuple[str, int] | None:
+        """("fake" | "real", index) of the sample under a point in view coordinates."""
+        if self.sheet is None:
+            return None
+        x, y = view_point.x(), view_point.y()
+        index = self.sheet.tile_at(x, y)
+        if index is not None:
+            return "fake", index
+        if self.real_check.isChecked():
+            index = self.sheet.tile_at(x - self.real_item.pos().x(), y)
+            if index is not None:
+                return "real", index
+        return None
+
+    def describe(self, which: str, index: int) -> str:
+        scores = self.sheet.fake_scores if which == "fake" else self.sheet.real_scores
+        name = "D(x)" if which == "real" else "D(G(z))"
+        if not self.sheet.score_is_probability:
+            name = "critic score"
+        return f"{which} sample {index}: {name} = {scores[index]:.3f} (step {self.sheet.step:,})"
+
+    def _on_mouse_moved(self, event: tuple) -> None:
+        hit = self.sample_at(self.view.mapSceneToView(event[0]))
+        self.readout.setText(self.describe(*hit) if hit else "")
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        hit = self.sample_at(self.view.mapSceneToView(event.scenePos()))
+        if hit is not None:
+            self.open_sample(*hit)
+
+    def open_sample(self, which: str, index: int) -> SampleDialog:
+        grid = self.sheet.fake_grid if which == "fake" else self.sheet.real_grid
+        dialog = SampleDialog(self.sheet.tile_picture(grid, index), self.describe(which, index))
+        dialog.finished.connect(lambda _: self.dialogs.remove(dialog))
+        self.dialogs.append(dialog)
+        dialog.show()
+        self.sample_clicked.emit(which, index)
+        return dialog
+
+
+class SampleDialog(QDialog):
+    """One sample, enlarged with nearest-neighbour scaling so its pixels stay visible."""
+
+    def __init__(self, picture: np.ndarray, caption: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("sampleDialog")
+        self.setWindowTitle(caption)
+        picture = np.ascontiguousarray(picture)
+        h, w, _ = picture.shape
+        image = QImage(picture.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+        factor = max(1, 256 // max(h, w))
+        pixmap = QPixmap.fromImage(image).scaled(w * factor, h * factor, mode=Qt.FastTransformation)
+        self.picture = QLabel(objectName="sampleLarge")
+        self.picture.setPixmap(pixmap)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picture, alignment=Qt.AlignCenter)
+        layout.addWidget(QLabel(caption, wordWrap=True))

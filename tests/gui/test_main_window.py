@@ -1,0 +1,318 @@
+"""The live training window, driven headless the way a user drives it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pyqtgraph")
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit, QPushButton
+
+from ganviz_gui.core.presets import PRESETS
+from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
+from ganviz_gui.gui import MainWindow
+from ganviz_gui.gui.training_worker import RefreshRates
+
+WAIT_MS = 90_000  # generous: CI machines are shared and slow
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1300, 820)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_ready, timeout=WAIT_MS)
+    yield win
+    win.close()  # stops any run; the dangling-thread check in conftest verifies it
+
+
+def button(win: MainWindow, name: str) -> QPushButton:
+    found = win.findChild(QPushButton, name)
+    assert found is not None, name
+    return found
+
+
+def choose_preset(qtbot, win: MainWindow, name: str, steps: int) -> None:
+    panel = win.setup_panel
+    panel.preset_combo.setCurrentText(name)
+    panel.preset_combo.activated.emit(panel.preset_combo.currentIndex())
+    panel.steps_spin.setValue(steps)
+    assert panel.config().steps == steps
+
+
+def set_text(qtbot, edit: QLineEdit, text: str) -> None:
+    edit.setText(text)
+    edit.editingFinished.emit()
+
+
+def events_of(run_dir: str) -> list[dict]:
+    return read_jsonl(Path(run_dir) / "events.jsonl")
+
+
+# ---------------------------------------------------------------------- start-up
+def test_importing_the_window_does_not_import_torch():
+    code = "import sys; import ganviz_gui.gui.main_window; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_control_named_in_the_issue_exists(window):
+    for name in (
+        "startButton",
+        "pauseButton",
+        "stepButton",
+        "stepDButton",
+        "stepGButton",
+        "stopButton",
+        "saveButton",
+        "lossPlot",
+        "sampleGrid",
+        "fieldView",
+        "datasetCombo",
+        "presetCombo",
+        "deviceCombo",
+        "lrGEdit",
+        "smoothingSlider",
+        "logScaleCheck",
+        "followLatestCheck",
+        "runFolderLabel",
+    ):
+        assert window.findChild(object, name) is not None, name
+    devices = [window.setup_panel.device_combo.itemData(i) for i in range(5)]
+    assert "cpu" in devices and "auto" in devices
+
+
+def test_every_preset_that_needs_no_folder_is_valid(window):
+    for preset in PRESETS:
+        window.setup_panel.apply_preset(preset.name)
+        if preset.needs_folder:
+            assert "data_path" in window.setup_panel.error_text()
+        else:
+            assert window.setup_panel.error_text() == ""
+            assert window.setup_panel.config().dataset == preset.settings["dataset"]
+
+
+# ---------------------------------------------------------------------- bad settings
+def test_a_bad_setting_is_refused_at_the_field_with_the_engines_message(qtbot, window):
+    panel = window.setup_panel
+    set_text(qtbot, panel.lr_g_edit, "5")
+    assert "lr_g" in panel.error_text() and "outside the allowed range" in panel.error_text()
+    assert "d04040" in panel.lr_g_edit.styleSheet()
+    qtbot.mouseClick(button(window, "startButton"), Qt.LeftButton)
+    assert window.training is None
+    assert window.error_box is not None and "lr_g" in window.error_box.text()
+    set_text(qtbot, panel.lr_g_edit, "abc")
+    assert "expected a number" in panel.error_text()
+    set_text(qtbot, panel.lr_g_edit, "0.001")
+    assert panel.error_text() == "" and panel.lr_g_edit.styleSheet() == ""
+
+
+def test_dcgan_on_2d_data_is_refused(qtbot, window):
+    panel = window.setup_panel
+    panel.apply_preset("8 Gaussians")
+    panel.model_combo.setCurrentText("dcgan")
+    assert "dcgan generates images" in panel.error_text()
+
+
+# ---------------------------------------------------------------------- a whole session
+def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
+    choose_preset(qtbot, window, "8 Gaussians", steps=100_000)
+    qtbot.mouseClick(button(window, "startButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.run_info is not None, timeout=WAIT_MS)
+    # Plots and the field view fill while it trains.
+    qtbot.waitUntil(lambda: window.loss_plots.series["loss_d"].count >= 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.field_view.snapshot is not None, timeout=WAIT_MS)
+    snapshot = window.field_view.snapshot
+    assert snapshot.heat.shape == (96, 96) and snapshot.mesh.shape == (21, 21, 2)
+    assert "step" in window.step_label.text() and window.device_label.text().startswith("CPU")
+    assert window.run_info.run_dir in window.run_folder_label.toolTip()
+
+    qtbot.mouseClick(button(window, "pauseButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.last_update.state == "paused", timeout=WAIT_MS)
+    assert button(window, "pauseButton").text() == "Resume"
+    paused_at = window.last_update.step
+    assert not window.setup_panel.batch_spin.isEnabled()  # fixed while a run exists
+    assert window.setup_panel.lr_g_edit.isEnabled()  # live
+
+    set_text(qtbot, window.setup_panel.lr_g_edit, "0.0005")
+    qtbot.waitUntil(
+        lambda: any(e.get("lr_g") == 0.0005 for e in window.loss_plots.events), timeout=WAIT_MS
+    )
+    assert window.last_update.step == paused_at  # still paused: the change did not step
+
+    qtbot.mouseClick(button(window, "pauseButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.last_update.step > paused_at + 20, timeout=WAIT_MS)
+    records = window.loss_plots.series["lr_g"]
+    assert records.values[records.count - 1] == pytest.approx(0.0005)
+
+    run_dir = window.run_info.run_dir
+    qtbot.mouseClick(button(window, "stopButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    assert window.last_run_end.reason == "stopped"
+    kinds = [e["kind"] for e in events_of(run_dir)]
+    assert kinds[0] == "started" and "settings_changed" in kinds and kinds[-1] == "closed"
+    assert list_checkpoints(run_dir)[-1][0] == window.last_run_end.step
+    assert button(window, "startButton").isEnabled()
+    assert window.setup_panel.batch_spin.isEnabled()
+
+
+def test_digits_sample_grid_fills_hover_shows_d_and_click_enlarges(qtbot, window):
+    choose_preset(qtbot, window, "Digits - DCGAN", steps=60)
+    qtbot.mouseClick(button(window, "startButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    grid = window.sample_grid
+    assert grid.sheet is not None and grid.sheet.step == 60
+    assert grid.sheet.fake_grid.dtype.name == "uint8" and grid.sheet.fake_grid.shape == (73, 73, 3)
+    assert (
+        "only" not in window.field_view.message.text() and "2D" in window.field_view.message.text()
+    )
+
+    from PySide6.QtCore import QPointF
+
+    assert grid.sample_at(QPointF(1.5, 1.5)) == ("fake", 0)
+    assert grid.sample_at(QPointF(9.5 * 2, 1.5)) == ("fake", 2)
+    assert "D(G(z)) = " in grid.describe("fake", 2)
+    dialog = grid.open_sample("fake", 2)
+    assert dialog.picture.pixmap().width() == 8 * 32  # nearest-neighbour, whole pixels
+    dialog.close()
+
+    grid.real_check.setChecked(True)
+    width = grid.sheet.fake_grid.shape[1]
+    assert grid.sample_at(QPointF(width + 4 + 1.5, 1.5)) == ("real", 0)
+    assert "D(x) = " in grid.describe("real", 0)
+    grid.zoom_combo.setCurrentText("4:1")
+    view_range = grid.view.viewRange()
+    assert view_range[0][1] - view_range[0][0] == pytest.approx(grid.view.width() / 4, rel=0.05)
+
+
+def test_step_buttons_start_a_paused_run_and_step_once_each(qtbot, window):
+    choose_preset(qtbot, window, "8 Gaussians", steps=1000)
+    qtbot.mouseClick(button(window, "stepButton"), Qt.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.last_update is not None and window.last_update.step == 1, timeout=WAIT_MS
+    )
+    assert window.last_update.state == "paused"
+    qtbot.mouseClick(button(window, "stepDButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.last_update.step == 2, timeout=WAIT_MS)
+    qtbot.mouseClick(button(window, "stepGButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.last_update.step == 3, timeout=WAIT_MS)
+    qtbot.mouseClick(button(window, "saveButton"), Qt.LeftButton)
+    run_dir = window.run_info.run_dir
+    qtbot.waitUntil(lambda: any(s == 3 for s, _ in list_checkpoints(run_dir)), timeout=WAIT_MS)
+
+
+# ---------------------------------------------------------------------- failures and closing
+def test_closing_while_training_stops_the_thread_and_autosaves(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    choose_preset(qtbot, win, "8 Gaussians", steps=1_000_000)
+    win.start_training()
+    qtbot.waitUntil(
+        lambda: win.last_update is not None and win.last_update.step > 5, timeout=WAIT_MS
+    )
+    run_dir = win.run_info.run_dir
+    thread = win.training.thread
+    started = time.perf_counter()
+    win.close()
+    took = time.perf_counter() - started
+    assert not thread.isRunning()
+    assert took < 10, f"closing took {took:.1f} s"  # measured well under 2 s; CI is slow
+    closed = events_of(run_dir)[-1]
+    assert closed["kind"] == "closed" and closed["reason"] == "window closed"
+    assert list_checkpoints(run_dir)[-1][0] == closed["step"]
+
+
+def test_an_exception_inside_training_is_reported_and_the_window_survives(
+    qtbot, window, monkeypatch
+):
+    from ganviz_gui.core.trainer import Trainer
+
+    real_step = Trainer.step
+
+    def failing_step(self, kind="both"):
+        if self.step_count == 25:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(self, kind)
+
+    monkeypatch.setattr(Trainer, "step", failing_step)
+    choose_preset(qtbot, window, "8 Gaussians", steps=1000)
+    window.start_training()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    end = window.last_run_end
+    assert end.reason == "error" and end.step == 25
+    assert "out of memory" in window.error_box.text() and "step 25" in window.error_box.text()
+    run_dir = window.run_info.run_dir
+    kinds = [e["kind"] for e in events_of(run_dir)]
+    assert "error" in kinds and kinds[-1] == "closed"
+    assert list_checkpoints(run_dir)[-1][0] == 25  # the run up to the failure is kept
+
+    monkeypatch.setattr(Trainer, "step", real_step)
+    window.setup_panel.steps_spin.setValue(20)
+    assert window.start_training()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    assert window.last_run_end.reason == "finished" and window.last_run_end.step == 20
+
+
+def test_unreadable_data_is_a_message_not_a_crash(qtbot, window, tmp_path):
+    broken = tmp_path / "points.csv"
+    broken.write_text("this is not, numbers\n")
+    panel = window.setup_panel
+    panel.dataset_combo.setCurrentText("points")
+    panel.dataset_combo.activated.emit(panel.dataset_combo.currentIndex())
+    set_text(qtbot, panel.data_path_edit, str(broken))
+    assert window.start_training()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    assert window.last_run_end.reason == "error"
+    assert str(broken) in window.error_box.text()
+    assert button(window, "startButton").isEnabled()
+
+
+# ---------------------------------------------------------------------- persistence
+def test_settings_layout_and_recent_runs_persist(qtbot, isolated_home):
+    first = MainWindow(RefreshRates())
+    qtbot.addWidget(first)
+    first.show()
+    choose_preset(qtbot, first, "Digits - DCGAN", steps=5)
+    first.setup_panel.seed_spin.setValue(7)
+    first.start_training()
+    qtbot.waitUntil(lambda: first.training is None, timeout=WAIT_MS)
+    run_dir = first.run_info.run_dir
+    first.sample_dock.hide()
+    first.close()
+    assert (isolated_home / "settings.ini").is_file()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    config = second.setup_panel.config()
+    assert (config.dataset, config.seed, config.steps) == ("digits", 7, 5)
+    assert second.recent_runs == [run_dir]
+    assert not second.sample_dock.isVisible()
+    second.findChild(object, "restoreLayoutAction").trigger()
+    assert second.sample_dock.isVisible()
+    # A recent run can be continued from its newest checkpoint; it opens paused.
+    second.recent_menu.actions()[0].trigger()
+    qtbot.waitUntil(lambda: second.last_update is not None, timeout=WAIT_MS)
+    assert second.last_update.step == 5 and second.last_update.state == "paused"
+    assert second.run_info.run_dir == run_dir
+    second.close()
+    assert (
+        json.loads((Path(run_dir) / "events.jsonl").read_text().splitlines()[-2])["kind"]
+        == "resumed"
+    )
+
+
+def test_corrupt_saved_settings_are_ignored_with_a_message(qtbot, isolated_home):
+    (isolated_home / "settings.ini").write_text('[setup]\nconfig="{\\"dataset\\": \\"nope\\"}"\n')
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.setup_panel.config().dataset == "ring8"  # the first preset
