@@ -140,7 +140,7 @@ class LossPlots(QWidget):
             plot.setObjectName(name)
             plot.setLabel("left", _colored_title(title, curves))
             plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(52)  # fixed: changing tick labels cause no relayout
+            plot.getAxis("left").setWidth(64)  # fixed: changing tick labels cause no relayout
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setMenuEnabled(False)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QUrl
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -116,10 +116,13 @@ class MainWindow(QMainWindow):
         self.setup_panel.live_setting_changed.connect(self._on_live_setting_changed)
         self.setup_panel.config_changed.connect(self._update_buttons)
 
+        self._pending_preview: TrainingConfig | None = None
         self._restore_settings()
         self._update_buttons()
         self.statusBar().showMessage("Loading the engine (torch)...")
-        self._engine_loader.submit(load_engine)
+        # Importing torch is Python code that holds the GIL for 2-3 s: started before the
+        # window has painted, it would delay the first paint by as much. So it waits for it.
+        self._engine_load_started = False
 
     # ------------------------------------------------------------------ building
     def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
@@ -207,6 +210,12 @@ class MainWindow(QMainWindow):
         view_menu.addAction(restore)
 
     # ------------------------------------------------------------------ engine and preview
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._engine_load_started:
+            self._engine_load_started = True
+            QTimer.singleShot(50, lambda: self._engine_loader.submit(load_engine))
+
     def _on_engine_loaded(self, devices: Any, error: str) -> None:
         if error:
             self._show_error(f"The training engine could not load:\n{error}")
@@ -214,9 +223,15 @@ class MainWindow(QMainWindow):
         self.engine_ready = True
         self.setup_panel.set_devices(devices)
         self.statusBar().showMessage("Ready", 3000)
+        if self._pending_preview is not None:
+            self._request_preview(self._pending_preview)
 
     def _request_preview(self, config: TrainingConfig) -> None:
         self.setup_panel.show_preview(None, "loading a preview...")
+        if not self.engine_ready:  # the preview needs torch: it follows the engine
+            self._pending_preview = config
+            return
+        self._pending_preview = None
         self._previewer.submit(lambda: (config, preview_data(config)))
 
     def _on_preview_ready(self, result: Any, error: str) -> None:

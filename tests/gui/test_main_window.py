@@ -316,3 +316,41 @@ def test_corrupt_saved_settings_are_ignored_with_a_message(qtbot, isolated_home)
     win = MainWindow()
     qtbot.addWidget(win)
     assert win.setup_panel.config().dataset == "ring8"  # the first preset
+
+
+def test_my_images_preset_asks_for_a_folder_and_trains_on_it(qtbot, window, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from ganviz_gui.gui import setup_panel
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    rng = __import__("numpy").random.default_rng(0)
+    for i in range(12):
+        pixels = rng.integers(0, 255, size=(40, 48, 3), dtype="uint8")
+        Image.fromarray(pixels).save(folder / f"{i}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    monkeypatch.setattr(
+        setup_panel.QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder)
+    )
+    panel = window.setup_panel
+    panel.preset_combo.setCurrentText("My images...")
+    panel.preset_combo.activated.emit(panel.preset_combo.currentIndex())
+    config = panel.config()
+    assert (config.dataset, config.data_path, config.image_size) == ("folder", str(folder), 32)
+    panel.steps_spin.setValue(3)
+    panel.batch_spin.setValue(4)
+    assert window.start_training()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    assert window.last_run_end.reason == "finished"
+    assert window.run_info.skipped_files[0][0].endswith("broken.png")
+    assert window.sample_grid.sheet.tile == (32, 32)
+
+
+def test_ganviz_without_a_command_opens_the_window(monkeypatch):
+    from ganviz_gui import cli
+    from ganviz_gui.gui import app
+
+    opened = []
+    monkeypatch.setattr(app, "run_app", lambda: opened.append(True) or 0)
+    assert cli.main([]) == 0 and opened == [True]
