@@ -126,9 +126,9 @@ class PlaneField:
         trainer: Trainer,
         resolution: int = 32,
         display_resolution: int = 96,
-        points: int = 400,
-        arrows: int = 100,
-        mesh_size: int = 21,
+        points: int = 300,
+        arrows: int = 80,
+        mesh_size: int = 17,
         mesh_extent: float = 2.0,
         seed: int = 0,
     ):

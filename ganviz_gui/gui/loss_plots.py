@@ -55,7 +55,7 @@ PLOTS: tuple[tuple[str, str, tuple[CurveSpec, ...]], ...] = (
 )
 EVENT_KINDS = ("settings_changed", "nonfinite_recovery", "resumed", "error", "stopped")
 DEFAULT_SMOOTHING = 0.6
-REDRAW_HZ = 4
+REDRAW_HZ = 3
 
 
 class Series:

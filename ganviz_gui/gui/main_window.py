@@ -283,7 +283,8 @@ class MainWindow(QMainWindow):
         worker.checkpoint_saved.connect(self._on_checkpoint_saved)
         worker.set_wanted("field", _shown(self.field_dock))
         worker.set_wanted("samples", _shown(self.sample_dock))
-        self.training = TrainingThread(worker, self)
+        # Not parented: dropping the reference when the thread has finished frees the run.
+        self.training = TrainingThread(worker)
         self.training.thread.finished.connect(self._on_thread_finished)
         self.setup_panel.set_running(True)
         self.statusBar().showMessage("Starting: loading data and building the models...")

@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QStackedLayout,
     QVBoxLayout,
     QWidget,
 )
+
+from ganviz_gui.gui.panel_frame import PanelFrame
 
 ZOOMS = ("Fit", "1:1", "2:1", "4:1", "8:1")
 GAP = 4  # sample pixels between the generated and the real grid
@@ -42,7 +43,6 @@ class SampleGrid(QWidget):
         self.zoom_combo = QComboBox(objectName="zoomCombo")
         self.zoom_combo.addItems(ZOOMS)
         self.zoom_combo.setToolTip("Screen pixels per sample pixel (nearest neighbour, no blur)")
-        self.readout = QLabel(objectName="sampleReadout")
         bar = QHBoxLayout()
         bar.addWidget(self.real_check)
         bar.addWidget(QLabel("Zoom"))
@@ -64,17 +64,10 @@ class SampleGrid(QWidget):
         self.view.addItem(self.real_label)
         self.real_label.hide()
 
-        self.message = QLabel(objectName="sampleMessage", alignment=Qt.AlignCenter, wordWrap=True)
-        self.message.setText("Start a run on image data to see its samples here.")
-        self.stack = QStackedLayout()
-        self.stack.addWidget(self.message)
-        self.stack.addWidget(self.graphics)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(bar)
-        layout.addLayout(self.stack, 1)
-        layout.addWidget(self.readout)
+        self.frame = PanelFrame(
+            self, bar, self.graphics, "sample", "Start a run on image data to see its samples here."
+        )
+        self.readout = self.frame.readout
 
         self.real_check.toggled.connect(self._on_real_toggled)
         self.zoom_combo.currentIndexChanged.connect(lambda _: self._apply_zoom())
@@ -85,13 +78,12 @@ class SampleGrid(QWidget):
 
     # ------------------------------------------------------------------ data in
     def show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.stack.setCurrentWidget(self.message)
+        self.frame.show_message(text)
 
     def set_sheet(self, sheet: Any) -> None:
         first = self.sheet is None or self.sheet.fake_grid.shape != sheet.fake_grid.shape
         self.sheet = sheet
-        self.stack.setCurrentWidget(self.graphics)
+        self.frame.show_view()
         levels = (0, 255)
         self.fake_item.setImage(sheet.fake_grid, autoLevels=False, levels=levels)
         self.real_item.setImage(sheet.real_grid, autoLevels=False, levels=levels)

@@ -145,7 +145,6 @@ class TrainingWorker(QObject):
             message = str(exc) if isinstance(exc, GanvizError) else _describe(exc)
             self.run_ended.emit(RunEnded("error", 0, "", message))
             return
-        self._session = session
         trainer = session.trainer
         dataset = trainer.dataset
         self.run_started.emit(
@@ -181,6 +180,8 @@ class TrainingWorker(QObject):
             self._send_update(session, force=True, pictures=True)
         except Exception:
             traceback.print_exc()
+        # Let the models and data go with the run, not with this object.
+        self._plane_field = self._real = None
         self.run_ended.emit(RunEnded(reason, session.step_count, checkpoint, message))
 
     def _loop(self, session: Any) -> None:

@@ -172,7 +172,8 @@ def test_digits_sample_grid_fills_hover_shows_d_and_click_enlarges(qtbot, window
     assert grid.sheet is not None and grid.sheet.step == 60
     assert grid.sheet.fake_grid.dtype.name == "uint8" and grid.sheet.fake_grid.shape == (73, 73, 3)
     assert (
-        "only" not in window.field_view.message.text() and "2D" in window.field_view.message.text()
+        "only" not in window.field_view.frame.message.text()
+        and "2D" in window.field_view.frame.message.text()
     )
 
     from PySide6.QtCore import QPointF

@@ -43,7 +43,7 @@ def test_loss_plots_draw_raw_and_smoothed_curves_and_follow(plots):
     plots.redraw()
     x, y = plots._smooth_curves["loss_d"].getData()
     assert len(x) == 300 and x[-1] == 3000
-    raw_x, raw_y = plots._raw_curves["loss_d"].getData()
+    _, raw_y = plots._raw_curves["loss_d"].getData()
     assert np.std(y) < np.std(raw_y)  # smoothed
     x_range = plots.plots["losses"].getViewBox().viewRange()[0]
     assert x_range == pytest.approx([0, 3000])
@@ -115,14 +115,14 @@ def test_field_view_draws_a_snapshot_and_reads_d_under_the_mouse(qtbot):
     trainer = Trainer(tiny_points_config())
     snapshot = PlaneField(trainer).snapshot()
     view.set_snapshot(snapshot)
-    assert view.stack.currentWidget() is view.plot_widget
-    x, y = view.fake.getData()
+    assert view.frame.showing_view()
+    x, _ = view.fake.getData()
     assert len(x) == len(snapshot.fake)
     mesh_x, _ = view.mesh.getData()
     assert np.isnan(mesh_x).sum() == 2 * snapshot.mesh.shape[0]  # one break per mesh line
     arrows_x, _ = view.arrows.getData()
     assert len(arrows_x) == 2 * len(snapshot.arrows)
-    x0, x1, y0, y1 = snapshot.bounds
+    x0, _, y0, _ = snapshot.bounds
     text = view.describe_point(x0 + 1e-6, y0 + 1e-6)
     assert f"D = {snapshot.heat[0, 0]:.3f}" in text
     view.layer_checks["mesh"].setChecked(False)

@@ -1,0 +1,33 @@
+"""The frame the picture panels share: a tool bar, a view that shows a message until there is
+something to draw, and a one-line read-out of what is under the mouse."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QLayout, QStackedLayout, QVBoxLayout, QWidget
+
+
+class PanelFrame:
+    def __init__(self, owner: QWidget, bar: QLayout, view: QWidget, name: str, message: str):
+        self.message = QLabel(objectName=f"{name}Message", alignment=Qt.AlignCenter, wordWrap=True)
+        self.message.setText(message)
+        self.readout = QLabel(objectName=f"{name}Readout")
+        self.view = view
+        self.stack = QStackedLayout()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(view)
+        layout = QVBoxLayout(owner)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addLayout(self.stack, 1)
+        layout.addWidget(self.readout)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    def show_view(self) -> None:
+        self.stack.setCurrentWidget(self.view)
+
+    def showing_view(self) -> bool:
+        return self.stack.currentWidget() is self.view
