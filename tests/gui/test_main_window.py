@@ -131,7 +131,7 @@ def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
     qtbot.waitUntil(lambda: window.loss_plots.series["loss_d"].count >= 5, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.field_view.snapshot is not None, timeout=WAIT_MS)
     snapshot = window.field_view.snapshot
-    assert snapshot.heat.shape == (96, 96) and snapshot.mesh.shape == (21, 21, 2)
+    assert snapshot.heat.shape == (96, 96) and snapshot.mesh.shape == (17, 17, 2)
     assert "step" in window.step_label.text() and window.device_label.text().startswith("CPU")
     assert window.run_info.run_dir in window.run_folder_label.toolTip()
 
