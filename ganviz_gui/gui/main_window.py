@@ -398,9 +398,12 @@ class MainWindow(QMainWindow):
     def _on_run_ended(self, end: RunEnded) -> None:
         self.last_run_end = end
         if end.reason == "error":
-            where = f"\n\nThe run up to step {end.step:,} is kept"
-            where += f" ({end.checkpoint})." if end.checkpoint else "."
-            self._show_error(f"Training stopped with an error:\n{end.message}{where}")
+            kept = (
+                f"\n\nThe run up to step {end.step:,} is kept ({end.checkpoint})."
+                if end.checkpoint
+                else ""
+            )
+            self._show_error(f"Training stopped with an error:\n{end.message}{kept}")
         else:
             saved = f"; checkpoint {Path(end.checkpoint).name}" if end.checkpoint else ""
             self.statusBar().showMessage(f"Run {end.reason} at step {end.step:,}{saved}")

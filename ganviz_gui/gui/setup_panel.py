@@ -59,6 +59,7 @@ class SetupPanel(QWidget):
         self._running = False
         self._loading = False  # filling the fields from a config: no per-field checks
         self._extra: dict[str, Any] = {}  # settings with no field here (kept from presets)
+        self._previewed: tuple | None = None  # the data of the last preview asked for
 
         self.preset_combo = self._combo("presetCombo", [p.name for p in PRESETS])
         self.preset_note = QLabel(objectName="presetNote", wordWrap=True)
@@ -236,7 +237,7 @@ class SetupPanel(QWidget):
             self._loading = False
         self._update_visibility()
         self._check()
-        self.preview_wanted.emit(config)
+        self._want_preview(config)
 
     def apply_preset(self, name: str) -> None:
         preset = preset_named(name)
@@ -292,7 +293,13 @@ class SetupPanel(QWidget):
         if self._running and name in LIVE_FIELDS:
             self.live_setting_changed.emit(name, getattr(config, name))
         self.config_changed.emit()
-        if name in ("dataset", "data_path", "image_size", "download"):
+        self._want_preview(config)
+
+    def _want_preview(self, config: TrainingConfig) -> None:
+        """Ask for a preview when the data shown would differ (loading MNIST is not free)."""
+        key = (config.dataset, config.data_path, config.image_size, config.color)
+        if key != self._previewed:
+            self._previewed = key
             self.preview_wanted.emit(config)
 
     def _check(self, edited: str | None = None) -> TrainingConfig | None:
