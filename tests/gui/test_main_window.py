@@ -147,11 +147,21 @@ def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
         lambda: any(e.get("lr_g") == 0.0005 for e in window.loss_plots.events), timeout=WAIT_MS
     )
     assert window.last_update.step == paused_at  # still paused: the change did not step
+    window.setup_panel.loss_combo.setCurrentText("hinge")
+    window.setup_panel.d_steps_spin.setValue(2)
+    qtbot.waitUntil(
+        lambda: (
+            {e.get("loss") for e in window.loss_plots.events} >= {"hinge"}
+            and any(e.get("d_steps") == 2 for e in window.loss_plots.events)
+        ),
+        timeout=WAIT_MS,
+    )
 
     qtbot.mouseClick(button(window, "pauseButton"), Qt.LeftButton)
     qtbot.waitUntil(lambda: window.last_update.step > paused_at + 20, timeout=WAIT_MS)
     records = window.loss_plots.series["lr_g"]
     assert records.values[records.count - 1] == pytest.approx(0.0005)
+    assert not window.field_view.snapshot.heat_is_probability  # hinge: a critic's raw score
 
     run_dir = window.run_info.run_dir
     qtbot.mouseClick(button(window, "stopButton"), Qt.LeftButton)
@@ -355,3 +365,28 @@ def test_ganviz_without_a_command_opens_the_window(monkeypatch):
     opened = []
     monkeypatch.setattr(app, "run_app", lambda: opened.append(True) or 0)
     assert cli.main([]) == 0 and opened == [True]
+
+
+def test_every_control_a_user_sees_has_an_object_name(window):
+    from PySide6.QtWidgets import (
+        QAbstractSpinBox,
+        QCheckBox,
+        QComboBox,
+        QDockWidget,
+        QLabel,
+        QSlider,
+    )
+
+    kinds = (QPushButton, QCheckBox, QComboBox, QAbstractSpinBox, QSlider, QLineEdit, QDockWidget)
+    unnamed = []
+    for widget in window.findChildren(object):
+        if not isinstance(widget, kinds) or widget.objectName():
+            continue
+        if isinstance(widget, QLineEdit) and isinstance(
+            widget.parent(), (QAbstractSpinBox, QComboBox)
+        ):
+            continue  # the text field inside a spin box or combo box
+        unnamed.append(type(widget).__name__)
+    assert unnamed == []
+    named_labels = {w.objectName() for w in window.findChildren(QLabel) if w.objectName()}
+    assert {"stepLabel", "rateLabel", "etaLabel", "deviceLabel", "settingsError"} <= named_labels
