@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -12,13 +13,14 @@ def display_problem() -> str:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             return (
                 "no display found (DISPLAY and WAYLAND_DISPLAY are unset). On a server, train "
-                "headless with `ganviz train ...` and open the run folder on a desktop later, "
-                "or set QT_QPA_PLATFORM=offscreen."
+                "headless with `ganviz train ...`; the window can continue its run folder on a "
+                "desktop (File > Continue a run). Or set QT_QPA_PLATFORM=offscreen."
             )
     return ""
 
 
 def run_app(argv: list[str] | None = None) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
@@ -28,4 +30,10 @@ def run_app(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    # Ctrl+C in the terminal closes the window as its close button would (the run stops and
+    # saves). Python only sees the signal when it runs, so a timer lets it run now and then.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    interrupt_check = QTimer(interval=250)
+    interrupt_check.timeout.connect(lambda: None)
+    interrupt_check.start()
     return app.exec()
