@@ -80,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch threads (default: half the cores, at most 4)",
     )
 
-    sample = commands.add_parser("sample", help="generate samples from a checkpoint")
+    sample = commands.add_parser(
+        "sample",
+        help="generate samples from a checkpoint, a DCGAN state_dict or a TorchScript generator",
+    )
     sample.add_argument("checkpoint", type=Path)
+    _add_foreign_file_flags(sample)
     sample.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help=".npy array or .png picture")
@@ -93,8 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--raw", action="store_true", help="use the raw generator, not its EMA")
 
-    info = commands.add_parser("info", help="what a checkpoint holds (no models built)")
+    info = commands.add_parser(
+        "info", help="what a checkpoint or generator file holds (a checkpoint: no models built)"
+    )
     info.add_argument("checkpoint", type=Path)
+    _add_foreign_file_flags(info)
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
     demo = commands.add_parser(
@@ -102,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--run-dir", type=Path)
     return parser
+
+
+def _add_foreign_file_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="open a TorchScript file (it carries code: only from a source you trust)",
+    )
+    parser.add_argument(
+        "--latent-dim", type=int, help="a TorchScript generator's latent size, if not found"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,8 +337,8 @@ def _format_metrics(record: dict[str, Any], short: bool = False) -> str:
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ganviz_gui.core.checkpoint import load_checkpoint
     from ganviz_gui.core.evaluation import sample
+    from ganviz_gui.core.generator_files import open_generator_file
     from ganviz_gui.core.sample_images import (
         image_grid,
         save_png,
@@ -334,32 +352,34 @@ def cmd_sample(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".npy", ".png"):
         raise UsageError(f"--out {args.out}: must end in .npy or .png")
-    checkpoint = load_checkpoint(args.checkpoint)
-    generator = checkpoint.build_generator("raw" if args.raw else "ema")
-    samples = sample(generator, args.n, checkpoint.config.latent_dim, args.seed)
+    opened = open_generator_file(args.checkpoint, trust=args.trust, latent_dim=args.latent_dim)
+    generator = opened.build_generator("raw" if args.raw else "ema")
+    samples = sample(generator, args.n, opened.latent_dim, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
-        if checkpoint.is_image:
+        if opened.is_image:
             samples = np.clip((samples + 1.0) / 2.0, 0.0, 1.0)  # N x C x H x W in [0, 1]
         np.save(args.out, samples.astype(np.float32))
-    elif checkpoint.is_image:
+    elif opened.is_image:
         save_png(upscale(image_grid(samples), tile_scale(samples.shape[-1])), args.out)
     else:
-        save_png(scatter_plot(_real_points_for_plot(checkpoint), samples), args.out)
-    print(f"wrote {args.n} samples from step {checkpoint.step} to {args.out}")
+        save_png(scatter_plot(_real_points_for_plot(opened.config), samples), args.out)
+    step = f"step {opened.step}" if opened.step is not None else opened.kind
+    print(f"wrote {args.n} samples from {step} to {args.out}")
     return EXIT_OK
 
 
-def _real_points_for_plot(checkpoint):
-    """The real distribution behind a 2D plot when it costs nothing: toy data are regenerated."""
+def _real_points_for_plot(config):
+    """The real distribution behind a 2D plot when it costs nothing: toy data are regenerated
+    (`config`: the training settings, None for a generator GANViz did not train)."""
     import numpy as np
 
     from ganviz_gui.core.config import TOY_DATASETS
     from ganviz_gui.core.data import load_dataset
 
-    if checkpoint.config.dataset not in TOY_DATASETS:
+    if config is None or config.dataset not in TOY_DATASETS:
         return np.empty((0, 2))
-    return load_dataset(checkpoint.config).data[:2000].numpy()
+    return load_dataset(config).data[:2000].numpy()
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -377,9 +397,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ganviz_gui.core.checkpoint import describe_checkpoint
+    from ganviz_gui.core.generator_files import describe_generator_file
 
-    described = describe_checkpoint(args.checkpoint)
+    described = describe_generator_file(
+        args.checkpoint, trust=args.trust, latent_dim=args.latent_dim
+    )
     if args.json:
         print(json.dumps(described))
         return EXIT_OK

@@ -127,10 +127,13 @@ def read_torch_file(path: str | Path) -> Any:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a damaged one") from None
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and check a GANViz checkpoint: format, version, settings and weight shapes."""
+def load_checkpoint(path: str | Path, state: Any = None) -> Checkpoint:
+    """Read and check a GANViz checkpoint: format, version, settings and weight shapes.
+
+    `state`: the file's contents when the caller has already read them safely.
+    """
     path = Path(path)
-    state = read_torch_file(path)
+    state = read_torch_file(path) if state is None else state
     check_format(state, path)
     for key, kind in _REQUIRED.items():
         if not isinstance(state.get(key), kind):
@@ -219,6 +222,11 @@ def describe_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     state = read_torch_file(path)
     check_format(state, path)
+    return describe_state(state, path)
+
+
+def describe_state(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The summary `describe_checkpoint` gives, of a checkpoint already read."""
     config = state.get("config") if isinstance(state.get("config"), dict) else {}
     data = state.get("data") if isinstance(state.get("data"), dict) else {}
 
