@@ -1,0 +1,91 @@
+"""Latent planes and interpolation, checked against cases with known answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ganviz_gui.core.latent_plane import (
+    first_layer_matrix,
+    interpolate,
+    pca_plane,
+    plane_through,
+    random_plane,
+    sefa_plane,
+)
+from ganviz_gui.core.models import DCGANGenerator, MLPGenerator
+
+
+def test_random_plane_is_orthonormal_and_seeded():
+    plane = random_plane(16, seed=3)
+    assert plane.e1.norm() == pytest.approx(1) and plane.e2.norm() == pytest.approx(1)
+    assert torch.dot(plane.e1, plane.e2) == pytest.approx(0, abs=1e-6)
+    torch.testing.assert_close(random_plane(16, seed=3).e1, plane.e1)
+    grid = plane.grid(5, 2.0)
+    assert grid.shape == (25, 16)
+    # Row-major with v rising by row: the first row is v = -2, u from -2 to 2.
+    torch.testing.assert_close(
+        plane.coordinates(grid[:5]),
+        torch.tensor([[-2.0, -2.0], [-1.0, -2.0], [0.0, -2.0], [1.0, -2.0], [2.0, -2.0]]),
+    )
+
+
+def test_sefa_finds_the_direction_the_first_layer_stretches_most():
+    generator = nn.Sequential(nn.Linear(4, 3, bias=False), nn.Tanh())
+    with torch.no_grad():  # stretches z_2 by 10, z_0 by 3, the rest by at most 1
+        generator[0].weight.copy_(
+            torch.tensor([[0.0, 0.0, 10.0, 0.0], [3.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])
+        )
+    plane = sefa_plane(generator, 4)
+    assert abs(float(plane.e1[2])) == pytest.approx(1.0)
+    assert abs(float(plane.e2[0])) == pytest.approx(1.0)
+    assert "3.33" in plane.name
+
+
+def test_first_layer_of_our_dcgan_is_its_seed_convolution():
+    generator = DCGANGenerator(latent_dim=8, channels=1, image_size=16, width=8)
+    matrix = first_layer_matrix(generator, 8)
+    assert matrix.shape == (16 * 4 * 4, 8)  # widths[0] = 16 channels of 4x4
+    plane = sefa_plane(generator, 8)
+    assert plane.latent_dim == 8
+
+
+def test_pca_plane_recovers_the_dominant_latent_direction():
+    generator = nn.Sequential(nn.Linear(6, 5, bias=False))
+    with torch.no_grad():  # the outputs vary most along z_4, then z_1
+        weight = torch.zeros(5, 6)
+        weight[0, 4], weight[1, 1], weight[2, 0] = 8.0, 3.0, 0.5
+        generator[0].weight.copy_(weight)
+    plane = pca_plane(generator, 6, samples=3000)
+    assert abs(float(plane.e1[4])) > 0.99 and abs(float(plane.e2[1])) > 0.99
+
+
+def test_pca_plane_runs_on_our_mlp_generator():
+    plane = pca_plane(MLPGenerator(8, (2,), hidden=16, layers=2), 8, samples=500)
+    assert torch.dot(plane.e1, plane.e2) == pytest.approx(0, abs=1e-5)
+
+
+def test_plane_through_three_latents_contains_them():
+    a, b, c = torch.randn(3, 10, generator=torch.Generator().manual_seed(1))
+    plane = plane_through(a, b, c)
+    for point in (a, b, c):
+        u, v = plane.coordinates(point)[0]
+        torch.testing.assert_close(plane.latents(u, v)[0], point, atol=1e-5, rtol=1e-5)
+    assert plane.coordinates(b)[0, 1] == pytest.approx(0, abs=1e-5)  # b on the u axis
+    with pytest.raises(ValueError, match="one line"):
+        plane_through(a, b, 2 * b - a)
+
+
+def test_interpolation_ends_at_both_latents_and_slerp_keeps_the_norm():
+    a, b = torch.randn(2, 64, generator=torch.Generator().manual_seed(2))
+    for mode in ("linear", "slerp"):
+        path = interpolate(a, b, 9, mode)
+        torch.testing.assert_close(path[0], a)
+        torch.testing.assert_close(path[-1], b, atol=1e-5, rtol=1e-5)
+    norms = interpolate(a, b, 9, "slerp").norm(dim=1)
+    linear_mid = interpolate(a, b, 9, "linear")[4].norm()
+    assert norms[4] > linear_mid  # the straight line dips towards the origin; slerp does not
+    assert float(norms.min()) >= min(float(a.norm()), float(b.norm())) * 0.99
+    with pytest.raises(ValueError):
+        interpolate(a, b, 3, "cubic")
