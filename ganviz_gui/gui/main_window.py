@@ -31,6 +31,7 @@ from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.field_view import FieldView
+from ganviz_gui.gui.latent_explorer import LatentExplorer
 from ganviz_gui.gui.loss_plots import LossPlots
 from ganviz_gui.gui.sample_grid import SampleGrid
 from ganviz_gui.gui.setup_panel import SetupPanel
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self.last_update: TrainingUpdate | None = None
         self.last_run_end: RunEnded | None = None
         self.error_box: QMessageBox | None = None
+        self.opened: Any = None  # core.inspection.OpenedPath shown in the explorer
+        self._opening: tuple[str, bool] = ("", False)
         self._latest_samples: Any = None  # kept for a hidden panel, drawn when it is shown
         self._latest_field: Any = None
         self.engine_ready = False
@@ -99,8 +102,15 @@ class MainWindow(QMainWindow):
         self.sample_dock = self._dock(
             "sampleDock", "Samples", self.sample_grid, Qt.RightDockWidgetArea
         )
-        # One tab each: a run shows one of them, and raises it when it starts.
+        self.latent_explorer = LatentExplorer()
+        self.explorer_dock = self._dock(
+            "explorerDock", "Latent explorer", self.latent_explorer, Qt.RightDockWidgetArea
+        )
+        # One tab each: a run raises its own view, opening a generator raises the explorer.
         self.tabifyDockWidget(self.field_dock, self.sample_dock)
+        self.tabifyDockWidget(self.sample_dock, self.explorer_dock)
+        self.field_dock.raise_()
+        self.setAcceptDrops(True)  # drop a checkpoint, a run folder or a generator to open it
         self.field_dock.visibilityChanged.connect(self._on_field_dock_shown)
         self.sample_dock.visibilityChanged.connect(self._on_sample_dock_shown)
         self._build_controls()
@@ -108,6 +118,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._default_state = self.saveState(SETTINGS_VERSION)
 
+        self._opener = LatestOnly(self)
+        self._opener.finished.connect(self._on_opened)
+        self.recent_files: list[str] = []
         self._engine_loader = LatestOnly(self)
         self._engine_loader.finished.connect(self._on_engine_loaded)
         self._previewer = LatestOnly(self)
@@ -118,6 +131,7 @@ class MainWindow(QMainWindow):
 
         self._pending_preview: TrainingConfig | None = None
         self._restore_settings()
+        self.setup_panel.refresh_preview()  # the panel's first request came before we listened
         self._update_buttons()
         self.statusBar().showMessage("Loading the engine (torch)...")
         # Importing torch is Python code that holds the GIL for 2-3 s: started before the
@@ -185,6 +199,17 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        open_file = QAction("&Open...", self, objectName="openAction")
+        open_file.setShortcut("Ctrl+O")
+        open_file.setToolTip("A checkpoint, a DCGAN state_dict or a TorchScript generator")
+        open_file.triggered.connect(self._choose_file_to_open)
+        file_menu.addAction(open_file)
+        open_run = QAction("Open run &folder...", self, objectName="openRunAction")
+        open_run.triggered.connect(self._choose_folder_to_open)
+        file_menu.addAction(open_run)
+        self.recent_files_menu = file_menu.addMenu("Open recent")
+        self.recent_files_menu.setObjectName("recentFilesMenu")
+        file_menu.addSeparator()
         resume = QAction("&Continue a run...", self, objectName="resumeAction")
         resume.setToolTip("Continue training a run folder from its newest checkpoint")
         resume.triggered.connect(self._choose_run_to_resume)
@@ -201,7 +226,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.setup_dock, self.field_dock, self.sample_dock):
+        for dock in (self.setup_dock, self.field_dock, self.sample_dock, self.explorer_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addAction(self.controls.toggleViewAction())
         view_menu.addSeparator()
@@ -447,6 +472,86 @@ class MainWindow(QMainWindow):
         url = QUrl(link) if "://" in link else QUrl.fromLocalFile(link)
         QDesktopServices.openUrl(url)
 
+    # ------------------------------------------------------------------ opening to inspect
+    def _choose_file_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open a checkpoint or generator",
+            str(runs_dir()),
+            "PyTorch files (*.pt *.pth *.ckpt *.tar);;All files (*)",
+        )
+        if path:
+            self.open_path(path)
+
+    def _choose_folder_to_open(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", str(runs_dir()))
+        if folder:
+            self.open_path(folder)
+
+    def open_path(self, path: str, trust: bool = False) -> None:
+        """Open a run folder, checkpoint or generator in the background; errors become dialogs."""
+        from ganviz_gui.core.inspection import open_path
+
+        self.statusBar().showMessage(f"Opening {path}...")
+        self._opener.submit(lambda: (path, trust, open_path(path, trust=trust)))
+        self._opening = (path, trust)
+
+    def _on_opened(self, result: Any, error: str) -> None:
+        path, trust = self._opening
+        if error:
+            if "TorchScript" in error and not trust and self._confirm_trust(path):
+                self.open_path(path, trust=True)
+                return
+            self._show_error(f"Cannot open it:\n{error}")
+            return
+        _, _, opened = result
+        self.opened = opened
+        self._remember_file(path)
+        self.latent_explorer.set_generator(opened.generator)
+        self.explorer_dock.show()
+        self.explorer_dock.raise_()
+        if opened.run_dir is not None and self.training is None:
+            # The run's curves, as they were recorded (a live run keeps its own plots).
+            self.loss_plots.clear()
+            self.loss_plots.add_records(opened.metrics)
+            self.loss_plots.add_events(opened.events)
+        what = opened.generator.kind
+        if opened.generator.step is not None:
+            what += f", step {opened.generator.step:,}"
+        self.statusBar().showMessage(f"Opened {Path(path).name} ({what})", 8000)
+
+    def _confirm_trust(self, path: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Open a TorchScript model?",
+            f"{path} is a TorchScript model. Such a file carries code, which runs when it is "
+            "opened. Open it only if you trust where it came from.\n\nOpen it?",
+        )
+        return answer == QMessageBox.Yes
+
+    def _remember_file(self, path: str) -> None:
+        self.recent_files = [path] + [p for p in self.recent_files if p != path]
+        self.recent_files = self.recent_files[:MAX_RECENT_RUNS]
+        self._fill_recent_files_menu()
+
+    def _fill_recent_files_menu(self) -> None:
+        self.recent_files_menu.clear()
+        for path in self.recent_files:
+            action = self.recent_files_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_files_menu.setEnabled(bool(self.recent_files))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        local = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if local:
+            event.acceptProposedAction()
+            self.open_path(local[0])
+
     # ------------------------------------------------------------------ runs
     def _choose_run_to_resume(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a run folder", str(runs_dir()))
@@ -478,7 +583,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ persistence
     def restore_default_layout(self) -> None:
         self.restoreState(self._default_state, SETTINGS_VERSION)
-        for dock in (self.setup_dock, self.field_dock, self.sample_dock):
+        for dock in (self.setup_dock, self.field_dock, self.sample_dock, self.explorer_dock):
             dock.show()
         self.controls.show()
 
@@ -497,6 +602,13 @@ class MainWindow(QMainWindow):
         except json.JSONDecodeError:
             self.recent_runs = []
         self._fill_recent_menu()
+        files = settings.value("files/recent", "[]")
+        try:
+            paths = json.loads(files) if isinstance(files, str) else []
+            self.recent_files = [p for p in paths if isinstance(p, str) and Path(p).exists()]
+        except json.JSONDecodeError:
+            self.recent_files = []
+        self._fill_recent_files_menu()
         saved = settings.value("setup/config")
         if isinstance(saved, str) and saved:
             try:
@@ -516,6 +628,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
         settings.setValue("runs/recent", json.dumps(self.recent_runs))
+        settings.setValue("files/recent", json.dumps(self.recent_files))
         try:
             settings.setValue("setup/config", self.setup_panel.config().to_json())
             settings.setValue("setup/preset", self.setup_panel.preset_combo.currentText())
@@ -541,6 +654,7 @@ class MainWindow(QMainWindow):
                     event.ignore()
                     return
             self.training = None
+        self.latent_explorer.close_decoder()
         self.save_settings()
         QThreadPool.globalInstance().waitForDone(5000)
         super().closeEvent(event)

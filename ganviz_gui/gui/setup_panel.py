@@ -295,6 +295,14 @@ class SetupPanel(QWidget):
         self.config_changed.emit()
         self._want_preview(config)
 
+    def refresh_preview(self) -> None:
+        """Ask again for a preview of the data shown (once someone listens for it)."""
+        self._previewed = None
+        try:
+            self._want_preview(self.config())
+        except ConfigError:
+            pass  # the error is shown under the form; there is no data to preview
+
     def _want_preview(self, config: TrainingConfig) -> None:
         """Ask for a preview when the data shown would differ (loading MNIST is not free)."""
         key = (config.dataset, config.data_path, config.image_size, config.color)

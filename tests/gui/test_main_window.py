@@ -64,7 +64,7 @@ def test_importing_the_window_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_every_control_named_in_the_issue_exists(window):
+def test_every_control_named_in_the_issue_exists(qtbot, window):
     for name in (
         "startButton",
         "pauseButton",
@@ -88,6 +88,9 @@ def test_every_control_named_in_the_issue_exists(window):
         assert window.findChild(object, name) is not None, name
     devices = [window.setup_panel.device_combo.itemData(i) for i in range(5)]
     assert "cpu" in devices and "auto" in devices
+    preview = window.setup_panel.preview_label
+    qtbot.waitUntil(lambda: not preview.pixmap().isNull(), timeout=WAIT_MS)
+    assert "ring8: 50,000 samples" in preview.toolTip()
 
 
 def test_every_preset_that_needs_no_folder_is_valid(window):

@@ -1,0 +1,129 @@
+"""Decoding latents of an image generator off the GUI thread, newest request first, stale
+ones dropped.
+
+The explorer asks for two kinds of pictures: the sample under the cursor (asked for on every
+mouse move) and the mosaic over the plane. Each kind keeps only its newest request, as
+stylegan3's renderer does: while one decode runs, further moves just replace the waiting
+request, so the picture follows the cursor without a queue building up. The decoder owns its
+own copy of the generator and runs torch on one thread (measured on 2 cores: more threads
+pushed a DCGAN decode's p90 from 16 ms to 98 ms while training ran).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+KINDS = ("cursor", "mosaic")  # decoded in this order of priority
+
+
+@dataclass
+class DecodeRequest:
+    kind: str
+    ticket: int
+    latents: Any  # torch.Tensor (N, D)
+    columns: int
+    asked_at: float
+
+
+@dataclass
+class DecodedPicture:
+    kind: str
+    ticket: int
+    picture: Any  # (H, W, 3) uint8, the samples tiled `columns` wide
+    seconds: float  # from the request to the picture being ready
+
+
+class LatentDecoder(QObject):
+    decoded = Signal(object)  # DecodedPicture
+    failed = Signal(str)
+
+    def __init__(self, generator: Any):
+        super().__init__()
+        try:  # never decode with weights another thread may be changing
+            self.generator = copy.deepcopy(generator).eval()
+        except (TypeError, RuntimeError, copy.Error):  # some TorchScript modules do not copy
+            self.generator = generator.eval()
+        self._pending: dict[str, DecodeRequest] = {}
+        self._tickets = dict.fromkeys(KINDS, 0)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+
+    # ------------------------------------------------------------------ GUI thread
+    def request(self, kind: str, latents: Any, columns: int = 1) -> int:
+        """Ask for a picture; returns its ticket. A waiting request of the same kind is replaced."""
+        with self._lock:
+            self._tickets[kind] += 1
+            ticket = self._tickets[kind]
+            self._pending[kind] = DecodeRequest(kind, ticket, latents, columns, time.perf_counter())
+        self._wake.set()
+        return ticket
+
+    def latest_ticket(self, kind: str) -> int:
+        return self._tickets[kind]
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    # ------------------------------------------------------------------ decoder thread
+    @Slot()
+    def run(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        try:
+            while not self._stopping:
+                self._wake.wait()
+                self._wake.clear()
+                while not self._stopping:
+                    request = self._take()
+                    if request is None:
+                        break
+                    try:
+                        self.decoded.emit(self._decode(request))
+                    except Exception as exc:  # a generator that fails on some input
+                        traceback.print_exc()
+                        self.failed.emit(f"{type(exc).__name__}: {exc}")
+        finally:
+            QThread.currentThread().quit()
+
+    def _take(self) -> DecodeRequest | None:
+        with self._lock:
+            for kind in KINDS:
+                if kind in self._pending:
+                    return self._pending.pop(kind)
+        return None
+
+    def _decode(self, request: DecodeRequest) -> DecodedPicture:
+        from ganviz_gui.core.evaluation import decode
+        from ganviz_gui.core.sample_images import image_grid
+
+        samples = decode(self.generator, request.latents)  # (N, C, H, W) in [-1, 1]
+        picture = image_grid(samples, request.columns, padding=0)
+        return DecodedPicture(
+            request.kind, request.ticket, picture, time.perf_counter() - request.asked_at
+        )
+
+
+class DecoderThread:
+    """A decoder on its own QThread, wired before start; `close()` stops and joins it."""
+
+    def __init__(self, generator: Any):
+        self.decoder = LatentDecoder(generator)
+        self.thread = QThread()
+        self.thread.setObjectName("latentDecoderThread")
+        self.decoder.moveToThread(self.thread)
+        self.thread.started.connect(self.decoder.run)
+        self.thread.start()
+
+    def close(self, milliseconds: int = 5000) -> bool:
+        self.decoder.stop()
+        return self.thread.wait(milliseconds)

@@ -1,0 +1,239 @@
+"""The latent-plane explorer: a mosaic of decoded samples over a plane in latent space, and a
+cursor whose sample follows it as it is dragged.
+
+The plane is z(u, v) = z0 + u*e1 + v*e2 with u, v in standard deviations of the prior; it is a
+random orthonormal pair, the generator's SeFa directions, or its GANSpace principal directions
+(`core.latent_plane`). Decoding runs on a `LatentDecoder` thread with its own copy of the
+generator; this widget only asks and draws. (torch is imported when a generator arrives, so
+the window still opens before torch has loaded.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QWidget,
+)
+
+from ganviz_gui.gui.background import LatestOnly
+from ganviz_gui.gui.latent_decoder import DecodedPicture, DecoderThread
+from ganviz_gui.gui.panel_frame import PanelFrame
+
+PLANES = (
+    ("random", "Random plane (seed 0)"),
+    ("sefa", "SeFa: the first layer's top directions"),
+    ("pca", "GANSpace: principal directions"),
+)
+MOSAIC_SIZES = (5, 7, 9, 11, 15, 21)
+
+
+def torch_threads_for_this_job() -> None:
+    """One torch thread for background work: a second core is left to the GUI (and training)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+DEFAULT_MOSAIC = 9
+
+
+class LatentExplorer(QWidget):
+    plane_changed = Signal(str)  # the plane's description
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("latentExplorer")
+        self.opened: Any = None  # core.generator_files.GeneratorFile being explored
+        self.plane: Any = None  # core.latent_plane.LatentPlane
+        self.decoder: DecoderThread | None = None
+        self.cursor_picture: np.ndarray | None = None
+        self.mosaic_picture: np.ndarray | None = None
+        self.last_cursor_seconds = 0.0  # request-to-picture time of the newest cursor decode
+
+        self.plane_combo = QComboBox(objectName="planeCombo")
+        for key, text in PLANES:
+            self.plane_combo.addItem(text, key)
+        self.size_combo = QComboBox(objectName="mosaicSizeCombo")
+        for size in MOSAIC_SIZES:
+            self.size_combo.addItem(f"{size} x {size}", size)
+        self.size_combo.setCurrentIndex(MOSAIC_SIZES.index(DEFAULT_MOSAIC))
+        self.extent_spin = QDoubleSpinBox(objectName="extentSpin", decimals=1, singleStep=0.5)
+        self.extent_spin.setRange(0.5, 10.0)
+        self.extent_spin.setValue(2.5)
+        self.extent_spin.setSuffix(" std")
+        self.extent_spin.setKeyboardTracking(False)
+        bar = QHBoxLayout()
+        bar.addWidget(self.plane_combo, 1)
+        bar.addWidget(QLabel("Mosaic"))
+        bar.addWidget(self.size_combo)
+        bar.addWidget(QLabel("Range"))
+        bar.addWidget(self.extent_spin)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("mosaicView")
+        self.mosaic_view = self.graphics.addViewBox(row=0, col=0, lockAspect=True)
+        self.mosaic_view.setMenuEnabled(False)
+        self.mosaic_item = pg.ImageItem(axisOrder="row-major")
+        self.mosaic_view.addItem(self.mosaic_item)
+        self.cursor = pg.TargetItem(pos=(0, 0), size=14, movable=True, pen=pg.mkPen("y", width=2))
+        self.mosaic_view.addItem(self.cursor)
+        self.sample_view = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True)
+        self.sample_view.setMenuEnabled(False)
+        self.sample_item = pg.ImageItem(axisOrder="row-major")
+        self.sample_view.addItem(self.sample_item)
+        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+
+        self.frame = PanelFrame(
+            self,
+            bar,
+            self.graphics,
+            "explorer",
+            "Open a checkpoint, a run folder or a generator (File > Open) to walk its latent "
+            "space here.",
+        )
+        self.readout = self.frame.readout
+
+        self._planner = LatestOnly(self)
+        self._planner.finished.connect(self._on_plane_ready)
+        self.plane_combo.activated.connect(lambda _: self._make_plane())
+        self.size_combo.activated.connect(lambda _: self._request_mosaic())
+        self.extent_spin.valueChanged.connect(lambda _: self._on_extent_changed())
+        self.cursor.sigPositionChanged.connect(lambda _: self._request_cursor())
+        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+
+    # ------------------------------------------------------------------ generator in
+    def set_generator(self, opened: Any) -> None:
+        """Explore `opened` (a GeneratorFile); replaces whatever was explored before."""
+        self.close_decoder()
+        self.opened = opened
+        if not opened.is_image:
+            self.frame.show_message(
+                f"{opened.path.name}: a generator of 2D points; the explorer shows image "
+                "generators (the 2D field view shows a 2D GAN's latent mesh while it trains)."
+            )
+            return
+        self.decoder = DecoderThread(opened.build_generator("ema"))
+        self.decoder.decoder.decoded.connect(self._on_decoded)
+        self.decoder.decoder.failed.connect(self.readout.setText)
+        self.frame.show_view()
+        self._make_plane()
+
+    def close_decoder(self) -> None:
+        if self.decoder is not None:
+            self.decoder.close()
+            self.decoder = None
+
+    def closeEvent(self, event) -> None:
+        self.close_decoder()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ plane
+    def _make_plane(self) -> None:
+        if self.opened is None or self.decoder is None:
+            return
+        key = self.plane_combo.currentData()
+        generator = self.decoder.decoder.generator
+        latent_dim = self.opened.latent_dim
+        self.readout.setText("finding the plane...")
+
+        from ganviz_gui.core import latent_plane
+
+        def make() -> Any:
+            import copy
+
+            torch_threads_for_this_job()
+            # Its own copy: the PCA hooks a layer, which must not touch the decoder's forwards.
+            generator_copy = copy.deepcopy(generator)
+            if key == "sefa":
+                return latent_plane.sefa_plane(generator_copy, latent_dim)
+            if key == "pca":
+                return latent_plane.pca_plane(generator_copy, latent_dim, samples=1000)
+            return latent_plane.random_plane(latent_dim, seed=0)
+
+        self._planner.submit(make)
+
+    def _on_plane_ready(self, plane: Any, error: str) -> None:
+        if error:
+            self.readout.setText(f"this plane is not available for this generator: {error}")
+            return
+        self.set_plane(plane)
+
+    def set_plane(self, plane: Any) -> None:
+        self.plane = plane
+        self.plane_changed.emit(plane.name)
+        self._request_mosaic()
+        self._request_cursor()
+
+    def _on_extent_changed(self) -> None:
+        self._clamp_cursor()
+        self._request_mosaic()
+
+    # ------------------------------------------------------------------ requests
+    def mosaic_size(self) -> int:
+        return int(self.size_combo.currentData())
+
+    def extent(self) -> float:
+        return float(self.extent_spin.value())
+
+    def cursor_uv(self) -> tuple[float, float]:
+        position = self.cursor.pos()
+        return float(position.x()), float(position.y())
+
+    def _request_mosaic(self) -> None:
+        if self.plane is None or self.decoder is None:
+            return
+        n = self.mosaic_size()
+        # Top row first (v = +extent), so the tiled picture reads like the plane, v upwards.
+        latents = self.plane.grid(n, self.extent()).reshape(n, n, -1).flip(0).reshape(n * n, -1)
+        self.decoder.decoder.request("mosaic", latents, columns=n)
+
+    def _request_cursor(self) -> None:
+        if self.plane is None or self.decoder is None:
+            return
+        u, v = self.cursor_uv()
+        z = self.plane.latents([u], [v])
+        self.decoder.decoder.request("cursor", z, columns=1)
+        self.readout.setText(f"u = {u:+.2f}, v = {v:+.2f} std  ({self.plane.name})")
+
+    def move_cursor(self, u: float, v: float) -> None:
+        """Put the cursor at (u, v), as a drag would."""
+        self.cursor.setPos(u, v)
+
+    def _clamp_cursor(self) -> None:
+        e = self.extent()
+        u, v = self.cursor_uv()
+        self.cursor.setPos(min(max(u, -e), e), min(max(v, -e), e))
+
+    def _on_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        point = self.mosaic_view.mapSceneToView(event.scenePos())
+        e = self.extent()
+        if -e <= point.x() <= e and -e <= point.y() <= e:
+            self.move_cursor(point.x(), point.y())
+
+    # ------------------------------------------------------------------ results
+    def _on_decoded(self, result: DecodedPicture) -> None:
+        if self.decoder is None or result.ticket != self.decoder.decoder.latest_ticket(result.kind):
+            return  # a newer request is on its way: this picture is stale
+        if result.kind == "cursor":
+            self.cursor_picture = result.picture
+            self.last_cursor_seconds = result.seconds
+            self.sample_item.setImage(result.picture, autoLevels=False, levels=(0, 255))
+            self.sample_view.autoRange(padding=0.02)
+            return
+        self.mosaic_picture = result.picture
+        e = self.extent()
+        # A picture's row 0 is its top; the view's y axis points up, so flip it to stand upright.
+        self.mosaic_item.setImage(np.flipud(result.picture), autoLevels=False, levels=(0, 255))
+        self.mosaic_item.setRect(-e, -e, 2 * e, 2 * e)
+        self.mosaic_view.setRange(xRange=(-e, e), yRange=(-e, e), padding=0.02)
