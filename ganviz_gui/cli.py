@@ -104,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_foreign_file_flags(info)
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
+    open_ = commands.add_parser(
+        "open", help="open the window on a run folder, checkpoint or generator file"
+    )
+    open_.add_argument("path", type=Path)
+    open_.add_argument(
+        "--trust",
+        action="store_true",
+        help="open a TorchScript file without asking (it carries code)",
+    )
+
     demo = commands.add_parser(
         "demo", help="train 8 Gaussians for 5,000 steps (about a minute) and evaluate"
     )
@@ -136,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": cmd_evaluate,
         "info": cmd_info,
         "demo": cmd_demo,
+        "open": cmd_open,
     }
     try:
         return handlers[args.command](args)
@@ -153,8 +164,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def open_window() -> int:
-    """No sub-command: open the GANViz window (or say why it cannot open here)."""
+def cmd_open(args: argparse.Namespace) -> int:
+    if not args.path.exists():
+        raise UsageError(f"{args.path}: no such file or folder")
+    return open_window(str(args.path), trust=args.trust)
+
+
+def open_window(path: str | None = None, trust: bool = False) -> int:
+    """Open the GANViz window, on `path` if given (or say why no window can open here)."""
     from ganviz_gui.gui.app import display_problem
 
     problem = display_problem()
@@ -171,7 +188,7 @@ def open_window() -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return run_app()
+    return run_app(open_path=path, trust=trust)
 
 
 # ---------------------------------------------------------------------- train

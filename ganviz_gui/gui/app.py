@@ -19,7 +19,9 @@ def display_problem() -> str:
     return ""
 
 
-def run_app(argv: list[str] | None = None) -> int:
+def run_app(
+    argv: list[str] | None = None, open_path: str | None = None, trust: bool = False
+) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -30,6 +32,8 @@ def run_app(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    if open_path:
+        window.open_path(open_path, trust=trust)
     # Ctrl+C in the terminal closes the window as its close button would (the run stops and
     # saves). Python only sees the signal when it runs, so a timer lets it run now and then.
     signal.signal(signal.SIGINT, lambda *_: window.close())

@@ -9,6 +9,7 @@ loss and the number of steps.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -298,10 +299,9 @@ class SetupPanel(QWidget):
     def refresh_preview(self) -> None:
         """Ask again for a preview of the data shown (once someone listens for it)."""
         self._previewed = None
-        try:
+        # An invalid form has no data to preview; its error is shown under the form.
+        with contextlib.suppress(ConfigError):
             self._want_preview(self.config())
-        except ConfigError:
-            pass  # the error is shown under the form; there is no data to preview
 
     def _want_preview(self, config: TrainingConfig) -> None:
         """Ask for a preview when the data shown would differ (loading MNIST is not free)."""

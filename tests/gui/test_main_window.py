@@ -366,8 +366,11 @@ def test_ganviz_without_a_command_opens_the_window(monkeypatch):
     from ganviz_gui.gui import app
 
     opened = []
-    monkeypatch.setattr(app, "run_app", lambda: opened.append(True) or 0)
-    assert cli.main([]) == 0 and opened == [True]
+    monkeypatch.setattr(app, "run_app", lambda **kwargs: opened.append(kwargs) or 0)
+    assert cli.main([]) == 0
+    assert cli.main(["open", __file__, "--trust"]) == 0
+    assert opened == [{"open_path": None, "trust": False}, {"open_path": __file__, "trust": True}]
+    assert cli.main(["open", "/no/such/run"]) == 2
 
 
 def test_every_control_a_user_sees_has_an_object_name(window):

@@ -1,0 +1,170 @@
+"""Opening things to inspect and walking their latent space, driven as a user would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("pyqtgraph")
+
+from PySide6.QtCore import QPointF, Qt
+
+from ganviz_gui.core.training_session import TrainingSession
+from ganviz_gui.gui import MainWindow
+from ganviz_gui.gui.latent_decoder import LatentDecoder
+from tests.core.helpers import tiny_image_config
+from tests.core.test_generator_files import trained_example
+
+WAIT_MS = 90_000
+# torch 2.13 marks torch.jit as deprecated; the tests save TorchScript on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1300, 820)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def digits_run(tmp_path):
+    session = TrainingSession.start(
+        tiny_image_config(steps=30, checkpoint_every=10), run_dir=tmp_path / "run"
+    )
+    session.run(30)
+    session.close()
+    return tmp_path / "run"
+
+
+def wait_for_pictures(qtbot, explorer):
+    qtbot.waitUntil(
+        lambda: explorer.mosaic_picture is not None and explorer.cursor_picture is not None,
+        timeout=WAIT_MS,
+    )
+
+
+def test_open_a_run_folder_shows_its_curves_and_explores_its_newest_generator(
+    qtbot, window, digits_run
+):
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    assert window.opened.generator.step == 30
+    assert [s for s, _ in window.opened.checkpoints] == [10, 20, 30]
+    assert explorer.mosaic_picture.shape == (9 * 8, 9 * 8, 3)  # 9 x 9 tiles of 8 px
+    assert explorer.cursor_picture.shape == (8, 8, 3)
+    assert window.loss_plots.series["loss_d"].count == 6  # the run's records (every 5 steps)
+    assert window.recent_files == [str(digits_run)]
+    assert window.explorer_dock.isVisible()
+
+
+def test_clicking_and_dragging_in_the_plane_decodes_the_sample_there(qtbot, window, digits_run):
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    first = explorer.cursor_picture.copy()
+    # A real mouse click on the mosaic at plane coordinates (1.5, -1.0).
+    scene_point = explorer.mosaic_view.mapViewToScene(QPointF(1.5, -1.0))
+    widget_point = explorer.graphics.mapFromScene(scene_point)
+    qtbot.mouseClick(explorer.graphics.viewport(), Qt.LeftButton, pos=widget_point)
+    u, v = explorer.cursor_uv()
+    assert u == pytest.approx(1.5, abs=0.1) and v == pytest.approx(-1.0, abs=0.1)
+    qtbot.waitUntil(lambda: not np.array_equal(explorer.cursor_picture, first), timeout=WAIT_MS)
+    # The decoded sample is G at the latent under the cursor.
+    generator = window.opened.generator.build_generator()
+    z = explorer.plane.latents([u], [v])
+    with torch.no_grad():
+        expected = generator(z)[0, 0]
+    pixels = np.clip(np.rint((expected.numpy() + 1) * 127.5), 0, 255)
+    qtbot.waitUntil(
+        lambda: np.abs(explorer.cursor_picture[..., 0].astype(int) - pixels).max() <= 1,
+        timeout=WAIT_MS,
+    )
+    assert "u = +1.5" in explorer.readout.text()
+
+
+def test_changing_the_plane_and_the_mosaic(qtbot, window, digits_run):
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    random_mosaic = explorer.mosaic_picture.copy()
+    for key, name_part in (("sefa", "SeFa"), ("pca", "GANSpace")):
+        with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS) as changed:
+            explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData(key))
+            explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+        assert name_part in changed.args[0]
+    qtbot.waitUntil(
+        lambda: not np.array_equal(explorer.mosaic_picture, random_mosaic), timeout=WAIT_MS
+    )
+    explorer.size_combo.setCurrentIndex(explorer.size_combo.findData(5))
+    explorer.size_combo.activated.emit(explorer.size_combo.currentIndex())
+    qtbot.waitUntil(lambda: explorer.mosaic_picture.shape == (40, 40, 3), timeout=WAIT_MS)
+
+
+def test_a_pytorch_examples_dcgan_opens_with_nothing_asked(qtbot, window, tmp_path):
+    path = tmp_path / "netG_epoch_5.pth"
+    torch.save(trained_example(nz=10, ngf=8, nc=3).state_dict(), path)
+    window.open_path(str(path))
+    wait_for_pictures(qtbot, window.latent_explorer)
+    assert window.latent_explorer.mosaic_picture.shape == (9 * 64, 9 * 64, 3)
+    assert window.opened.run_dir is None
+
+
+def test_torchscript_opens_only_after_the_user_trusts_it(qtbot, window, tmp_path, monkeypatch):
+    from ganviz_gui.gui import main_window
+
+    scripted = torch.jit.script(trained_example(nz=6, ngf=8, nc=1))
+    path = tmp_path / "g.pt"
+    torch.jit.save(scripted, path)
+    answers = []
+
+    def answer(no_or_yes):
+        def ask(*args, **kwargs):
+            answers.append(args[2])
+            return no_or_yes
+
+        return ask
+
+    monkeypatch.setattr(main_window.QMessageBox, "question", answer(main_window.QMessageBox.No))
+    window.open_path(str(path))
+    qtbot.waitUntil(lambda: window.error_box is not None, timeout=WAIT_MS)
+    assert "carries code" in answers[0] and window.opened is None
+    monkeypatch.setattr(main_window.QMessageBox, "question", answer(main_window.QMessageBox.Yes))
+    window.open_path(str(path))
+    wait_for_pictures(qtbot, window.latent_explorer)
+    assert window.opened.generator.kind == "torchscript"
+
+
+def test_broken_and_hostile_files_give_a_dialog_and_nothing_else(qtbot, window, tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    hostile = tmp_path / "hostile.pt"
+    hostile.write_bytes(pickle.dumps(Payload()))
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"PK\x03\x04 truncated")
+    for path, message in ((hostile, "not a PyTorch checkpoint"), (broken, "truncated")):
+        window.error_box = None
+        window.open_path(str(path))
+        qtbot.waitUntil(lambda: window.error_box is not None, timeout=WAIT_MS)
+        assert str(path) in window.error_box.text() and message in window.error_box.text()
+    assert window.opened is None and window.latent_explorer.decoder is None
+
+
+def test_the_decoder_keeps_only_the_newest_request_of_each_kind():
+    decoder = LatentDecoder(torch.nn.Identity())
+    for i in range(50):
+        decoder.request("cursor", torch.full((1, 3), float(i)))
+    decoder.request("mosaic", torch.zeros((4, 3)), columns=2)
+    first = decoder._take()
+    assert first.kind == "cursor" and first.ticket == 50 and float(first.latents[0, 0]) == 49
+    assert decoder._take().kind == "mosaic"
+    assert decoder._take() is None
