@@ -1,6 +1,7 @@
-"""Render the GANViz window mid-training to a PNG, offscreen (the README's screenshot).
+"""Render the GANViz window mid-training to a PNG, offscreen (the README's screenshots).
 
     python scripts/screenshot.py [--preset "8 Gaussians"] [--steps 1500] [--out docs/images/window.png]
+    python scripts/screenshot.py --open RUN_FOLDER --plane sefa --out docs/images/explorer.png
 
 It trains for real: the picture shows the window after `--steps` steps of the preset, taken
 while the run is still going (it is then stopped and its run folder left in a temporary
@@ -26,6 +27,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/images/window.png"))
     parser.add_argument("--width", type=int, default=1500)
     parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--open", help="instead of training, open this run folder or generator")
+    parser.add_argument("--plane", default="random", help="the explorer's plane: random/sefa/pca")
     args = parser.parse_args()
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -37,6 +40,8 @@ def main() -> int:
     window = MainWindow()
     window.resize(args.width, args.height)
     window.show()
+    if args.open:
+        return shoot_explorer(app, window, args)
     window.setup_panel.apply_preset(args.preset)
     window.setup_panel.steps_spin.setValue(max(args.steps * 4, 5000))  # still running at the shot
     window.sample_grid.real_check.setChecked(True)
@@ -60,6 +65,33 @@ def main() -> int:
     window.close()
     print(f"wrote {args.out} at step {window.last_update.step}")
     app.processEvents()
+    return 0
+
+
+def shoot_explorer(app, window, args) -> int:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    def wait(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    explorer = window.latent_explorer
+    window.open_path(args.open)
+    while explorer.mosaic_picture is None:
+        if window.error_box is not None:
+            print(window.error_box.text(), file=sys.stderr)
+            return 1
+        wait(50)
+    explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData(args.plane))
+    explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+    explorer.move_cursor(1.0, 0.5)
+    wait(3000)  # the plane (PCA takes about a second) and its mosaic
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(args.out))
+    window.close()
+    app.processEvents()
+    print(f"wrote {args.out}")
     return 0
 
 
