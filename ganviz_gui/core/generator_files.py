@@ -29,6 +29,7 @@ from torch import nn
 
 from ganviz_gui.core.checkpoint import (
     FORMAT,
+    Checkpoint,
     check_format,
     describe_state,
     load_checkpoint,
@@ -53,12 +54,17 @@ class GeneratorFile:
     sample_shape: tuple[int, ...]  # (2,) for points, (C, H, W) for images
     step: int | None  # the training step, where the file says
     description: dict[str, Any] = field(default_factory=dict)
-    config: TrainingConfig | None = None  # the training settings (GANViz checkpoints only)
+    checkpoint: Checkpoint | None = None  # the whole checkpoint (GANViz files only)
     _build: Callable[[str], nn.Module] | None = None
 
     @property
     def is_image(self) -> bool:
         return len(self.sample_shape) == 3
+
+    @property
+    def config(self) -> TrainingConfig | None:
+        """The training settings, where the file carries them (GANViz checkpoints)."""
+        return self.checkpoint.config if self.checkpoint is not None else None
 
     def build_generator(self, which: str = "ema") -> nn.Module:
         """G in eval mode on the CPU, taking (N, latent_dim) latents; images come out in [-1, 1]."""
@@ -124,7 +130,7 @@ def _open_ganviz(path: Path, state: dict[str, Any]) -> GeneratorFile:
         sample_shape=checkpoint.sample_shape,
         step=checkpoint.step,
         description=describe_state(checkpoint.state, path),
-        config=checkpoint.config,
+        checkpoint=checkpoint,
         _build=checkpoint.build_generator,
     )
 

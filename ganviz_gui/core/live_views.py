@@ -19,8 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganviz_gui.core.checkpoint import Checkpoint
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.data import to_model_space
+from ganviz_gui.core.evaluation import decode
 from ganviz_gui.core.losses import PROBABILISTIC_LOSSES, d_outputs, g_loss
 from ganviz_gui.core.sample_images import image_grid
 from ganviz_gui.core.trainer import Trainer
@@ -31,9 +33,9 @@ GRID_PADDING = 1
 @dataclass
 class SampleSheet:
     fake_grid: np.ndarray  # (H, W, 3) uint8: the fixed-noise samples of the EMA generator
-    real_grid: np.ndarray  # (H, W, 3) uint8: the same number of real samples
+    real_grid: np.ndarray | None  # (H, W, 3) uint8: as many real samples (None: not at hand)
     fake_scores: np.ndarray  # (N,) D's output on each generated sample
-    real_scores: np.ndarray  # (N,) D's output on each real sample
+    real_scores: np.ndarray | None  # (N,) D's output on each real sample
     columns: int
     tile: tuple[int, int]  # (height, width) of one sample in pixels
     padding: int
@@ -88,17 +90,50 @@ def sample_sheet(trainer: Trainer, real: torch.Tensor) -> SampleSheet:
 
 def discriminator_outputs(trainer: Trainer, samples: torch.Tensor) -> np.ndarray:
     """D's output per sample, in eval mode (no spectral-norm power step), as float32 numpy."""
-    discriminator = trainer.discriminator
+    return d_scores(trainer.discriminator, trainer.config.loss, samples, trainer.device)
+
+
+def d_scores(
+    discriminator: torch.nn.Module,
+    loss: str,
+    samples: torch.Tensor,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
+    """D's output per sample as the plots show it, in eval mode, as float32 numpy."""
     was_training = discriminator.training
     discriminator.eval()
     try:
         with torch.no_grad():
-            logits = torch.cat(
-                [discriminator(chunk.to(trainer.device)) for chunk in samples.split(4096)]
-            )
+            logits = torch.cat([discriminator(chunk.to(device)) for chunk in samples.split(4096)])
     finally:
         discriminator.train(was_training)
-    return d_outputs(trainer.config.loss, logits).float().cpu().numpy()
+    return d_outputs(loss, logits).float().cpu().numpy()
+
+
+def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
+    """The run's fixed-noise samples as this checkpoint draws them, with its D's verdicts.
+
+    Real samples are left out: loading the data set (MNIST, a folder) would cost more than
+    the scrubbing it serves.
+    """
+    from ganviz_gui.core.models import build_models
+
+    generator = checkpoint.build_generator("ema")
+    fake = decode(generator, checkpoint.state["fixed_noise"])  # (N, C, H, W) in [-1, 1]
+    _, discriminator = build_models(checkpoint.config, checkpoint.sample_shape)
+    discriminator.load_state_dict(checkpoint.state["discriminator"])
+    columns = math.ceil(math.sqrt(len(fake)))
+    return SampleSheet(
+        fake_grid=image_grid(fake, columns, GRID_PADDING),
+        real_grid=None,
+        fake_scores=d_scores(discriminator, checkpoint.config.loss, torch.from_numpy(fake)),
+        real_scores=None,
+        columns=columns,
+        tile=(int(fake.shape[2]), int(fake.shape[3])),
+        padding=GRID_PADDING,
+        step=checkpoint.step,
+        score_is_probability=checkpoint.config.loss in PROBABILISTIC_LOSSES,
+    )
 
 
 # ---------------------------------------------------------------------- 2D field

@@ -46,10 +46,7 @@ class LatentDecoder(QObject):
 
     def __init__(self, generator: Any):
         super().__init__()
-        try:  # never decode with weights another thread may be changing
-            self.generator = copy.deepcopy(generator).eval()
-        except (TypeError, RuntimeError, copy.Error):  # some TorchScript modules do not copy
-            self.generator = generator.eval()
+        self.generator = _own_copy(generator)
         self._pending: dict[str, DecodeRequest] = {}
         self._tickets = dict.fromkeys(KINDS, 0)
         self._lock = threading.Lock()
@@ -65,6 +62,12 @@ class LatentDecoder(QObject):
             self._pending[kind] = DecodeRequest(kind, ticket, latents, columns, time.perf_counter())
         self._wake.set()
         return ticket
+
+    def set_generator(self, generator: Any) -> None:
+        """Decode with another generator from the next request on (scrubbing a run)."""
+        own = _own_copy(generator)
+        with self._lock:
+            self.generator = own
 
     def latest_ticket(self, kind: str) -> int:
         return self._tickets[kind]
@@ -106,11 +109,21 @@ class LatentDecoder(QObject):
         from ganviz_gui.core.evaluation import decode
         from ganviz_gui.core.sample_images import image_grid
 
-        samples = decode(self.generator, request.latents)  # (N, C, H, W) in [-1, 1]
+        with self._lock:
+            generator = self.generator
+        samples = decode(generator, request.latents)  # (N, C, H, W) in [-1, 1]
         picture = image_grid(samples, request.columns, padding=0)
         return DecodedPicture(
             request.kind, request.ticket, picture, time.perf_counter() - request.asked_at
         )
+
+
+def _own_copy(generator: Any) -> Any:
+    """A copy to decode with: never the weights another thread may be changing."""
+    try:
+        return copy.deepcopy(generator).eval()
+    except (TypeError, RuntimeError, copy.Error):  # some TorchScript modules do not copy
+        return generator.eval()
 
 
 class DecoderThread:

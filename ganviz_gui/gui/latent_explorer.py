@@ -127,6 +127,26 @@ class LatentExplorer(QWidget):
         self.frame.show_view()
         self._make_plane()
 
+    def show_generator(self, opened: Any) -> None:
+        """Another checkpoint of the same run: same decoder thread; a random plane is kept,
+        SeFa and PCA planes are found anew (they depend on the weights)."""
+        same_space = (
+            self.decoder is not None
+            and self.opened is not None
+            and opened.is_image
+            and opened.latent_dim == self.opened.latent_dim
+        )
+        if not same_space:
+            self.set_generator(opened)
+            return
+        self.opened = opened
+        self.decoder.decoder.set_generator(opened.build_generator("ema"))
+        if self.plane_combo.currentData() == "random" and self.plane is not None:
+            self._request_mosaic()
+            self._request_cursor()
+        else:
+            self._make_plane()
+
     def close_decoder(self) -> None:
         if self.decoder is not None:
             self.decoder.close()

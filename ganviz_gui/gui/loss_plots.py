@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
@@ -94,6 +94,8 @@ class Series:
 
 
 class LossPlots(QWidget):
+    step_clicked = Signal(float)  # the step under a click in any plot (to scrub a run there)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("lossPlot")
@@ -180,6 +182,14 @@ class LossPlots(QWidget):
         self._mouse_proxy = pg.SignalProxy(
             self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
         )
+        self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+        # The step being inspected when a run is scrubbed: a solid line on every plot.
+        self._step_lines: list[pg.InfiniteLine] = []
+        for plot in self.plots.values():
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen((230, 200, 60), width=1))
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self._step_lines.append(line)
         self._on_smoothing_changed(self.smoothing_slider.value())
 
     # ------------------------------------------------------------------ data in
@@ -274,7 +284,23 @@ class LossPlots(QWidget):
             plot.removeItem(line)
         self._event_lines.clear()
         self.events.clear()
+        self.set_step_cursor(None)
         self.follow_check.setChecked(True)
+
+    def set_step_cursor(self, step: float | None) -> None:
+        """Mark the inspected step on every plot (None removes the mark)."""
+        for line in self._step_lines:
+            line.setVisible(step is not None)
+            if step is not None:
+                line.setPos(step)
+
+    def _on_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        for plot in self.plots.values():
+            if plot.sceneBoundingRect().contains(event.scenePos()):
+                self.step_clicked.emit(plot.getViewBox().mapSceneToView(event.scenePos()).x())
+                return
 
     def point_count(self) -> int:
         return sum(s.count for s in self.series.values())

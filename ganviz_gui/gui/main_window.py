@@ -33,6 +33,7 @@ from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.field_view import FieldView
 from ganviz_gui.gui.latent_explorer import LatentExplorer
 from ganviz_gui.gui.loss_plots import LossPlots
+from ganviz_gui.gui.run_scrubber import CheckpointCache, RunScrubber
 from ganviz_gui.gui.sample_grid import SampleGrid
 from ganviz_gui.gui.setup_panel import SetupPanel
 from ganviz_gui.gui.training_worker import (
@@ -62,6 +63,18 @@ def load_engine() -> list[tuple[str, str]]:
     from ganviz_gui.core.devices import available_devices
 
     return [(d.name, d.description) for d in available_devices()]
+
+
+def load_checkpoint_views(step: int, path: Path) -> tuple[int, Any, Any]:
+    """What the panels show of one checkpoint: its generator and its fixed-noise sample sheet."""
+    from ganviz_gui.core.devices import apply_num_threads
+    from ganviz_gui.core.generator_files import open_generator_file
+    from ganviz_gui.core.live_views import checkpoint_sample_sheet
+
+    apply_num_threads(1)  # a background job: leave the other core to the GUI
+    generator = open_generator_file(path)
+    sheet = checkpoint_sample_sheet(generator.checkpoint) if generator.is_image else None
+    return step, generator, sheet
 
 
 def preview_data(config: TrainingConfig) -> tuple[Any, str]:
@@ -114,12 +127,20 @@ class MainWindow(QMainWindow):
         self.field_dock.visibilityChanged.connect(self._on_field_dock_shown)
         self.sample_dock.visibilityChanged.connect(self._on_sample_dock_shown)
         self._build_controls()
+        self.scrubber = RunScrubber(self)
+        self.addToolBar(Qt.BottomToolBarArea, self.scrubber)
+        self.scrubber.hide()  # shown when a run is opened for inspection
+        self.scrubber.checkpoint_chosen.connect(self._show_checkpoint)
+        self.loss_plots.step_clicked.connect(self._on_plot_clicked)
+        self._checkpoint_views = CheckpointCache()
         self._build_status_bar()
         self._build_menus()
         self._default_state = self.saveState(SETTINGS_VERSION)
 
         self._opener = LatestOnly(self)
         self._opener.finished.connect(self._on_opened)
+        self._checkpoint_loader = LatestOnly(self)
+        self._checkpoint_loader.finished.connect(self._on_checkpoint_loaded)
         self.recent_files: list[str] = []
         self._engine_loader = LatestOnly(self)
         self._engine_loader.finished.connect(self._on_engine_loaded)
@@ -297,6 +318,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _launch(self, worker: TrainingWorker) -> None:
+        self.scrubber.stop()
+        self.scrubber.hide()  # the plots and the grid now follow the new run
         self.loss_plots.clear()
         self.sample_grid.clear()
         self.run_info, self.last_update, self.last_run_end = None, None, None
@@ -506,19 +529,57 @@ class MainWindow(QMainWindow):
             return
         _, _, opened = result
         self.opened = opened
+        self._checkpoint_views.clear()
         self._remember_file(path)
         self.latent_explorer.set_generator(opened.generator)
         self.explorer_dock.show()
         self.explorer_dock.raise_()
-        if opened.run_dir is not None and self.training is None:
-            # The run's curves, as they were recorded (a live run keeps its own plots).
+        inspect_run = opened.run_dir is not None and self.training is None
+        if inspect_run:
+            # The run's curves as recorded, and a slider over its checkpoints (a live run
+            # keeps its own plots and sample grid).
             self.loss_plots.clear()
             self.loss_plots.add_records(opened.metrics)
             self.loss_plots.add_events(opened.events)
+            steps = [step for step, _ in opened.checkpoints]
+            shown = steps.index(opened.generator.step) if opened.generator.step in steps else None
+            self.scrubber.set_steps(steps, shown)
+            self._show_checkpoint(self.scrubber.slider.value())
+        self.scrubber.setVisible(inspect_run)
         what = opened.generator.kind
         if opened.generator.step is not None:
             what += f", step {opened.generator.step:,}"
         self.statusBar().showMessage(f"Opened {Path(path).name} ({what})", 8000)
+
+    # ------------------------------------------------------------------ scrubbing a run
+    def _show_checkpoint(self, index: int) -> None:
+        """Show the opened run at its `index`-th checkpoint: cached, or loaded in the background."""
+        if self.opened is None or not self.opened.checkpoints:
+            return
+        step, path = self.opened.checkpoints[index]
+        self.loss_plots.set_step_cursor(step)
+        views = self._checkpoint_views.get(step)
+        if views is not None:
+            self._draw_checkpoint(*views)
+            return
+        self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path))
+
+    def _on_checkpoint_loaded(self, result: Any, error: str) -> None:
+        if error:
+            self._show_error(f"Cannot show that checkpoint:\n{error}")
+            return
+        step, generator, sheet = result
+        self._checkpoint_views.put(step, (generator, sheet))
+        self._draw_checkpoint(generator, sheet)
+
+    def _draw_checkpoint(self, generator: Any, sheet: Any) -> None:
+        self.latent_explorer.show_generator(generator)
+        if sheet is not None and self.training is None:
+            self.sample_grid.set_sheet(sheet)
+
+    def _on_plot_clicked(self, step: float) -> None:
+        if self.scrubber.isVisible():
+            self.scrubber.choose_step(step)
 
     def _confirm_trust(self, path: str) -> bool:
         answer = QMessageBox.question(

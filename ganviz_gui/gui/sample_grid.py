@@ -86,7 +86,13 @@ class SampleGrid(QWidget):
         self.frame.show_view()
         levels = (0, 255)
         self.fake_item.setImage(sheet.fake_grid, autoLevels=False, levels=levels)
-        self.real_item.setImage(sheet.real_grid, autoLevels=False, levels=levels)
+        has_real = sheet.real_grid is not None
+        self.real_check.setEnabled(has_real)
+        self.real_check.setToolTip("" if has_real else "no real samples at hand for this view")
+        if has_real:
+            self.real_item.setImage(sheet.real_grid, autoLevels=False, levels=levels)
+        else:
+            self.real_check.setChecked(False)
         width = sheet.fake_grid.shape[1]
         self.real_item.setPos(width + GAP, 0)
         self.real_label.setPos(width + GAP, 0)

@@ -168,3 +168,44 @@ def test_the_decoder_keeps_only_the_newest_request_of_each_kind():
     assert first.kind == "cursor" and first.ticket == 50 and float(first.latents[0, 0]) == 49
     assert decoder._take().kind == "mosaic"
     assert decoder._take() is None
+
+
+def test_the_step_slider_drives_the_grid_the_explorer_and_the_plot_cursor(
+    qtbot, window, digits_run
+):
+    window.open_path(str(digits_run))
+    explorer, grid, scrubber = window.latent_explorer, window.sample_grid, window.scrubber
+    qtbot.waitUntil(lambda: grid.sheet is not None and grid.sheet.step == 30, timeout=WAIT_MS)
+    assert scrubber.isVisible() and scrubber.steps == [10, 20, 30]
+    assert scrubber.slider.value() == 2 and "step 30" in scrubber.label.text()
+    scrubber.slider.setValue(0)
+    qtbot.waitUntil(lambda: grid.sheet.step == 10, timeout=WAIT_MS)
+    assert explorer.opened.step == 10
+    assert window.loss_plots._step_lines[0].value() == 10
+    # A click in a loss plot near step 19 jumps to the nearest checkpoint, 20.
+    plot = window.loss_plots.plots["losses"]
+    qtbot.waitUntil(lambda: plot.getViewBox().viewRange()[0][1] == 30, timeout=WAIT_MS)
+    (_, _), (y_low, y_high) = plot.getViewBox().viewRange()
+    scene_point = plot.getViewBox().mapViewToScene(QPointF(19, (y_low + y_high) / 2))
+    widget_point = window.loss_plots.graphics.mapFromScene(scene_point)
+    qtbot.mouseClick(window.loss_plots.graphics.viewport(), Qt.LeftButton, pos=widget_point)
+    assert scrubber.slider.value() == 1
+    qtbot.waitUntil(lambda: grid.sheet.step == 20, timeout=WAIT_MS)
+    # Play walks to the end, then stops.
+    scrubber.slider.setValue(0)
+    scrubber.toggle_play()
+    qtbot.waitUntil(lambda: scrubber.play_button.text() == "Play", timeout=WAIT_MS)
+    assert scrubber.slider.value() == 2
+    qtbot.waitUntil(lambda: grid.sheet.step == 30, timeout=WAIT_MS)
+    assert not grid.real_check.isEnabled()  # a checkpoint brings no real samples
+
+
+def test_starting_a_run_takes_the_plots_back_from_an_inspected_run(qtbot, window, digits_run):
+    window.open_path(str(digits_run))
+    qtbot.waitUntil(lambda: window.scrubber.isVisible(), timeout=WAIT_MS)
+    window.setup_panel.apply_preset("8 Gaussians")
+    window.setup_panel.steps_spin.setValue(20)
+    assert window.start_training()
+    assert not window.scrubber.isVisible()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    assert window.loss_plots.series["loss_d"].count == 2  # the new run's records only
