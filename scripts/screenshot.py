@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--open", help="instead of training, open this run folder or generator")
     parser.add_argument("--plane", default="random", help="the explorer's plane: random/sefa/pca")
+    parser.add_argument("--overlay", action="store_true", help="show D(G(z)) over the mosaic")
     args = parser.parse_args()
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -86,6 +87,7 @@ def shoot_explorer(app, window, args) -> int:
     explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData(args.plane))
     explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
     explorer.move_cursor(1.0, 0.5)
+    explorer.overlay_check.setChecked(args.overlay)
     wait(3000)  # the plane (PCA takes about a second) and its mosaic
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))

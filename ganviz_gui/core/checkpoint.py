@@ -68,6 +68,12 @@ class Checkpoint:
         generator.load_state_dict(weights or self.state["generator"])
         return generator.to(device).eval()
 
+    def build_discriminator(self, device: str | torch.device = "cpu") -> nn.Module:
+        """The discriminator, in eval mode."""
+        _, discriminator = build_models(self.config, self.sample_shape)
+        discriminator.load_state_dict(self.state["discriminator"])
+        return discriminator.to(device).eval()
+
 
 # ---------------------------------------------------------------------- writing
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:

@@ -11,7 +11,6 @@ from torch import nn
 from ganviz_gui.core.data import Dataset, load_dataset, to_model_space
 from ganviz_gui.core.losses import d_output
 from ganviz_gui.core.metrics import PointHistogram, mean_pairwise_distance, mixture_quality
-from ganviz_gui.core.models import build_models
 
 if TYPE_CHECKING:
     from ganviz_gui.core.checkpoint import Checkpoint
@@ -82,9 +81,7 @@ def evaluate_checkpoint(
         :IMAGE_SAMPLES
     ]
     real = to_model_space(dataset.data[index])
-    _, discriminator = build_models(config, checkpoint.sample_shape)
-    discriminator.load_state_dict(checkpoint.state["discriminator"])
-    discriminator.eval()
+    discriminator = checkpoint.build_discriminator()
     with torch.no_grad():
         result["d_real"] = float(d_output(config.loss, discriminator(real)))
         result["d_fake"] = float(d_output(config.loss, discriminator(torch.from_numpy(fake))))

@@ -116,12 +116,9 @@ def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
     Real samples are left out: loading the data set (MNIST, a folder) would cost more than
     the scrubbing it serves.
     """
-    from ganviz_gui.core.models import build_models
-
     generator = checkpoint.build_generator("ema")
     fake = decode(generator, checkpoint.state["fixed_noise"])  # (N, C, H, W) in [-1, 1]
-    _, discriminator = build_models(checkpoint.config, checkpoint.sample_shape)
-    discriminator.load_state_dict(checkpoint.state["discriminator"])
+    discriminator = checkpoint.build_discriminator()
     columns = math.ceil(math.sqrt(len(fake)))
     return SampleSheet(
         fake_grid=image_grid(fake, columns, GRID_PADDING),

@@ -38,15 +38,17 @@ class DecodedPicture:
     ticket: int
     picture: Any  # (H, W, 3) uint8, the samples tiled `columns` wide
     seconds: float  # from the request to the picture being ready
+    scores: Any = None  # (N,) D's output on each sample, when a discriminator is at hand
 
 
 class LatentDecoder(QObject):
     decoded = Signal(object)  # DecodedPicture
     failed = Signal(str)
 
-    def __init__(self, generator: Any):
+    def __init__(self, generator: Any, critic: tuple[Any, str] | None = None):
         super().__init__()
         self.generator = _own_copy(generator)
+        self.critic = critic  # (discriminator, loss name) to score mosaic samples, if known
         self._pending: dict[str, DecodeRequest] = {}
         self._tickets = dict.fromkeys(KINDS, 0)
         self._lock = threading.Lock()
@@ -63,11 +65,12 @@ class LatentDecoder(QObject):
         self._wake.set()
         return ticket
 
-    def set_generator(self, generator: Any) -> None:
-        """Decode with another generator from the next request on (scrubbing a run)."""
+    def set_generator(self, generator: Any, critic: tuple[Any, str] | None = None) -> None:
+        """Decode with another generator (and score with its D) from the next request on."""
         own = _own_copy(generator)
         with self._lock:
             self.generator = own
+            self.critic = critic
 
     def latest_ticket(self, kind: str) -> int:
         return self._tickets[kind]
@@ -110,11 +113,18 @@ class LatentDecoder(QObject):
         from ganviz_gui.core.sample_images import image_grid
 
         with self._lock:
-            generator = self.generator
+            generator, critic = self.generator, self.critic
         samples = decode(generator, request.latents)  # (N, C, H, W) in [-1, 1]
         picture = image_grid(samples, request.columns, padding=0)
+        scores = None
+        if critic is not None and request.kind == "mosaic":
+            import torch
+
+            from ganviz_gui.core.live_views import d_scores
+
+            scores = d_scores(critic[0], critic[1], torch.from_numpy(samples))
         return DecodedPicture(
-            request.kind, request.ticket, picture, time.perf_counter() - request.asked_at
+            request.kind, request.ticket, picture, time.perf_counter() - request.asked_at, scores
         )
 
 
@@ -129,8 +139,8 @@ def _own_copy(generator: Any) -> Any:
 class DecoderThread:
     """A decoder on its own QThread, wired before start; `close()` stops and joins it."""
 
-    def __init__(self, generator: Any):
-        self.decoder = LatentDecoder(generator)
+    def __init__(self, generator: Any, critic: tuple[Any, str] | None = None):
+        self.decoder = LatentDecoder(generator, critic)
         self.thread = QThread()
         self.thread.setObjectName("latentDecoderThread")
         self.decoder.moveToThread(self.thread)

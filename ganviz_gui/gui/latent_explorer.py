@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -33,6 +34,13 @@ PLANES = (
     ("pca", "GANSpace: principal directions"),
 )
 MOSAIC_SIZES = (5, 7, 9, 11, 15, 21)
+
+
+def _critic(opened: Any) -> tuple[Any, str] | None:
+    """(D, loss) of a GANViz checkpoint, which carries its discriminator; None otherwise."""
+    if opened.checkpoint is None:
+        return None
+    return opened.checkpoint.build_discriminator(), opened.checkpoint.config.loss
 
 
 def torch_threads_for_this_job() -> None:
@@ -70,8 +78,14 @@ class LatentExplorer(QWidget):
         self.extent_spin.setValue(2.5)
         self.extent_spin.setSuffix(" std")
         self.extent_spin.setKeyboardTracking(False)
+        self.overlay_check = QCheckBox("D(G(z))", objectName="dOverlayCheck")
+        self.overlay_check.setToolTip(
+            "D's verdict on every mosaic sample, as a heat map over the plane "
+            "(blue: D says real, red: fake); for GANViz checkpoints, which carry D"
+        )
         bar = QHBoxLayout()
         bar.addWidget(self.plane_combo, 1)
+        bar.addWidget(self.overlay_check)
         bar.addWidget(QLabel("Mosaic"))
         bar.addWidget(self.size_combo)
         bar.addWidget(QLabel("Range"))
@@ -83,6 +97,14 @@ class LatentExplorer(QWidget):
         self.mosaic_view.setMenuEnabled(False)
         self.mosaic_item = pg.ImageItem(axisOrder="row-major")
         self.mosaic_view.addItem(self.mosaic_item)
+        colors = pg.colormap.get("CET-D1A")
+        colors.reverse()  # blue: real, as in the 2D field view
+        self.overlay_item = pg.ImageItem(axisOrder="row-major")
+        self.overlay_item.setColorMap(colors)
+        self.overlay_item.setOpacity(0.5)
+        self.overlay_item.hide()
+        self.mosaic_view.addItem(self.overlay_item)
+        self.mosaic_scores: np.ndarray | None = None  # (n, n) D outputs, row 0 = top of plane
         self.cursor = pg.TargetItem(pos=(0, 0), size=14, movable=True, pen=pg.mkPen("y", width=2))
         self.mosaic_view.addItem(self.cursor)
         self.sample_view = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True)
@@ -108,6 +130,7 @@ class LatentExplorer(QWidget):
         self.size_combo.activated.connect(lambda _: self._request_mosaic())
         self.extent_spin.valueChanged.connect(lambda _: self._on_extent_changed())
         self.cursor.sigPositionChanged.connect(lambda _: self._request_cursor())
+        self.overlay_check.toggled.connect(lambda _: self._draw_overlay())
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
 
     # ------------------------------------------------------------------ generator in
@@ -121,7 +144,8 @@ class LatentExplorer(QWidget):
                 "generators (the 2D field view shows a 2D GAN's latent mesh while it trains)."
             )
             return
-        self.decoder = DecoderThread(opened.build_generator("ema"))
+        self.decoder = DecoderThread(opened.build_generator("ema"), _critic(opened))
+        self.overlay_check.setEnabled(opened.checkpoint is not None)
         self.decoder.decoder.decoded.connect(self._on_decoded)
         self.decoder.decoder.failed.connect(self.readout.setText)
         self.frame.show_view()
@@ -140,7 +164,7 @@ class LatentExplorer(QWidget):
             self.set_generator(opened)
             return
         self.opened = opened
-        self.decoder.decoder.set_generator(opened.build_generator("ema"))
+        self.decoder.decoder.set_generator(opened.build_generator("ema"), _critic(opened))
         if self.plane_combo.currentData() == "random" and self.plane is not None:
             self._request_mosaic()
             self._request_cursor()
@@ -222,7 +246,20 @@ class LatentExplorer(QWidget):
         u, v = self.cursor_uv()
         z = self.plane.latents([u], [v])
         self.decoder.decoder.request("cursor", z, columns=1)
-        self.readout.setText(f"u = {u:+.2f}, v = {v:+.2f} std  ({self.plane.name})")
+        text = f"u = {u:+.2f}, v = {v:+.2f} std  ({self.plane.name})"
+        score = self.score_at(u, v)
+        if score is not None:
+            text += f"; D(G(z)) of the nearest mosaic sample = {score:.3f}"
+        self.readout.setText(text)
+
+    def score_at(self, u: float, v: float) -> float | None:
+        """D's output on the mosaic sample nearest (u, v), if the mosaic was scored."""
+        if self.mosaic_scores is None:
+            return None
+        n, e = self.mosaic_scores.shape[0], self.extent()
+        col = int(np.clip(round((u + e) / (2 * e) * (n - 1)), 0, n - 1))
+        row = int(np.clip(round((e - v) / (2 * e) * (n - 1)), 0, n - 1))  # row 0: v = +e
+        return float(self.mosaic_scores[row, col])
 
     def move_cursor(self, u: float, v: float) -> None:
         """Put the cursor at (u, v), as a drag would."""
@@ -257,3 +294,27 @@ class LatentExplorer(QWidget):
         self.mosaic_item.setImage(np.flipud(result.picture), autoLevels=False, levels=(0, 255))
         self.mosaic_item.setRect(-e, -e, 2 * e, 2 * e)
         self.mosaic_view.setRange(xRange=(-e, e), yRange=(-e, e), padding=0.02)
+        n = self.mosaic_size()
+        self.mosaic_scores = None if result.scores is None else result.scores.reshape(n, n)
+        self._draw_overlay()
+
+    def _draw_overlay(self) -> None:
+        scores = self.mosaic_scores
+        shown = self.overlay_check.isChecked() and scores is not None
+        self.overlay_item.setVisible(shown)
+        if not shown:
+            return
+        from ganviz_gui.core.losses import PROBABILISTIC_LOSSES
+
+        # White is "undecided" (0.5, or a critic's 0); the colours stretch to the largest
+        # departure from it, so a D near equilibrium still shows where it leans.
+        centre = 0.5 if self.opened.config.loss in PROBABILISTIC_LOSSES else 0.0
+        spread = max(float(np.abs(scores - centre).max()), 0.02)
+        levels = (centre - spread, centre + spread)
+        self.overlay_check.setToolTip(
+            f"D's verdict on every mosaic sample: blue real, red fake; "
+            f"colours span {levels[0]:.3f} to {levels[1]:.3f}"
+        )
+        self.overlay_item.setImage(np.flipud(scores), autoLevels=False, levels=levels)
+        e = self.extent()
+        self.overlay_item.setRect(-e, -e, 2 * e, 2 * e)

@@ -209,3 +209,35 @@ def test_starting_a_run_takes_the_plots_back_from_an_inspected_run(qtbot, window
     assert not window.scrubber.isVisible()
     qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
     assert window.loss_plots.series["loss_d"].count == 2  # the new run's records only
+
+
+def test_d_overlay_scores_every_mosaic_sample_with_the_checkpoints_d(qtbot, window, digits_run):
+    from ganviz_gui.core.live_views import d_scores
+
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    qtbot.waitUntil(lambda: explorer.mosaic_scores is not None, timeout=WAIT_MS)
+    assert explorer.overlay_check.isEnabled() and not explorer.overlay_item.isVisible()
+    explorer.overlay_check.setChecked(True)
+    assert explorer.overlay_item.isVisible()
+    assert explorer.mosaic_scores.shape == (9, 9)
+    # The top-left cell is the sample at (u, v) = (-extent, +extent).
+    e = explorer.extent()
+    checkpoint = window.opened.generator.checkpoint
+    z = explorer.plane.latents([-e], [e])
+    with torch.no_grad():
+        sample = checkpoint.build_generator()(z)
+    expected = d_scores(checkpoint.build_discriminator(), checkpoint.config.loss, sample)[0]
+    assert explorer.score_at(-e, e) == pytest.approx(expected, abs=1e-5)
+    explorer.move_cursor(0.5, 0.5)
+    assert "D(G(z)) of the nearest mosaic sample" in explorer.readout.text()
+
+
+def test_a_generator_without_d_has_no_overlay(qtbot, window, tmp_path):
+    path = tmp_path / "netG_epoch_1.pth"
+    torch.save(trained_example(nz=10, ngf=8, nc=1).state_dict(), path)
+    window.open_path(str(path))
+    wait_for_pictures(qtbot, window.latent_explorer)
+    assert not window.latent_explorer.overlay_check.isEnabled()
+    assert window.latent_explorer.mosaic_scores is None
