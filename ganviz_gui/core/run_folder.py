@@ -153,9 +153,17 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """(step, path) of the run's checkpoints, oldest first."""
-    folder = Path(run_dir) / "checkpoints"
+    return _step_files(Path(run_dir) / "checkpoints", "pt")
+
+
+def list_sample_pictures(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """(step, path) of the run's sample pictures, oldest first."""
+    return _step_files(Path(run_dir) / "samples", "png")
+
+
+def _step_files(folder: Path, suffix: str) -> list[tuple[int, Path]]:
     found = []
-    for path in folder.glob("step_*.pt"):
+    for path in folder.glob(f"step_*.{suffix}"):
         match = _STEP_FILE.match(path.name)
         if match:
             found.append((int(match.group(1)), path))

@@ -230,6 +230,17 @@ class MainWindow(QMainWindow):
         file_menu.addAction(open_run)
         self.recent_files_menu = file_menu.addMenu("Open recent")
         self.recent_files_menu.setObjectName("recentFilesMenu")
+        export_menu = file_menu.addMenu("&Export")
+        export_menu.setObjectName("exportMenu")
+        for name, text, slot in (
+            ("exportGridAction", "Sample grid as PNG (true pixels)...", self.export_grid),
+            ("exportMosaicAction", "Explorer mosaic as PNG...", self.export_mosaic),
+            ("exportMetricsAction", "Metrics as CSV...", self.export_metrics),
+            ("exportGifAction", "Training as an animated GIF...", self.export_gif),
+        ):
+            action = QAction(text, self, objectName=name)
+            action.triggered.connect(slot)
+            export_menu.addAction(action)
         file_menu.addSeparator()
         resume = QAction("&Continue a run...", self, objectName="resumeAction")
         resume.setToolTip("Continue training a run folder from its newest checkpoint")
@@ -550,6 +561,90 @@ class MainWindow(QMainWindow):
         if opened.generator.step is not None:
             what += f", step {opened.generator.step:,}"
         self.statusBar().showMessage(f"Opened {Path(path).name} ({what})", 8000)
+
+    # ------------------------------------------------------------------ exports
+    def _run_dir_shown(self) -> Path | None:
+        """The run the plots show: an inspected run, else the run trained in this window."""
+        if self.scrubber.isVisible() and self.opened is not None:
+            return self.opened.run_dir
+        if self.run_info is not None:
+            return Path(self.run_info.run_dir)
+        return self.opened.run_dir if self.opened is not None else None
+
+    def _export(self, title: str, suggested: str, file_filter: str, write) -> None:
+        """Ask where, write, and report; `write(path)` returns a short description of it."""
+        from ganviz_gui.core.errors import GanvizError
+
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, file_filter)
+        if not path:
+            return
+        try:
+            what = write(Path(path))
+        except (GanvizError, OSError) as exc:
+            self._show_error(f"Export failed:\n{exc}")
+            return
+        self.statusBar().showMessage(f"Exported {what} to {path}", 8000)
+
+    def export_grid(self) -> None:
+        from ganviz_gui.core.sample_images import save_png
+
+        sheet = self.sample_grid.sheet
+        if sheet is None:
+            self._show_error("There is no sample grid to export yet.")
+            return
+
+        def write(path: Path) -> str:
+            save_png(sheet.fake_grid, path)  # one pixel per sample pixel
+            return f"{len(sheet.fake_scores)} samples of step {sheet.step:,}"
+
+        self._export(
+            "Export the sample grid", f"samples_step_{sheet.step:08d}.png", "PNG (*.png)", write
+        )
+
+    def export_mosaic(self) -> None:
+        from ganviz_gui.core.sample_images import save_png
+
+        picture = self.latent_explorer.mosaic_picture
+        if picture is None:
+            self._show_error("Open a generator first: there is no mosaic to export.")
+            return
+        size = self.latent_explorer.mosaic_size()
+
+        def write(path: Path) -> str:
+            save_png(picture, path)
+            return f"a {size} x {size} mosaic"
+
+        self._export("Export the mosaic", "mosaic.png", "PNG (*.png)", write)
+
+    def export_metrics(self) -> None:
+        from ganviz_gui.core.exports import write_metrics_csv
+        from ganviz_gui.core.run_folder import read_jsonl
+
+        run_dir = self._run_dir_shown()
+        if run_dir is None:
+            self._show_error("There is no run to export metrics from yet.")
+            return
+        records = read_jsonl(run_dir / "metrics.jsonl")
+
+        def write(path: Path) -> str:
+            write_metrics_csv(records, path)
+            return f"{len(records)} records"
+
+        self._export("Export the metrics", f"{run_dir.name}-metrics.csv", "CSV (*.csv)", write)
+
+    def export_gif(self) -> None:
+        from ganviz_gui.core.exports import write_run_gif
+
+        run_dir = self._run_dir_shown()
+        if run_dir is None:
+            self._show_error("There is no run to animate yet.")
+            return
+        self._export(
+            "Export the training as a GIF",
+            f"{run_dir.name}.gif",
+            "GIF (*.gif)",
+            lambda path: f"{write_run_gif(run_dir, path)} frames",
+        )
 
     # ------------------------------------------------------------------ scrubbing a run
     def _show_checkpoint(self, index: int) -> None:

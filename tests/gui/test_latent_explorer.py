@@ -241,3 +241,47 @@ def test_a_generator_without_d_has_no_overlay(qtbot, window, tmp_path):
     wait_for_pictures(qtbot, window.latent_explorer)
     assert not window.latent_explorer.overlay_check.isEnabled()
     assert window.latent_explorer.mosaic_scores is None
+
+
+def test_each_export_writes_its_file(qtbot, window, digits_run, tmp_path, monkeypatch):
+    import csv
+
+    from PIL import Image
+
+    from ganviz_gui.gui import main_window
+
+    window.open_path(str(digits_run))
+    wait_for_pictures(qtbot, window.latent_explorer)
+    qtbot.waitUntil(lambda: window.sample_grid.sheet is not None, timeout=WAIT_MS)
+    targets = iter(
+        [tmp_path / "grid.png", tmp_path / "mosaic.png", tmp_path / "m.csv", tmp_path / "t.gif"]
+    )
+    monkeypatch.setattr(
+        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), "")
+    )
+    for name in (
+        "exportGridAction",
+        "exportMosaicAction",
+        "exportMetricsAction",
+        "exportGifAction",
+    ):
+        window.findChild(object, name).trigger()
+        assert window.error_box is None, window.error_box and window.error_box.text()
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.size == (37, 37)  # 4 x 4 tiles of 8 px, 1 px apart: true resolution
+    with Image.open(tmp_path / "mosaic.png") as mosaic:
+        assert mosaic.size == (72, 72)
+    assert len(list(csv.DictReader((tmp_path / "m.csv").open()))) == 6
+    with Image.open(tmp_path / "t.gif") as gif:
+        assert gif.n_frames >= 2
+    assert "Exported" in window.statusBar().currentMessage()
+
+
+def test_exporting_with_nothing_to_export_says_so(qtbot, window, monkeypatch):
+    from ganviz_gui.gui import main_window
+
+    monkeypatch.setattr(
+        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("no dialog")
+    )
+    window.findChild(object, "exportMosaicAction").trigger()
+    assert "no mosaic" in window.error_box.text()

@@ -1,0 +1,67 @@
+"""Files made for people and papers: metrics as CSV, a run's samples as an animated GIF.
+
+Everything is written atomically (a temporary file renamed into place), like the run folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ganviz_gui.core.atomic_files import atomic_write, atomic_write_text
+from ganviz_gui.core.errors import DataError
+from ganviz_gui.core.run_folder import list_sample_pictures
+
+GIF_MAX_FRAMES = 300  # a longer run is subsampled evenly; the last picture is always kept
+
+
+def write_metrics_csv(records: list[dict[str, Any]], path: str | Path) -> Path:
+    """One row per record, one column per metric (the union of all keys, `step` first)."""
+    path = Path(path)
+    if not records:
+        raise DataError(f"{path}: there are no metrics to export yet")
+    columns = ["step", *sorted({key for record in records for key in record} - {"step"})]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(records, key=lambda r: r.get("step", 0)))
+    atomic_write_text(path, buffer.getvalue())
+    return path
+
+
+def write_run_gif(run_dir: str | Path, path: str | Path, frame_ms: int = 200) -> int:
+    """The run's sample pictures (samples/step_*.png) as an animated GIF; returns the frames."""
+    path = Path(path)
+    pictures = list_sample_pictures(run_dir)
+    if not pictures:
+        raise DataError(f"{run_dir}: the run has no sample pictures to animate")
+    if len(pictures) > GIF_MAX_FRAMES:
+        stride = len(pictures) / (GIF_MAX_FRAMES - 1)
+        keep = {round(i * stride) for i in range(GIF_MAX_FRAMES - 1)} | {len(pictures) - 1}
+        pictures = [p for i, p in enumerate(pictures) if i in keep]
+    frames = []
+    for _, picture in pictures:
+        try:
+            with Image.open(picture) as image:
+                frames.append(image.convert("RGB"))
+        except OSError as exc:
+            raise DataError(f"{picture}: unreadable ({exc})") from None
+    size = frames[-1].size
+    # A grid's size only changes if the run changed n_samples on resume; keep to the last one.
+    frames = [f if f.size == size else f.resize(size, Image.NEAREST) for f in frames]
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=frame_ms,
+        loop=0,
+        optimize=False,
+    )
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    return len(frames)
