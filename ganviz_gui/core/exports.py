@@ -1,4 +1,5 @@
-"""Files made for people and papers: metrics as CSV, a run's samples as an animated GIF.
+"""Files made for people and papers: metrics as CSV, animated GIFs of a run or of a path
+through latent space.
 
 Everything is written atomically (a temporary file renamed into place), like the run folder.
 """
@@ -10,11 +11,13 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from ganviz_gui.core.atomic_files import atomic_write, atomic_write_text
 from ganviz_gui.core.errors import DataError
 from ganviz_gui.core.run_folder import list_sample_pictures
+from ganviz_gui.core.sample_images import upscale
 
 GIF_MAX_FRAMES = 300  # a longer run is subsampled evenly; the last picture is always kept
 
@@ -50,6 +53,20 @@ def write_run_gif(run_dir: str | Path, path: str | Path, frame_ms: int = 200) ->
                 frames.append(image.convert("RGB"))
         except OSError as exc:
             raise DataError(f"{picture}: unreadable ({exc})") from None
+    return _write_gif(frames, Path(path), frame_ms)
+
+
+def write_frames_gif(
+    frames: list[np.ndarray], path: str | Path, frame_ms: int = 150, scale: int = 1
+) -> int:
+    """(H, W, 3) uint8 pictures as an animated GIF, each enlarged `scale` times (nearest)."""
+    if not frames:
+        raise DataError(f"{path}: there is nothing to animate yet")
+    images = [Image.fromarray(upscale(np.ascontiguousarray(f), scale)) for f in frames]
+    return _write_gif(images, Path(path), frame_ms)
+
+
+def _write_gif(frames: list[Image.Image], path: Path, frame_ms: int) -> int:
     size = frames[-1].size
     # A grid's size only changes if the run changed n_samples on resume; keep to the last one.
     frames = [f if f.size == size else f.resize(size, Image.NEAREST) for f in frames]

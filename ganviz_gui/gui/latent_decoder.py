@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-KINDS = ("cursor", "mosaic")  # decoded in this order of priority
+KINDS = ("cursor", "mosaic", "strip")  # decoded in this order of priority
 
 
 @dataclass

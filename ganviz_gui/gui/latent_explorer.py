@@ -21,6 +21,9 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -83,13 +86,44 @@ class LatentExplorer(QWidget):
             "D's verdict on every mosaic sample, as a heat map over the plane "
             "(blue: D says real, red: fake); for GANViz checkpoints, which carry D"
         )
-        bar = QHBoxLayout()
-        bar.addWidget(self.plane_combo, 1)
-        bar.addWidget(self.overlay_check)
-        bar.addWidget(QLabel("Mosaic"))
-        bar.addWidget(self.size_combo)
-        bar.addWidget(QLabel("Range"))
-        bar.addWidget(self.extent_spin)
+        first_row = QHBoxLayout()
+        first_row.addWidget(self.plane_combo, 1)
+        first_row.addWidget(self.overlay_check)
+        first_row.addWidget(QLabel("Mosaic"))
+        first_row.addWidget(self.size_combo)
+        first_row.addWidget(QLabel("Range"))
+        first_row.addWidget(self.extent_spin)
+        # Interpolation between two latents, and bookmarks of latents and planes.
+        self.strip_start_button = QPushButton("A = cursor", objectName="stripStartButton")
+        self.strip_end_button = QPushButton("B = cursor", objectName="stripEndButton")
+        self.interpolation_combo = QComboBox(objectName="interpolationCombo")
+        self.interpolation_combo.addItem("spherical (slerp)", "slerp")
+        self.interpolation_combo.addItem("linear", "linear")
+        self.strip_steps_spin = QSpinBox(objectName="stripStepsSpin")
+        self.strip_steps_spin.setRange(2, 32)
+        self.strip_steps_spin.setValue(8)
+        self.bookmark_button = QPushButton("Bookmark", objectName="bookmarkButton")
+        self.bookmark_button.setToolTip("Keep the latent under the cursor and the plane")
+        self.bookmark_combo = QComboBox(objectName="bookmarkCombo")
+        self.bookmark_combo.setToolTip("Go to a bookmarked latent or plane")
+        self.bookmark_combo.setMinimumWidth(120)
+        second_row = QHBoxLayout()
+        for widget in (
+            self.strip_start_button,
+            self.strip_end_button,
+            self.interpolation_combo,
+            self.strip_steps_spin,
+        ):
+            second_row.addWidget(widget)
+        second_row.addStretch(1)
+        second_row.addWidget(self.bookmark_button)
+        second_row.addWidget(self.bookmark_combo)
+        bar = QVBoxLayout()
+        bar.addLayout(first_row)
+        bar.addLayout(second_row)
+        self.strip_ends: list[Any] = [None, None]  # latents A and B
+        self.strip_picture: np.ndarray | None = None
+        self.bookmarks: Any = None  # core.latent_bookmarks.LatentBookmarks of this latent size
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mosaicView")
@@ -113,6 +147,14 @@ class LatentExplorer(QWidget):
         self.sample_view.addItem(self.sample_item)
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+        self.strip_view = self.graphics.addViewBox(
+            row=1, col=0, colspan=2, lockAspect=True, invertY=True
+        )
+        self.strip_view.setMenuEnabled(False)
+        self.strip_item = pg.ImageItem(axisOrder="row-major")
+        self.strip_view.addItem(self.strip_item)
+        self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
 
         self.frame = PanelFrame(
             self,
@@ -131,6 +173,12 @@ class LatentExplorer(QWidget):
         self.extent_spin.valueChanged.connect(lambda _: self._on_extent_changed())
         self.cursor.sigPositionChanged.connect(lambda _: self._request_cursor())
         self.overlay_check.toggled.connect(lambda _: self._draw_overlay())
+        self.strip_start_button.clicked.connect(lambda: self.set_strip_end(0))
+        self.strip_end_button.clicked.connect(lambda: self.set_strip_end(1))
+        self.interpolation_combo.activated.connect(lambda _: self._request_strip())
+        self.strip_steps_spin.valueChanged.connect(lambda _: self._request_strip())
+        self.bookmark_button.clicked.connect(self.bookmark_cursor)
+        self.bookmark_combo.activated.connect(lambda _: self._go_to_bookmark())
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
 
     # ------------------------------------------------------------------ generator in
@@ -138,6 +186,9 @@ class LatentExplorer(QWidget):
         """Explore `opened` (a GeneratorFile); replaces whatever was explored before."""
         self.close_decoder()
         self.opened = opened
+        self.strip_ends = [None, None]
+        self.strip_picture = None
+        self.strip_item.clear()
         if not opened.is_image:
             self.frame.show_message(
                 f"{opened.path.name}: a generator of 2D points; the explorer shows image "
@@ -170,6 +221,7 @@ class LatentExplorer(QWidget):
             self._request_cursor()
         else:
             self._make_plane()
+        self._request_strip()
 
     def close_decoder(self) -> None:
         if self.decoder is not None:
@@ -261,6 +313,82 @@ class LatentExplorer(QWidget):
         row = int(np.clip(round((e - v) / (2 * e) * (n - 1)), 0, n - 1))  # row 0: v = +e
         return float(self.mosaic_scores[row, col])
 
+    def cursor_latent(self) -> Any:
+        u, v = self.cursor_uv()
+        return self.plane.latents([u], [v])[0]
+
+    # ------------------------------------------------------------------ interpolation strip
+    def set_strip_end(self, which: int) -> None:
+        """Make the latent under the cursor end A (0) or B (1) of the interpolation strip."""
+        if self.plane is None:
+            return
+        self.strip_ends[which] = self.cursor_latent()
+        self._request_strip()
+
+    def strip_latents(self) -> Any:
+        from ganviz_gui.core.latent_plane import interpolate
+
+        start, end = self.strip_ends
+        mode = self.interpolation_combo.currentData()
+        return interpolate(start, end, self.strip_steps_spin.value(), mode)
+
+    def _request_strip(self) -> None:
+        if self.decoder is None or any(end is None for end in self.strip_ends):
+            return
+        latents = self.strip_latents()
+        self.decoder.decoder.request("strip", latents, columns=len(latents))
+
+    def strip_frames(self) -> list[np.ndarray]:
+        """The strip's samples, one picture each (for a GIF)."""
+        if self.strip_picture is None:
+            return []
+        return np.split(self.strip_picture, self.strip_steps_spin.value(), axis=1)
+
+    # ------------------------------------------------------------------ bookmarks
+    def bookmark_cursor(self) -> str:
+        """Keep the latent under the cursor (and the plane, once); returns the bookmark's name."""
+        from ganviz_gui.core.latent_bookmarks import LatentBookmarks
+
+        if self.plane is None:
+            return ""
+        if self.bookmarks is None or self.bookmarks.latent_dim != self.opened.latent_dim:
+            self.bookmarks = LatentBookmarks(self.opened.latent_dim)
+        name = f"z{len(self.bookmarks.latents) + 1}"
+        self.bookmarks.latents[name] = self.cursor_latent()
+        plane_name = f"plane: {self.plane.name}"
+        self.bookmarks.planes.setdefault(plane_name, self.plane)
+        self._fill_bookmarks()
+        return name
+
+    def set_bookmarks(self, bookmarks: Any) -> None:
+        """Bookmarks loaded from a file (their latent size must fit the generator)."""
+        bookmarks.check_fits(self.opened.latent_dim if self.opened else bookmarks.latent_dim)
+        self.bookmarks = bookmarks
+        self._fill_bookmarks()
+
+    def _fill_bookmarks(self) -> None:
+        self.bookmark_combo.clear()
+        if self.bookmarks is None:
+            return
+        for name in self.bookmarks.latents:
+            self.bookmark_combo.addItem(name, ("latent", name))
+        for name in self.bookmarks.planes:
+            self.bookmark_combo.addItem(name, ("plane", name))
+
+    def _go_to_bookmark(self) -> None:
+        """A latent: the plane moves to pass through it, cursor on it. A plane: shown as is."""
+        from ganviz_gui.core.latent_plane import LatentPlane
+
+        kind, name = self.bookmark_combo.currentData()
+        if kind == "plane":
+            self.set_plane(self.bookmarks.planes[name])
+            return
+        plane = self.plane
+        self.set_plane(
+            LatentPlane(self.bookmarks.latents[name].clone(), plane.e1, plane.e2, plane.name)
+        )
+        self.move_cursor(0.0, 0.0)
+
     def move_cursor(self, u: float, v: float) -> None:
         """Put the cursor at (u, v), as a drag would."""
         self.cursor.setPos(u, v)
@@ -282,6 +410,11 @@ class LatentExplorer(QWidget):
     def _on_decoded(self, result: DecodedPicture) -> None:
         if self.decoder is None or result.ticket != self.decoder.decoder.latest_ticket(result.kind):
             return  # a newer request is on its way: this picture is stale
+        if result.kind == "strip":
+            self.strip_picture = result.picture
+            self.strip_item.setImage(result.picture, autoLevels=False, levels=(0, 255))
+            self.strip_view.autoRange(padding=0.02)
+            return
         if result.kind == "cursor":
             self.cursor_picture = result.picture
             self.last_cursor_seconds = result.seconds

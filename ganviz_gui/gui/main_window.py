@@ -235,12 +235,20 @@ class MainWindow(QMainWindow):
         for name, text, slot in (
             ("exportGridAction", "Sample grid as PNG (true pixels)...", self.export_grid),
             ("exportMosaicAction", "Explorer mosaic as PNG...", self.export_mosaic),
+            ("exportStripAction", "Interpolation strip as PNG...", self.export_strip),
+            ("exportStripGifAction", "Interpolation as an animated GIF...", self.export_strip_gif),
             ("exportMetricsAction", "Metrics as CSV...", self.export_metrics),
             ("exportGifAction", "Training as an animated GIF...", self.export_gif),
         ):
             action = QAction(text, self, objectName=name)
             action.triggered.connect(slot)
             export_menu.addAction(action)
+        save_marks = QAction("Save latent bookmarks...", self, objectName="saveBookmarksAction")
+        save_marks.triggered.connect(self.save_bookmarks)
+        load_marks = QAction("Load latent bookmarks...", self, objectName="loadBookmarksAction")
+        load_marks.triggered.connect(self.load_bookmarks)
+        file_menu.addAction(save_marks)
+        file_menu.addAction(load_marks)
         file_menu.addSeparator()
         resume = QAction("&Continue a run...", self, objectName="resumeAction")
         resume.setToolTip("Continue training a run folder from its newest checkpoint")
@@ -615,6 +623,65 @@ class MainWindow(QMainWindow):
             return f"a {size} x {size} mosaic"
 
         self._export("Export the mosaic", "mosaic.png", "PNG (*.png)", write)
+
+    def export_strip(self) -> None:
+        from ganviz_gui.core.sample_images import save_png
+
+        picture = self.latent_explorer.strip_picture
+        if picture is None:
+            self._show_error("Set both ends of an interpolation (A and B) in the explorer first.")
+            return
+
+        def write(path: Path) -> str:
+            save_png(picture, path)
+            return f"a strip of {self.latent_explorer.strip_steps_spin.value()} samples"
+
+        self._export("Export the interpolation strip", "interpolation.png", "PNG (*.png)", write)
+
+    def export_strip_gif(self) -> None:
+        from ganviz_gui.core.exports import write_frames_gif
+        from ganviz_gui.core.sample_images import tile_scale
+
+        frames = self.latent_explorer.strip_frames()
+        if not frames:
+            self._show_error("Set both ends of an interpolation (A and B) in the explorer first.")
+            return
+        scale = tile_scale(frames[0].shape[0])
+        # There and back again, so the loop has no jump.
+        loop = frames + frames[-2:0:-1]
+
+        def write(path: Path) -> str:
+            return f"{write_frames_gif(loop, path, scale=scale)} frames"
+
+        self._export("Export the interpolation", "interpolation.gif", "GIF (*.gif)", write)
+
+    def save_bookmarks(self) -> None:
+        from ganviz_gui.core.latent_bookmarks import save_bookmarks
+
+        bookmarks = self.latent_explorer.bookmarks
+        if bookmarks is None:
+            self._show_error("Bookmark a latent in the explorer first (the Bookmark button).")
+            return
+
+        def write(path: Path) -> str:
+            save_bookmarks(bookmarks, path)
+            return f"{len(bookmarks.latents)} latents and {len(bookmarks.planes)} planes"
+
+        self._export("Save latent bookmarks", "bookmarks.json", "Bookmarks (*.json)", write)
+
+    def load_bookmarks(self) -> None:
+        from ganviz_gui.core.errors import GanvizError
+        from ganviz_gui.core.latent_bookmarks import load_bookmarks
+
+        path, _ = QFileDialog.getOpenFileName(self, "Load latent bookmarks", "", "(*.json)")
+        if not path:
+            return
+        try:
+            self.latent_explorer.set_bookmarks(load_bookmarks(path))
+        except GanvizError as exc:
+            self._show_error(f"Cannot use these bookmarks:\n{exc}")
+            return
+        self.statusBar().showMessage(f"Loaded bookmarks from {path}", 8000)
 
     def export_metrics(self) -> None:
         from ganviz_gui.core.exports import write_metrics_csv

@@ -285,3 +285,87 @@ def test_exporting_with_nothing_to_export_says_so(qtbot, window, monkeypatch):
     )
     window.findChild(object, "exportMosaicAction").trigger()
     assert "no mosaic" in window.error_box.text()
+
+
+def test_interpolation_strip_between_two_cursor_positions_and_its_exports(
+    qtbot, window, digits_run, tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    from ganviz_gui.core.latent_plane import interpolate
+    from ganviz_gui.gui import main_window
+
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    explorer.move_cursor(-2.0, 1.0)
+    qtbot.mouseClick(explorer.strip_start_button, Qt.LeftButton)
+    explorer.move_cursor(2.0, -1.0)
+    qtbot.mouseClick(explorer.strip_end_button, Qt.LeftButton)
+    explorer.strip_steps_spin.setValue(6)
+    qtbot.waitUntil(
+        lambda: explorer.strip_picture is not None and explorer.strip_picture.shape == (8, 48, 3),
+        timeout=WAIT_MS,
+    )
+    a, b = explorer.strip_ends
+    torch.testing.assert_close(explorer.strip_latents(), interpolate(a, b, 6, "slerp"))
+    assert len(explorer.strip_frames()) == 6
+    targets = iter([tmp_path / "strip.png", tmp_path / "strip.gif"])
+    monkeypatch.setattr(
+        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), "")
+    )
+    window.findChild(object, "exportStripAction").trigger()
+    window.findChild(object, "exportStripGifAction").trigger()
+    with Image.open(tmp_path / "strip.png") as strip:
+        assert strip.size == (48, 8)
+    with Image.open(tmp_path / "strip.gif") as gif:
+        assert gif.n_frames == 10 and gif.size == (32, 32)  # there and back; 8 px shown at 32
+
+
+def test_bookmarks_round_trip_through_the_file_menu(
+    qtbot, window, digits_run, tmp_path, monkeypatch
+):
+    from ganviz_gui.gui import main_window
+
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    explorer.move_cursor(1.0, 1.0)
+    remembered = explorer.cursor_latent()
+    assert explorer.bookmark_cursor() == "z1"
+    monkeypatch.setattr(
+        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "m"), "")
+    )
+    window.findChild(object, "saveBookmarksAction").trigger()
+    assert (tmp_path / "m.json").is_file() and (tmp_path / "m.npy").is_file()
+    explorer.bookmarks = None
+    explorer.move_cursor(-1.0, 0.0)
+    monkeypatch.setattr(
+        main_window.QFileDialog,
+        "getOpenFileName",
+        lambda *a, **k: (str(tmp_path / "m.json"), ""),
+    )
+    window.findChild(object, "loadBookmarksAction").trigger()
+    assert explorer.bookmark_combo.itemText(0) == "z1" and explorer.bookmark_combo.count() == 2
+    explorer.bookmark_combo.setCurrentIndex(0)
+    explorer.bookmark_combo.activated.emit(0)
+    assert explorer.cursor_uv() == (0.0, 0.0)
+    torch.testing.assert_close(explorer.cursor_latent(), remembered)
+
+
+def test_bookmarks_of_another_latent_size_are_refused(
+    qtbot, window, digits_run, tmp_path, monkeypatch
+):
+    from ganviz_gui.core.latent_bookmarks import LatentBookmarks, save_bookmarks
+    from ganviz_gui.gui import main_window
+
+    save_bookmarks(LatentBookmarks(3, latents={"x": torch.zeros(3)}), tmp_path / "other")
+    window.open_path(str(digits_run))
+    wait_for_pictures(qtbot, window.latent_explorer)
+    monkeypatch.setattr(
+        main_window.QFileDialog,
+        "getOpenFileName",
+        lambda *a, **k: (str(tmp_path / "other.json"), ""),
+    )
+    window.findChild(object, "loadBookmarksAction").trigger()
+    assert "size 3 do not fit" in window.error_box.text()
