@@ -141,7 +141,9 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, mode: str = "slerp
         raise ValueError(f"interpolation must be linear or slerp, not {mode!r}")
     cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
     angle = torch.arccos(cos.clamp(-1.0, 1.0))
-    if angle < 1e-6:  # (almost) the same direction: slerp is the straight line
+    # The same direction: slerp is the straight line. Opposite directions: every great circle
+    # joins them, so none is "the" path, and sin(angle) ~ 0 would blow the latents up.
+    if angle < 1e-4 or angle > torch.pi - 1e-4:
         return a + t * (b - a)
     return (torch.sin((1 - t) * angle) * a + torch.sin(t * angle) * b) / torch.sin(angle)
 

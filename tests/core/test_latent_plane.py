@@ -89,3 +89,9 @@ def test_interpolation_ends_at_both_latents_and_slerp_keeps_the_norm():
     assert float(norms.min()) >= min(float(a.norm()), float(b.norm())) * 0.99
     with pytest.raises(ValueError):
         interpolate(a, b, 3, "cubic")
+
+
+def test_slerp_between_opposite_latents_stays_finite():
+    a = torch.randn(16, generator=torch.Generator().manual_seed(4))
+    path = interpolate(a, -a, 5, "slerp")
+    assert torch.isfinite(path).all() and path.norm(dim=1).max() <= a.norm() * 1.0001
