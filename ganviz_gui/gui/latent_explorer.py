@@ -35,6 +35,7 @@ PLANES = (
     ("random", "Random plane (seed 0)"),
     ("sefa", "SeFa: the first layer's top directions"),
     ("pca", "GANSpace: principal directions"),
+    ("picked", "Through the last 3 samples clicked in the grid"),
 )
 MOSAIC_SIZES = (5, 7, 9, 11, 15, 21)
 
@@ -124,6 +125,7 @@ class LatentExplorer(QWidget):
         self.strip_ends: list[Any] = [None, None]  # latents A and B
         self.strip_picture: np.ndarray | None = None
         self.bookmarks: Any = None  # core.latent_bookmarks.LatentBookmarks of this latent size
+        self.picked: list[Any] = []  # latents of the samples last clicked in the grid (<= 3)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mosaicView")
@@ -243,6 +245,16 @@ class LatentExplorer(QWidget):
 
         from ganviz_gui.core import latent_plane
 
+        if key == "picked":
+            if len(self.picked) < 3:
+                self.readout.setText(
+                    f"click {3 - len(self.picked)} more sample(s) in the sample grid to set "
+                    "the plane through three of them"
+                )
+                return
+            self.set_plane(latent_plane.plane_through(*self.picked))
+            return
+
         def make() -> Any:
             import copy
 
@@ -316,6 +328,21 @@ class LatentExplorer(QWidget):
     def cursor_latent(self) -> Any:
         u, v = self.cursor_uv()
         return self.plane.latents([u], [v])[0]
+
+    def use_latent(self, z: Any) -> None:
+        """A latent picked elsewhere (a sample clicked in the grid): the plane moves to pass
+        through it with the cursor on it, and it counts towards the three-sample plane."""
+        from ganviz_gui.core.latent_plane import LatentPlane
+
+        self.picked = [*self.picked, z.reshape(-1).float()][-3:]
+        if self.plane is None:
+            return
+        if self.plane_combo.currentData() == "picked" and len(self.picked) == 3:
+            self._make_plane()
+            return
+        plane = self.plane
+        self.set_plane(LatentPlane(self.picked[-1].clone(), plane.e1, plane.e2, plane.name))
+        self.move_cursor(0.0, 0.0)
 
     # ------------------------------------------------------------------ interpolation strip
     def set_strip_end(self, which: int) -> None:

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.scrubber.hide()  # shown when a run is opened for inspection
         self.scrubber.checkpoint_chosen.connect(self._show_checkpoint)
         self.loss_plots.step_clicked.connect(self._on_plot_clicked)
+        self.sample_grid.sample_clicked.connect(self._on_sample_clicked)
         self._checkpoint_views = CheckpointCache()
         self._build_status_bar()
         self._build_menus()
@@ -738,6 +739,22 @@ class MainWindow(QMainWindow):
         self.latent_explorer.show_generator(generator)
         if sheet is not None and self.training is None:
             self.sample_grid.set_sheet(sheet)
+
+    def _on_sample_clicked(self, which: str, index: int) -> None:
+        """A generated sample of an inspected run: its latent goes to the explorer."""
+        if which != "fake" or not self.scrubber.isVisible() or self.opened is None:
+            return
+        checkpoint = self.latent_explorer.opened.checkpoint if self.latent_explorer.opened else None
+        if checkpoint is None:
+            return
+        self.latent_explorer.use_latent(checkpoint.state["fixed_noise"][index])
+        picked = len(self.latent_explorer.picked)
+        # The grid stays in front, so that three samples can be picked in a row.
+        self.statusBar().showMessage(
+            f"Sample {index}'s latent is the explorer's origin now ({picked} of 3 picked for "
+            "the plane through three samples)",
+            8000,
+        )
 
     def _on_plot_clicked(self, step: float) -> None:
         if self.scrubber.isVisible():

@@ -369,3 +369,27 @@ def test_bookmarks_of_another_latent_size_are_refused(
     )
     window.findChild(object, "loadBookmarksAction").trigger()
     assert "size 3 do not fit" in window.error_box.text()
+
+
+def test_clicking_grid_samples_sends_their_latents_and_three_make_a_plane(
+    qtbot, window, digits_run
+):
+    window.open_path(str(digits_run))
+    explorer, grid = window.latent_explorer, window.sample_grid
+    wait_for_pictures(qtbot, explorer)
+    qtbot.waitUntil(lambda: grid.sheet is not None and grid.sheet.step == 30, timeout=WAIT_MS)
+    noise = window.latent_explorer.opened.checkpoint.state["fixed_noise"]
+    for index in (0, 5, 9):
+        dialog = grid.open_sample("fake", index)
+        dialog.close()
+    assert len(explorer.picked) == 3
+    torch.testing.assert_close(explorer.cursor_latent(), noise[9])  # the origin moved there
+    with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS):
+        explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData("picked"))
+        explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+    assert explorer.plane.name == "through three latents"
+    for index in (0, 5, 9):  # all three lie in the plane
+        u, v = explorer.plane.coordinates(noise[index])[0]
+        torch.testing.assert_close(
+            explorer.plane.latents([u], [v])[0], noise[index], atol=1e-4, rtol=1e-4
+        )
