@@ -41,6 +41,7 @@ from ganviz_gui.core.errors import CheckpointError
 KIND_GANVIZ = "ganviz checkpoint"
 KIND_DCGAN = "pytorch-examples dcgan state_dict"
 KIND_TORCHSCRIPT = "torchscript"
+KIND_LIVE = "live run"
 # Where training scripts commonly nest the generator's weights inside a saved dict.
 NESTED_KEYS = ("generator", "netG", "G", "state_dict", "model")
 LATENT_ATTRIBUTES = ("latent_dim", "nz", "z_dim", "latent_size")
@@ -56,6 +57,7 @@ class GeneratorFile:
     description: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None  # the whole checkpoint (GANViz files only)
     _build: Callable[[str], nn.Module] | None = None
+    _build_critic: Callable[[], tuple[nn.Module, str]] | None = None  # (D, loss) if known
 
     @property
     def is_image(self) -> bool:
@@ -69,6 +71,14 @@ class GeneratorFile:
     def build_generator(self, which: str = "ema") -> nn.Module:
         """G in eval mode on the CPU, taking (N, latent_dim) latents; images come out in [-1, 1]."""
         return self._build(which)
+
+    @property
+    def has_critic(self) -> bool:
+        return self._build_critic is not None
+
+    def build_critic(self) -> tuple[nn.Module, str] | None:
+        """(D in eval mode, the loss that gives its output a meaning), where the file has D."""
+        return self._build_critic() if self._build_critic is not None else None
 
 
 def open_generator_file(
@@ -132,6 +142,39 @@ def _open_ganviz(path: Path, state: dict[str, Any]) -> GeneratorFile:
         description=describe_state(checkpoint.state, path),
         checkpoint=checkpoint,
         _build=checkpoint.build_generator,
+        _build_critic=lambda: (checkpoint.build_discriminator(), checkpoint.config.loss),
+    )
+
+
+def live_generator(
+    config: TrainingConfig,
+    sample_shape: tuple[int, ...],
+    weights: dict[str, dict[str, torch.Tensor]],
+    step: int,
+    run_dir: str | Path,
+) -> GeneratorFile:
+    """The generator (EMA) and discriminator of a run that is training, from weight copies."""
+    from ganviz_gui.core.models import build_models
+
+    def build(which: str = "ema") -> nn.Module:
+        generator, _ = build_models(config, sample_shape)
+        generator.load_state_dict(weights["generator"])
+        return generator.eval()
+
+    def build_critic() -> tuple[nn.Module, str]:
+        _, discriminator = build_models(config, sample_shape)
+        discriminator.load_state_dict(weights["discriminator"])
+        return discriminator.eval(), config.loss
+
+    return GeneratorFile(
+        path=Path(run_dir),
+        kind=KIND_LIVE,
+        latent_dim=config.latent_dim,
+        sample_shape=tuple(sample_shape),
+        step=step,
+        description={"kind": KIND_LIVE, "run": str(run_dir), "step": step},
+        _build=build,
+        _build_critic=build_critic,
     )
 
 

@@ -40,13 +40,6 @@ PLANES = (
 MOSAIC_SIZES = (5, 7, 9, 11, 15, 21)
 
 
-def _critic(opened: Any) -> tuple[Any, str] | None:
-    """(D, loss) of a GANViz checkpoint, which carries its discriminator; None otherwise."""
-    if opened.checkpoint is None:
-        return None
-    return opened.checkpoint.build_discriminator(), opened.checkpoint.config.loss
-
-
 def torch_threads_for_this_job() -> None:
     """One torch thread for background work: a second core is left to the GUI (and training)."""
     import torch
@@ -103,6 +96,15 @@ class LatentExplorer(QWidget):
         self.strip_steps_spin = QSpinBox(objectName="stripStepsSpin")
         self.strip_steps_spin.setRange(2, 32)
         self.strip_steps_spin.setValue(8)
+        self.follow_check = QCheckBox("Follow training", objectName="followTrainingCheck")
+        self.follow_check.setToolTip(
+            "Explore the generator being trained in this window (its EMA copy), refreshed at "
+            "the interval chosen beside"
+        )
+        self.follow_combo = QComboBox(objectName="liveRefreshCombo")
+        for seconds in (0.5, 1.0, 2.0, 5.0):
+            self.follow_combo.addItem(f"every {seconds:g} s", seconds)
+        self.follow_combo.setCurrentIndex(1)
         self.bookmark_button = QPushButton("Bookmark", objectName="bookmarkButton")
         self.bookmark_button.setToolTip("Keep the latent under the cursor and the plane")
         self.bookmark_combo = QComboBox(objectName="bookmarkCombo")
@@ -117,6 +119,8 @@ class LatentExplorer(QWidget):
         ):
             second_row.addWidget(widget)
         second_row.addStretch(1)
+        second_row.addWidget(self.follow_check)
+        second_row.addWidget(self.follow_combo)
         second_row.addWidget(self.bookmark_button)
         second_row.addWidget(self.bookmark_combo)
         bar = QVBoxLayout()
@@ -126,6 +130,7 @@ class LatentExplorer(QWidget):
         self.strip_picture: np.ndarray | None = None
         self.bookmarks: Any = None  # core.latent_bookmarks.LatentBookmarks of this latent size
         self.picked: list[Any] = []  # latents of the samples last clicked in the grid (<= 3)
+        self.score_loss: str | None = None  # the loss of the D scoring the mosaic, if any
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mosaicView")
@@ -197,16 +202,19 @@ class LatentExplorer(QWidget):
                 "generators (the 2D field view shows a 2D GAN's latent mesh while it trains)."
             )
             return
-        self.decoder = DecoderThread(opened.build_generator("ema"), _critic(opened))
-        self.overlay_check.setEnabled(opened.checkpoint is not None)
+        critic = opened.build_critic()
+        self.score_loss = critic[1] if critic else None
+        self.decoder = DecoderThread(opened.build_generator("ema"), critic)
+        self.overlay_check.setEnabled(critic is not None)
         self.decoder.decoder.decoded.connect(self._on_decoded)
         self.decoder.decoder.failed.connect(self.readout.setText)
         self.frame.show_view()
         self._make_plane()
 
-    def show_generator(self, opened: Any) -> None:
-        """Another checkpoint of the same run: same decoder thread; a random plane is kept,
-        SeFa and PCA planes are found anew (they depend on the weights)."""
+    def show_generator(self, opened: Any, keep_plane: bool = False) -> None:
+        """Another checkpoint of the same run (or the live run's newest weights): same decoder
+        thread; a random plane is kept, SeFa and PCA planes are found anew (they depend on the
+        weights) unless `keep_plane` (following a run live, where that would cost each second)."""
         same_space = (
             self.decoder is not None
             and self.opened is not None
@@ -217,8 +225,11 @@ class LatentExplorer(QWidget):
             self.set_generator(opened)
             return
         self.opened = opened
-        self.decoder.decoder.set_generator(opened.build_generator("ema"), _critic(opened))
-        if self.plane_combo.currentData() == "random" and self.plane is not None:
+        critic = opened.build_critic()
+        self.score_loss = critic[1] if critic else None
+        self.decoder.decoder.set_generator(opened.build_generator("ema"), critic)
+        keep = keep_plane or self.plane_combo.currentData() in ("random", "picked")
+        if keep and self.plane is not None:
             self._request_mosaic()
             self._request_cursor()
         else:
@@ -468,7 +479,7 @@ class LatentExplorer(QWidget):
 
         # White is "undecided" (0.5, or a critic's 0); the colours stretch to the largest
         # departure from it, so a D near equilibrium still shows where it leans.
-        centre = 0.5 if self.opened.config.loss in PROBABILISTIC_LOSSES else 0.0
+        centre = 0.5 if self.score_loss in PROBABILISTIC_LOSSES else 0.0
         spread = max(float(np.abs(scores - centre).max()), 0.02)
         levels = (centre - spread, centre + spread)
         self.overlay_check.setToolTip(

@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
         self.scrubber.checkpoint_chosen.connect(self._show_checkpoint)
         self.loss_plots.step_clicked.connect(self._on_plot_clicked)
         self.sample_grid.sample_clicked.connect(self._on_sample_clicked)
+        self.latent_explorer.follow_check.toggled.connect(lambda _: self._on_follow_changed())
+        self.latent_explorer.follow_combo.activated.connect(lambda _: self._on_follow_changed())
         self._checkpoint_views = CheckpointCache()
         self._build_status_bar()
         self._build_menus()
@@ -351,6 +353,8 @@ class MainWindow(QMainWindow):
         worker.checkpoint_saved.connect(self._on_checkpoint_saved)
         worker.set_wanted("field", _shown(self.field_dock))
         worker.set_wanted("samples", _shown(self.sample_dock))
+        worker.set_wanted("weights", self.latent_explorer.follow_check.isChecked())
+        worker.weights_interval = self.latent_explorer.follow_combo.currentData()
         # Not parented: dropping the reference when the thread has finished frees the run.
         self.training = TrainingThread(worker)
         self.training.thread.finished.connect(self._on_thread_finished)
@@ -433,11 +437,38 @@ class MainWindow(QMainWindow):
                 self._latest_field = update.field
                 if _shown(self.field_dock):
                     self.field_view.set_snapshot(update.field)
+            if update.weights is not None and self.latent_explorer.follow_check.isChecked():
+                self._follow_live(update)
             self._show_progress(update)
             self._update_buttons()
         finally:
             if self.training is not None:
                 self.training.worker.acknowledge()
+
+    def _follow_live(self, update: TrainingUpdate) -> None:
+        """The explorer shows the generator being trained, at its newest weights."""
+        from ganviz_gui.core.generator_files import live_generator
+
+        info = self.run_info
+        live = live_generator(
+            TrainingConfig.from_dict(info.config),
+            info.sample_shape,
+            update.weights,
+            update.step,
+            info.run_dir,
+        )
+        explorer = self.latent_explorer
+        if explorer.opened is not None and explorer.opened.kind == live.kind:
+            explorer.show_generator(live, keep_plane=True)
+        else:
+            self.scrubber.hide()  # the explorer leaves any inspected run for the live one
+            explorer.set_generator(live)
+
+    def _on_follow_changed(self) -> None:
+        if self.training is not None:
+            worker = self.training.worker
+            worker.weights_interval = self.latent_explorer.follow_combo.currentData()
+            worker.set_wanted("weights", self.latent_explorer.follow_check.isChecked())
 
     def _on_field_dock_shown(self, visible: bool) -> None:
         if self.training is not None:
@@ -549,6 +580,7 @@ class MainWindow(QMainWindow):
             return
         _, _, opened = result
         self.opened = opened
+        self.latent_explorer.follow_check.setChecked(False)  # the opened file is what to show
         self._checkpoint_views.clear()
         self._remember_file(path)
         self.latent_explorer.set_generator(opened.generator)

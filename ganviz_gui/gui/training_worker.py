@@ -30,6 +30,7 @@ class RefreshRates:
     update_hz: float = 10.0  # scalars, events and the status line
     field_hz: float = 10.0  # the 2D field view (D's heat map, manifold, arrows)
     samples_hz: float = 2.0  # the fixed-noise sample grid (a decode of 64 samples)
+    weights_hz: float = 1.0  # copies of G (EMA) and D for the latent explorer's live mode
 
 
 @dataclass
@@ -38,6 +39,7 @@ class RunStarted:
     device: str
     config: dict[str, Any]
     is_image: bool
+    sample_shape: tuple[int, ...]
     threads: int
     data_summary: str
     skipped_files: list[tuple[str, str]]
@@ -54,6 +56,7 @@ class TrainingUpdate:
     events: list[dict[str, Any]] = field(default_factory=list)
     samples: Any = None  # core.live_views.SampleSheet, when refreshed
     field: Any = None  # core.live_views.FieldSnapshot, when refreshed (2D data)
+    weights: Any = None  # {"generator": EMA state_dict, "discriminator": ...}, CPU copies
 
 
 @dataclass
@@ -93,12 +96,13 @@ class TrainingWorker(QObject):
         self._gui_ready.set()
         # Pictures for panels the user cannot see are not computed (set from the GUI thread;
         # a plain attribute write, read between steps).
-        self.wanted = {"field": True, "samples": True}
+        self.wanted = {"field": True, "samples": True, "weights": False}
+        self.weights_interval = 1.0 / self.rates.weights_hz  # seconds; the explorer may change it
         # Owned by the training thread once it runs.
         self._pending_records: list[dict[str, Any]] = []
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)  # (time, step)
         self._active = 0.0
-        self._last_sent = self._last_field = self._last_samples = 0.0
+        self._last_sent = self._last_field = self._last_samples = self._last_weights = 0.0
         self._plane_field: Any = None  # core.live_views.PlaneField for 2D data
         self._real: Any = None  # the real samples shown beside the generated ones
 
@@ -112,7 +116,8 @@ class TrainingWorker(QObject):
         self._commands.put(("wake", {}))
 
     def set_wanted(self, view: str, shown: bool) -> None:
-        """Whether the GUI shows `view` ("field" or "samples"); hidden ones cost nothing."""
+        """Whether the GUI shows `view` ("field", "samples" or "weights" for the explorer);
+        what is not shown costs nothing."""
         self.wanted = {**self.wanted, view: shown}
 
     def acknowledge(self) -> None:
@@ -153,6 +158,7 @@ class TrainingWorker(QObject):
                 device=_device_text(trainer.device),
                 config=trainer.config.to_dict(),
                 is_image=dataset.is_image,
+                sample_shape=tuple(dataset.sample_shape),
                 threads=threads,
                 data_summary=f"{dataset.name}: {len(dataset):,} samples of shape "
                 f"{tuple(dataset.sample_shape)}",
@@ -292,6 +298,14 @@ class TrainingWorker(QObject):
         ):
             update.samples = sample_sheet(trainer, self._real)
             self._last_samples = now
+        if self.wanted["weights"] and (
+            pictures or now - self._last_weights >= self.weights_interval
+        ):
+            update.weights = {
+                "generator": _cpu_copy(trainer.sampling_generator("ema").state_dict()),
+                "discriminator": _cpu_copy(trainer.discriminator.state_dict()),
+            }
+            self._last_weights = now
         self._last_sent = now
         self._gui_ready.clear()
         self.updated.emit(update)
@@ -305,6 +319,11 @@ class TrainingWorker(QObject):
         if now - last_time > 2.0 or last_time <= first_time:
             return 0.0
         return (last_step - first_step) / (last_time - first_time)
+
+
+def _cpu_copy(state: dict[str, Any]) -> dict[str, Any]:
+    """Weights the GUI can use while training goes on: detached CPU copies."""
+    return {key: value.detach().to("cpu", copy=True) for key, value in state.items()}
 
 
 def _device_text(device: Any) -> str:

@@ -393,3 +393,25 @@ def test_clicking_grid_samples_sends_their_latents_and_three_make_a_plane(
         torch.testing.assert_close(
             explorer.plane.latents([u], [v])[0], noise[index], atol=1e-4, rtol=1e-4
         )
+
+
+def test_the_explorer_follows_the_run_being_trained(qtbot, window):
+    window.setup_panel.apply_preset("Digits - DCGAN")
+    window.setup_panel.steps_spin.setValue(100_000)
+    explorer = window.latent_explorer
+    explorer.follow_check.setChecked(True)
+    explorer.follow_combo.setCurrentIndex(explorer.follow_combo.findData(0.5))
+    window.start_training()
+    qtbot.waitUntil(
+        lambda: explorer.opened is not None and explorer.opened.kind == "live run",
+        timeout=WAIT_MS,
+    )
+    wait_for_pictures(qtbot, explorer)
+    first_step = explorer.opened.step
+    qtbot.waitUntil(lambda: explorer.opened.step > first_step, timeout=WAIT_MS)
+    assert explorer.overlay_check.isEnabled()  # the live D scores the mosaic
+    qtbot.waitUntil(lambda: explorer.mosaic_scores is not None, timeout=WAIT_MS)
+    explorer.follow_check.setChecked(False)
+    assert window.training.worker.wanted["weights"] is False
+    window.stop_training()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
