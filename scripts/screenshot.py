@@ -88,7 +88,10 @@ def shoot_explorer(app, window, args) -> int:
     explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
     explorer.move_cursor(1.0, 0.5)
     explorer.overlay_check.setChecked(args.overlay)
-    wait(3000)  # the plane (PCA takes about a second) and its mosaic
+    wanted = {"random": "random", "sefa": "SeFa", "pca": "PCA"}[args.plane]
+    while explorer.plane is None or wanted not in explorer.plane.name:
+        wait(50)
+    wait(1000)  # the mosaic and the cursor's sample of that plane
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))
     window.close()

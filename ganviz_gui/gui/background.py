@@ -36,12 +36,18 @@ class _Job(QRunnable):
 class LatestOnly(QObject):
     finished = Signal(object, str)  # result, error message ("" on success)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, own_thread: bool = False):
+        """`own_thread`: run on a pool of one thread of its own, so that this job never waits
+        behind slow ones in the shared pool (importing torch, loading MNIST for a preview)."""
         super().__init__(parent)
         self._ticket = 0
         self._relay = _Relay()
         self._relay.done.connect(self._on_done)
-        self.pool = QThreadPool.globalInstance()
+        if own_thread:
+            self.pool = QThreadPool(self)
+            self.pool.setMaxThreadCount(1)
+        else:
+            self.pool = QThreadPool.globalInstance()
 
     def submit(self, function: Callable[[], Any]) -> None:
         self._ticket += 1

@@ -173,7 +173,7 @@ class LatentExplorer(QWidget):
         )
         self.readout = self.frame.readout
 
-        self._planner = LatestOnly(self)
+        self._planner = LatestOnly(self, own_thread=True)
         self._planner.finished.connect(self._on_plane_ready)
         self.plane_combo.activated.connect(lambda _: self._make_plane())
         self.size_combo.activated.connect(lambda _: self._request_mosaic())
@@ -240,6 +240,7 @@ class LatentExplorer(QWidget):
         if self.decoder is not None:
             self.decoder.close()
             self.decoder = None
+        self._planner.pool.waitForDone(5000)
 
     def closeEvent(self, event) -> None:
         self.close_decoder()

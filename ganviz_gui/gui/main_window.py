@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
 
         self._opener = LatestOnly(self)
         self._opener.finished.connect(self._on_opened)
-        self._checkpoint_loader = LatestOnly(self)
+        self._checkpoint_loader = LatestOnly(self, own_thread=True)  # scrubbing stays quick
         self._checkpoint_loader.finished.connect(self._on_checkpoint_loaded)
         self.recent_files: list[str] = []
         self._engine_loader = LatestOnly(self)
