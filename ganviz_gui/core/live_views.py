@@ -72,19 +72,36 @@ def sample_sheet(trainer: Trainer, real: torch.Tensor) -> SampleSheet:
     """The fixed-noise samples (EMA generator) and `real`, tiled, with D's output on each."""
     fake = trainer.fixed_samples()  # (N, C, H, W) in [-1, 1]
     real_model = to_model_space(real).float()
+    return _sheet(
+        fake,
+        discriminator_outputs(trainer, torch.from_numpy(fake)),
+        real_model.numpy(),
+        discriminator_outputs(trainer, real_model),
+        trainer.step_count,
+        trainer.config.loss,
+    )
+
+
+def _sheet(
+    fake: np.ndarray,
+    fake_scores: np.ndarray,
+    real: np.ndarray | None,
+    real_scores: np.ndarray | None,
+    step: int,
+    loss: str,
+) -> SampleSheet:
+    """Tile (N, C, H, W) samples in [-1, 1] into a sheet, real ones (if any) on the same grid."""
     columns = math.ceil(math.sqrt(len(fake)))
-    fake_scores = discriminator_outputs(trainer, torch.from_numpy(fake))
-    real_scores = discriminator_outputs(trainer, real_model)
     return SampleSheet(
         fake_grid=image_grid(fake, columns, GRID_PADDING),
-        real_grid=image_grid(real_model.numpy(), columns, GRID_PADDING),
+        real_grid=None if real is None else image_grid(real, columns, GRID_PADDING),
         fake_scores=fake_scores,
         real_scores=real_scores,
         columns=columns,
         tile=(int(fake.shape[2]), int(fake.shape[3])),
         padding=GRID_PADDING,
-        step=trainer.step_count,
-        score_is_probability=trainer.config.loss in PROBABILISTIC_LOSSES,
+        step=step,
+        score_is_probability=loss in PROBABILISTIC_LOSSES,
     )
 
 
@@ -118,19 +135,9 @@ def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
     """
     generator = checkpoint.build_generator("ema")
     fake = decode(generator, checkpoint.state["fixed_noise"])  # (N, C, H, W) in [-1, 1]
-    discriminator = checkpoint.build_discriminator()
-    columns = math.ceil(math.sqrt(len(fake)))
-    return SampleSheet(
-        fake_grid=image_grid(fake, columns, GRID_PADDING),
-        real_grid=None,
-        fake_scores=d_scores(discriminator, checkpoint.config.loss, torch.from_numpy(fake)),
-        real_scores=None,
-        columns=columns,
-        tile=(int(fake.shape[2]), int(fake.shape[3])),
-        padding=GRID_PADDING,
-        step=checkpoint.step,
-        score_is_probability=checkpoint.config.loss in PROBABILISTIC_LOSSES,
-    )
+    loss = checkpoint.config.loss
+    scores = d_scores(checkpoint.build_discriminator(), loss, torch.from_numpy(fake))
+    return _sheet(fake, scores, None, None, checkpoint.step, loss)
 
 
 # ---------------------------------------------------------------------- 2D field
