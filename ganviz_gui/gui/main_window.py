@@ -30,6 +30,7 @@ from ganviz_gui.core.app_dirs import app_home, runs_dir
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.gui.background import LatestOnly
+from ganviz_gui.gui.checkpoint_compare import CheckpointCompare
 from ganviz_gui.gui.field_view import FieldView
 from ganviz_gui.gui.latent_explorer import LatentExplorer
 from ganviz_gui.gui.loss_plots import LossPlots
@@ -119,9 +120,14 @@ class MainWindow(QMainWindow):
         self.explorer_dock = self._dock(
             "explorerDock", "Latent explorer", self.latent_explorer, Qt.RightDockWidgetArea
         )
+        self.compare = CheckpointCompare()
+        self.compare_dock = self._dock(
+            "compareDock", "Compare", self.compare, Qt.RightDockWidgetArea
+        )
         # One tab each: a run raises its own view, opening a generator raises the explorer.
         self.tabifyDockWidget(self.field_dock, self.sample_dock)
         self.tabifyDockWidget(self.sample_dock, self.explorer_dock)
+        self.tabifyDockWidget(self.explorer_dock, self.compare_dock)
         self.field_dock.raise_()
         self.setAcceptDrops(True)  # drop a checkpoint, a run folder or a generator to open it
         self.field_dock.visibilityChanged.connect(self._on_field_dock_shown)
@@ -144,6 +150,9 @@ class MainWindow(QMainWindow):
         self._opener.finished.connect(self._on_opened)
         self._checkpoint_loader = LatestOnly(self, own_thread=True)  # scrubbing stays quick
         self._checkpoint_loader.finished.connect(self._on_checkpoint_loaded)
+        self._compare_loader = LatestOnly(self, own_thread=True)
+        self._compare_loader.finished.connect(self._on_compare_loaded)
+        self.compare.compare_wanted.connect(self._load_comparison)
         self.recent_files: list[str] = []
         self._engine_loader = LatestOnly(self)
         self._engine_loader.finished.connect(self._on_engine_loaded)
@@ -163,6 +172,15 @@ class MainWindow(QMainWindow):
         self._engine_load_started = False
 
     # ------------------------------------------------------------------ building
+    def _panel_docks(self) -> tuple[QDockWidget, ...]:
+        return (
+            self.setup_dock,
+            self.field_dock,
+            self.sample_dock,
+            self.explorer_dock,
+            self.compare_dock,
+        )
+
     def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self, objectName=name)
         dock.setWidget(widget)
@@ -269,7 +287,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.setup_dock, self.field_dock, self.sample_dock, self.explorer_dock):
+        for dock in self._panel_docks():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addAction(self.controls.toggleViewAction())
         view_menu.addSeparator()
@@ -597,6 +615,7 @@ class MainWindow(QMainWindow):
             shown = steps.index(opened.generator.step) if opened.generator.step in steps else None
             self.scrubber.set_steps(steps, shown)
             self._show_checkpoint(self.scrubber.slider.value())
+            self.compare.set_steps(steps)
         self.scrubber.setVisible(inspect_run)
         what = opened.generator.kind
         if opened.generator.step is not None:
@@ -771,6 +790,26 @@ class MainWindow(QMainWindow):
         self.latent_explorer.show_generator(generator)
         if sheet is not None and self.training is None:
             self.sample_grid.set_sheet(sheet)
+            self.compare.set_sheets(sheet_a=sheet)
+
+    def _load_comparison(self, step: int) -> None:
+        """Checkpoint B of the comparison: cached, or loaded on a thread of its own."""
+        if self.opened is None:
+            return
+        views = self._checkpoint_views.get(step)
+        if views is not None:
+            self.compare.set_sheets(sheet_b=views[1])
+            return
+        path = dict(self.opened.checkpoints)[step]
+        self._compare_loader.submit(lambda: load_checkpoint_views(step, path))
+
+    def _on_compare_loaded(self, result: Any, error: str) -> None:
+        if error:
+            self._show_error(f"Cannot compare with that checkpoint:\n{error}")
+            return
+        step, generator, sheet = result
+        self._checkpoint_views.put(step, (generator, sheet))
+        self.compare.set_sheets(sheet_b=sheet)
 
     def _on_sample_clicked(self, which: str, index: int) -> None:
         """A generated sample of an inspected run: its latent goes to the explorer."""
@@ -855,7 +894,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ persistence
     def restore_default_layout(self) -> None:
         self.restoreState(self._default_state, SETTINGS_VERSION)
-        for dock in (self.setup_dock, self.field_dock, self.sample_dock, self.explorer_dock):
+        for dock in self._panel_docks():
             dock.show()
         self.controls.show()
 

@@ -415,3 +415,33 @@ def test_the_explorer_follows_the_run_being_trained(qtbot, window):
     assert window.training.worker.wanted["weights"] is False
     window.stop_training()
     qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+
+
+def test_two_checkpoints_compare_side_by_side_as_a_difference_and_blinking(
+    qtbot, window, digits_run
+):
+    window.open_path(str(digits_run))
+    compare = window.compare
+    qtbot.waitUntil(
+        lambda: compare.sheet_a is not None and compare.sheet_b is not None, timeout=WAIT_MS
+    )
+    assert (compare.sheet_a.step, compare.sheet_b.step) == (30, 10)
+    assert compare.right_label.toPlainText() == "B: step 10"
+    compare.b_combo.setCurrentIndex(1)
+    compare.b_combo.activated.emit(1)
+    qtbot.waitUntil(lambda: compare.sheet_b.step == 20, timeout=WAIT_MS)
+    compare.mode_combo.setCurrentIndex(compare.mode_combo.findData("difference"))
+    compare.mode_combo.activated.emit(compare.mode_combo.currentIndex())
+    change = compare.difference()
+    expected = np.abs(compare.sheet_a.fake_grid.astype(int) - compare.sheet_b.fake_grid.astype(int))
+    assert change.max() == 255 and np.array_equal(change > 0, expected > 0)
+    assert "mean change per pixel" in compare.readout.text()
+    compare.mode_combo.setCurrentIndex(compare.mode_combo.findData("blink"))
+    compare.mode_combo.activated.emit(compare.mode_combo.currentIndex())
+    assert not compare.right_item.isVisible()
+    qtbot.waitUntil(lambda: compare.shown_left == "B", timeout=5000)
+    assert compare.left_label.toPlainText() == "B: step 20"
+    # The slider moves A; B stays.
+    window.scrubber.slider.setValue(0)
+    qtbot.waitUntil(lambda: compare.sheet_a.step == 10, timeout=WAIT_MS)
+    assert compare.sheet_b.step == 20
