@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ganviz_gui.core.sample_images import image_grid
 from ganviz_gui.core.trainer import Trainer
 
 GRID_PADDING = 1
+CPU = torch.device("cpu")
 
 
 @dataclass
@@ -153,8 +155,32 @@ class FieldSnapshot:
     step: int
 
 
+@dataclass
+class NetworksAtStep:
+    """The parts of a `Trainer` a `PlaneField` reads, for networks loaded from a checkpoint."""
+
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    dataset: Any  # core.data.Dataset: the real points
+    config: TrainingConfig
+    step_count: int
+    device: torch.device = CPU
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint, dataset: Any) -> NetworksAtStep:
+        # The raw generator, as during training: it is the one D is fighting.
+        return cls(
+            generator=checkpoint.build_generator("raw"),
+            discriminator=checkpoint.build_discriminator(),
+            dataset=dataset,
+            config=checkpoint.config,
+            step_count=checkpoint.step,
+        )
+
+
 class PlaneField:
-    """Computes `FieldSnapshot`s for one trainer, with everything random fixed once.
+    """Computes `FieldSnapshot`s for one trainer (or `NetworksAtStep`), everything random
+    fixed once.
 
     The same latents and real points are shown every time, so frames differ only because
     the networks changed.
@@ -162,7 +188,7 @@ class PlaneField:
 
     def __init__(
         self,
-        trainer: Trainer,
+        trainer: Trainer | NetworksAtStep,
         resolution: int = 32,
         display_resolution: int = 96,
         points: int = 300,

@@ -74,8 +74,18 @@ def load_checkpoint_views(step: int, path: Path) -> tuple[int, Any, Any]:
 
     apply_num_threads(1)  # a background job: leave the other core to the GUI
     generator = open_generator_file(path)
-    sheet = checkpoint_sample_sheet(generator.checkpoint) if generator.is_image else None
-    return step, generator, sheet
+    if generator.is_image:
+        return step, generator, checkpoint_sample_sheet(generator.checkpoint)
+    return step, generator, checkpoint_field(generator.checkpoint)
+
+
+def checkpoint_field(checkpoint: Any) -> Any:
+    """The 2D field view of a checkpoint of a 2D run (its data regenerated or re-read)."""
+    from ganviz_gui.core.data import load_dataset
+    from ganviz_gui.core.live_views import NetworksAtStep, PlaneField
+
+    dataset = load_dataset(checkpoint.config)
+    return PlaneField(NetworksAtStep.from_checkpoint(checkpoint, dataset)).snapshot()
 
 
 def preview_data(config: TrainingConfig) -> tuple[Any, str]:
@@ -602,8 +612,10 @@ class MainWindow(QMainWindow):
         self._checkpoint_views.clear()
         self._remember_file(path)
         self.latent_explorer.set_generator(opened.generator)
-        self.explorer_dock.show()
-        self.explorer_dock.raise_()
+        # Image generators open in the explorer; a 2D run opens in the field view (below).
+        view = self.explorer_dock if opened.generator.is_image else self.field_dock
+        view.show()
+        view.raise_()
         inspect_run = opened.run_dir is not None and self.training is None
         if inspect_run:
             # The run's curves as recorded, and a slider over its checkpoints (a live run
@@ -786,17 +798,25 @@ class MainWindow(QMainWindow):
         self._checkpoint_views.put(step, (generator, sheet))
         self._draw_checkpoint(generator, sheet)
 
-    def _draw_checkpoint(self, generator: Any, sheet: Any) -> None:
+    def _draw_checkpoint(self, generator: Any, picture: Any) -> None:
+        """`picture`: a SampleSheet (images) or a FieldSnapshot (2D points)."""
         self.latent_explorer.show_generator(generator)
-        if sheet is not None and self.training is None:
-            self.sample_grid.set_sheet(sheet)
-            self.compare.set_sheets(sheet_a=sheet)
+        if self.training is not None:
+            return  # the panels follow the live run
+        if generator.is_image:
+            self.sample_grid.set_sheet(picture)
+            self.compare.set_sheets(sheet_a=picture)
+        else:
+            self.field_view.set_snapshot(picture)
+            self.field_dock.raise_()
 
     def _load_comparison(self, step: int) -> None:
         """Checkpoint B of the comparison: cached, or loaded on a thread of its own."""
         if self.opened is None:
             return
         views = self._checkpoint_views.get(step)
+        if not self.opened.generator.is_image:
+            return  # 2D runs are compared by scrubbing the field view
         if views is not None:
             self.compare.set_sheets(sheet_b=views[1])
             return

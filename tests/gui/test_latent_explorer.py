@@ -445,3 +445,24 @@ def test_two_checkpoints_compare_side_by_side_as_a_difference_and_blinking(
     window.scrubber.slider.setValue(0)
     qtbot.waitUntil(lambda: compare.sheet_a.step == 10, timeout=WAIT_MS)
     assert compare.sheet_b.step == 20
+
+
+def test_scrubbing_a_2d_run_redraws_the_field_view_of_each_checkpoint(qtbot, window, tmp_path):
+    from tests.core.helpers import tiny_points_config
+
+    session = TrainingSession.start(
+        tiny_points_config(steps=40, checkpoint_every=20), run_dir=tmp_path / "ring"
+    )
+    session.run(40)
+    session.close()
+    window.open_path(str(tmp_path / "ring"))
+    field = window.field_view
+    qtbot.waitUntil(
+        lambda: field.snapshot is not None and field.snapshot.step == 40, timeout=WAIT_MS
+    )
+    assert window.field_dock.isVisible() and window.scrubber.steps == [20, 40]
+    at_40 = field.snapshot.fake.copy()
+    window.scrubber.slider.setValue(0)
+    qtbot.waitUntil(lambda: field.snapshot.step == 20, timeout=WAIT_MS)
+    assert not np.array_equal(field.snapshot.fake, at_40)  # another generator, same latents
+    assert "2D points" in window.latent_explorer.frame.message.text()
