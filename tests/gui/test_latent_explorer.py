@@ -11,24 +11,13 @@ pytest.importorskip("pyqtgraph")
 from PySide6.QtCore import QPointF, Qt
 
 from ganviz_gui.core.training_session import TrainingSession
-from ganviz_gui.gui import MainWindow
 from ganviz_gui.gui.latent_decoder import LatentDecoder
 from tests.core.helpers import tiny_image_config
 from tests.core.test_generator_files import trained_example
+from tests.gui.conftest import WAIT_MS
 
-WAIT_MS = 90_000
 # torch 2.13 marks torch.jit as deprecated; the tests save TorchScript on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1300, 820)
-    win.show()
-    yield win
-    win.close()
 
 
 @pytest.fixture

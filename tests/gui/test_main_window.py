@@ -19,19 +19,7 @@ from ganviz_gui.core.presets import PRESETS
 from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
 from ganviz_gui.gui import MainWindow
 from ganviz_gui.gui.training_worker import RefreshRates
-
-WAIT_MS = 90_000  # generous: CI machines are shared and slow
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1300, 820)
-    win.show()
-    qtbot.waitUntil(lambda: win.engine_ready, timeout=WAIT_MS)
-    yield win
-    win.close()  # stops any run; the dangling-thread check in conftest verifies it
+from tests.gui.conftest import WAIT_MS
 
 
 def button(win: MainWindow, name: str) -> QPushButton:
