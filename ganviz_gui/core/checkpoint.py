@@ -129,7 +129,9 @@ def read_torch_file(path: str | Path) -> Any:
                 f"(it asks to import {unsafe.group(1)}); GANViz never runs code from a file"
             ) from None
         raise CheckpointError(f"{path}: not a PyTorch checkpoint (unreadable contents)") from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, TypeError, AttributeError):
+    except Exception:
+        # On garbage, torch's weights-only unpickler fails in many ways (RuntimeError,
+        # EOFError, KeyError, even IndexError, seen on random bytes): all mean the same here.
         raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a damaged one") from None
 
 

@@ -195,3 +195,21 @@ def test_points_checkpoint_round_trip(tmp_path):
     trainer.step()
     checkpoint = load_checkpoint(save_checkpoint(trainer.checkpoint_state(), tmp_path / "p.pt"))
     assert checkpoint.sample_shape == (2,) and not checkpoint.is_image
+
+
+def test_any_failure_inside_torch_load_is_one_clear_error(tmp_path, monkeypatch):
+    """Random bytes once made torch's weights-only unpickler raise IndexError (seen in CI)."""
+    import torch
+
+    from ganviz_gui.core.checkpoint import read_torch_file
+    from ganviz_gui.core.errors import CheckpointError
+
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"\x80\x02garbage")
+
+    def failing_load(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(torch, "load", failing_load)
+    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+        read_torch_file(path)
