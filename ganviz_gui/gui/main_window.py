@@ -832,13 +832,20 @@ class MainWindow(QMainWindow):
         self.compare.set_sheets(sheet_b=sheet)
 
     def _on_sample_clicked(self, which: str, index: int) -> None:
-        """A generated sample of an inspected run: its latent goes to the explorer."""
-        if which != "fake" or not self.scrubber.isVisible() or self.opened is None:
+        """A generated sample: its latent goes to the explorer, when the explorer shows the
+        generator that drew the grid (the inspected run, or the live run it follows)."""
+        import torch
+
+        explorer = self.latent_explorer.opened
+        if which != "fake" or explorer is None:
             return
-        checkpoint = self.latent_explorer.opened.checkpoint if self.latent_explorer.opened else None
-        if checkpoint is None:
+        if self.scrubber.isVisible() and explorer.checkpoint is not None:
+            latent = explorer.checkpoint.state["fixed_noise"][index]
+        elif explorer.kind == "live run" and self.run_info is not None:
+            latent = torch.from_numpy(self.run_info.fixed_noise[index])
+        else:
             return
-        self.latent_explorer.use_latent(checkpoint.state["fixed_noise"][index])
+        self.latent_explorer.use_latent(latent)
         picked = len(self.latent_explorer.picked)
         # The grid stays in front, so that three samples can be picked in a row.
         self.statusBar().showMessage(

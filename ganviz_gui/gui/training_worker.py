@@ -43,6 +43,7 @@ class RunStarted:
     threads: int
     data_summary: str
     skipped_files: list[tuple[str, str]]
+    fixed_noise: Any = None  # (n_samples, latent_dim) numpy: the latents of the sample grid
 
 
 @dataclass
@@ -163,6 +164,7 @@ class TrainingWorker(QObject):
                 data_summary=f"{dataset.name}: {len(dataset):,} samples of shape "
                 f"{tuple(dataset.sample_shape)}",
                 skipped_files=list(dataset.skipped[:50]),
+                fixed_noise=trainer.fixed_noise.numpy().copy(),
             )
         )
         reason, message = "finished", ""

@@ -400,6 +400,11 @@ def test_the_explorer_follows_the_run_being_trained(qtbot, window):
     qtbot.waitUntil(lambda: explorer.opened.step > first_step, timeout=WAIT_MS)
     assert explorer.overlay_check.isEnabled()  # the live D scores the mosaic
     qtbot.waitUntil(lambda: explorer.mosaic_scores is not None, timeout=WAIT_MS)
+    # A sample of the live grid sends its latent (the run's fixed noise) to the explorer.
+    qtbot.waitUntil(lambda: window.sample_grid.sheet is not None, timeout=WAIT_MS)
+    window.sample_grid.open_sample("fake", 3).close()
+    expected = torch.from_numpy(window.run_info.fixed_noise[3])
+    torch.testing.assert_close(explorer.cursor_latent(), expected)
     explorer.follow_check.setChecked(False)
     assert window.training.worker.wanted["weights"] is False
     window.stop_training()
