@@ -22,15 +22,20 @@ IMAGE_SAMPLES = 512
 
 def decode(generator: nn.Module, z: torch.Tensor) -> np.ndarray:
     """Run G in eval mode without gradients; numpy out, the module's mode restored."""
-    device = next(generator.parameters()).device
-    was_training = generator.training
-    generator.eval()
+    return run_in_eval(generator, z).float().cpu().numpy()
+
+
+def run_in_eval(module: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """The module's outputs in eval mode, without gradients, in chunks of 4096 on its device;
+    its train/eval mode is restored afterwards (the trainer's networks are shared)."""
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
     try:
         with torch.no_grad():
-            out = torch.cat([generator(chunk.to(device)) for chunk in z.split(4096)])
+            return torch.cat([module(chunk.to(device)) for chunk in inputs.split(4096)])
     finally:
-        generator.train(was_training)
-    return out.float().cpu().numpy()
+        module.train(was_training)
 
 
 def sample(generator: nn.Module, n: int, latent_dim: int, seed: int) -> np.ndarray:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ganviz_gui.core.checkpoint import Checkpoint
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.data import to_model_space
-from ganviz_gui.core.evaluation import decode
+from ganviz_gui.core.evaluation import decode, run_in_eval
 from ganviz_gui.core.losses import PROBABILISTIC_LOSSES, d_outputs, g_loss
 from ganviz_gui.core.sample_images import image_grid
 from ganviz_gui.core.trainer import Trainer
@@ -109,24 +109,12 @@ def _sheet(
 
 def discriminator_outputs(trainer: Trainer, samples: torch.Tensor) -> np.ndarray:
     """D's output per sample, in eval mode (no spectral-norm power step), as float32 numpy."""
-    return d_scores(trainer.discriminator, trainer.config.loss, samples, trainer.device)
+    return d_scores(trainer.discriminator, trainer.config.loss, samples)
 
 
-def d_scores(
-    discriminator: torch.nn.Module,
-    loss: str,
-    samples: torch.Tensor,
-    device: torch.device | str = "cpu",
-) -> np.ndarray:
+def d_scores(discriminator: torch.nn.Module, loss: str, samples: torch.Tensor) -> np.ndarray:
     """D's output per sample as the plots show it, in eval mode, as float32 numpy."""
-    was_training = discriminator.training
-    discriminator.eval()
-    try:
-        with torch.no_grad():
-            logits = torch.cat([discriminator(chunk.to(device)) for chunk in samples.split(4096)])
-    finally:
-        discriminator.train(was_training)
-    return d_outputs(loss, logits).float().cpu().numpy()
+    return d_outputs(loss, run_in_eval(discriminator, samples)).float().cpu().numpy()
 
 
 def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:

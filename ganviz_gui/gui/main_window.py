@@ -66,14 +66,15 @@ def load_engine() -> list[tuple[str, str]]:
     return [(d.name, d.description) for d in available_devices()]
 
 
-def load_checkpoint_views(step: int, path: Path) -> tuple[int, Any, Any]:
-    """What the panels show of one checkpoint: its generator and its fixed-noise sample sheet."""
+def load_checkpoint_views(step: int, path: Path, opened: Any = None) -> tuple[int, Any, Any]:
+    """What the panels show of one checkpoint: its generator and its fixed-noise sample sheet
+    (or 2D field). `opened`: the checkpoint's GeneratorFile if already read (no second read)."""
     from ganviz_gui.core.devices import apply_num_threads
     from ganviz_gui.core.generator_files import open_generator_file
     from ganviz_gui.core.live_views import checkpoint_sample_sheet
 
     apply_num_threads(1)  # a background job: leave the other core to the GUI
-    generator = open_generator_file(path)
+    generator = opened if opened is not None else open_generator_file(path)
     if generator.is_image:
         return step, generator, checkpoint_sample_sheet(generator.checkpoint)
     return step, generator, checkpoint_field(generator.checkpoint)
@@ -788,7 +789,9 @@ class MainWindow(QMainWindow):
         if views is not None:
             self._draw_checkpoint(*views)
             return
-        self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path))
+        # The checkpoint File > Open just read is not read a second time.
+        opened = self.opened.generator if self.opened.generator.step == step else None
+        self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path, opened))
 
     def _on_checkpoint_loaded(self, result: Any, error: str) -> None:
         if error:
