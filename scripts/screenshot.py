@@ -79,7 +79,7 @@ def shoot_explorer(app, window, args) -> int:
 
     explorer = window.latent_explorer
     window.open_path(args.open)
-    while explorer.mosaic_picture is None:
+    while explorer.mosaic_picture is None and explorer.mesh_points is None:
         if window.error_box is not None:
             print(window.error_box.text(), file=sys.stderr)
             return 1
@@ -92,6 +92,8 @@ def shoot_explorer(app, window, args) -> int:
     while explorer.plane is None or wanted not in explorer.plane.name:
         wait(50)
     wait(1000)  # the mosaic and the cursor's sample of that plane
+    window.explorer_dock.raise_()  # a 2D run opens on the field view
+    wait(300)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))
     window.close()

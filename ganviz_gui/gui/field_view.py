@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QImage, QPixmap, QTransform
 from PySide6.QtWidgets import QCheckBox, QGraphicsPixmapItem, QHBoxLayout, QLabel, QWidget
 
+from ganviz_gui.gui.latent_mesh import lattice_lines, polyline
 from ganviz_gui.gui.panel_frame import PanelFrame
 
 HEAT_LIGHTEN = 0.3  # share of white mixed into the heat map, so points and lines stand out
@@ -134,11 +135,8 @@ class FieldView(QWidget):
         self.heat.setPos(x0, y0)
 
     def _draw_mesh(self, mesh: np.ndarray) -> None:
-        g = mesh.shape[0]
-        # Rows then columns of the deformed grid, each line ended by a NaN break.
-        lines = np.concatenate([mesh, mesh.transpose(1, 0, 2)], axis=0)  # (2g, g, 2)
-        padded = np.concatenate([lines, np.full((2 * g, 1, 2), np.nan)], axis=1).reshape(-1, 2)
-        self.mesh.setData(padded[:, 0], padded[:, 1], connect="finite")
+        # Rows then columns of the deformed grid, as one curve broken between lines.
+        self.mesh.setData(*polyline(np.concatenate(lattice_lines(mesh))), connect="finite")
 
     def _draw_arrows(self, snapshot: Any) -> None:
         starts = snapshot.fake[: len(snapshot.arrows)]

@@ -1,4 +1,4 @@
-"""Decoding latents of an image generator off the GUI thread, newest request first, stale
+"""Decoding latents of a generator (images or 2D points) off the GUI thread, newest request first, stale
 ones dropped.
 
 The explorer asks for two kinds of pictures: the sample under the cursor (asked for on every
@@ -36,9 +36,10 @@ class DecodeRequest:
 class DecodedPicture:
     kind: str
     ticket: int
-    picture: Any  # (H, W, 3) uint8, the samples tiled `columns` wide
+    picture: Any  # (H, W, 3) uint8, the samples tiled `columns` wide; None for 2D points
     seconds: float  # from the request to the picture being ready
     scores: Any = None  # (N,) D's output on each sample, when a discriminator is at hand
+    points: Any = None  # (N, 2) float32, what a 2D generator made of the latents
 
 
 class LatentDecoder(QObject):
@@ -114,8 +115,9 @@ class LatentDecoder(QObject):
 
         with self._lock:
             generator, critic = self.generator, self.critic
-        samples = decode(generator, request.latents)  # (N, C, H, W) in [-1, 1]
-        picture = image_grid(samples, request.columns, padding=0)
+        samples = decode(generator, request.latents)  # (N, C, H, W) in [-1, 1], or (N, 2)
+        points = samples if samples.ndim == 2 else None
+        picture = None if points is not None else image_grid(samples, request.columns, padding=0)
         scores = None
         if critic is not None and request.kind == "mosaic":
             import torch
@@ -123,9 +125,8 @@ class LatentDecoder(QObject):
             from ganviz_gui.core.live_views import d_scores
 
             scores = d_scores(critic[0], critic[1], torch.from_numpy(samples))
-        return DecodedPicture(
-            request.kind, request.ticket, picture, time.perf_counter() - request.asked_at, scores
-        )
+        seconds = time.perf_counter() - request.asked_at
+        return DecodedPicture(request.kind, request.ticket, picture, seconds, scores, points)
 
 
 def _own_copy(generator: Any) -> Any:

@@ -1,5 +1,6 @@
 """The latent-plane explorer: a mosaic of decoded samples over a plane in latent space, and a
-cursor whose sample follows it as it is dragged.
+cursor whose sample follows it as it is dragged. For a 2D generator the plane's image is drawn
+instead, as a deformed mesh over the real data (`latent_mesh`).
 
 The plane is z(u, v) = z0 + u*e1 + v*e2 with u, v in standard deviations of the prior; it is a
 random orthonormal pair, the generator's SeFa directions, or its GANSpace principal directions
@@ -10,6 +11,7 @@ the window still opens before torch has loaded.)
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.latent_decoder import DecodedPicture, DecoderThread
+from ganviz_gui.gui.latent_mesh import CROSS_POINTS, MeshLayers, dense_size
 from ganviz_gui.gui.panel_frame import PanelFrame
 
 PLANES = (
@@ -61,6 +64,11 @@ class LatentExplorer(QWidget):
         self.decoder: DecoderThread | None = None
         self.cursor_picture: np.ndarray | None = None
         self.mosaic_picture: np.ndarray | None = None
+        # A 2D generator's decoded plane: (M, M, 2) points, row 0 at v = +range; and G(cursor).
+        self.mesh_points: np.ndarray | None = None
+        self.cursor_point: np.ndarray | None = None
+        self.strip_points: np.ndarray | None = None
+        self._fit_data_view = False  # frame the data view when the next mesh arrives
         self.last_cursor_seconds = 0.0  # request-to-picture time of the newest cursor decode
 
         self.plane_combo = QComboBox(objectName="planeCombo")
@@ -162,6 +170,7 @@ class LatentExplorer(QWidget):
         self.strip_view.addItem(self.strip_item)
         self.graphics.ci.layout.setRowStretchFactor(0, 4)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        self.mesh_layers = MeshLayers(self.mosaic_view, self.sample_view)
 
         self.frame = PanelFrame(
             self,
@@ -196,12 +205,7 @@ class LatentExplorer(QWidget):
         self.strip_ends = [None, None]
         self.strip_picture = None
         self.strip_item.clear()
-        if not opened.is_image:
-            self.frame.show_message(
-                f"{opened.path.name}: a generator of 2D points; the explorer shows image "
-                "generators (the 2D field view shows a 2D GAN's latent mesh while it trains)."
-            )
-            return
+        self._show_points(not opened.is_image)
         critic = opened.build_critic()
         self.score_loss = critic[1] if critic else None
         self.decoder = DecoderThread(opened.build_generator("ema"), critic)
@@ -218,7 +222,7 @@ class LatentExplorer(QWidget):
         same_space = (
             self.decoder is not None
             and self.opened is not None
-            and opened.is_image
+            and opened.is_image == self.opened.is_image
             and opened.latent_dim == self.opened.latent_dim
         )
         if not same_space:
@@ -235,6 +239,43 @@ class LatentExplorer(QWidget):
         else:
             self._make_plane()
         self._request_strip()
+
+    @property
+    def shows_points(self) -> bool:
+        """True when the generator explored makes 2D points (drawn as a mesh, not a mosaic)."""
+        return self.opened is not None and not self.opened.is_image
+
+    def _show_points(self, points: bool) -> None:
+        """Switch the views between a 2D generator's mesh and an image generator's pictures."""
+        self.mesh_points = self.cursor_point = self.strip_points = None
+        self.mosaic_picture = self.cursor_picture = self.mosaic_scores = None
+        self.mesh_layers.clear()
+        self.mesh_layers.set_visible(points)
+        for item in (self.mosaic_item, self.sample_item):
+            item.clear()
+            item.setVisible(not points)
+        self.strip_view.setVisible(not points)  # a 2D interpolation is a path in the data view
+        self.sample_view.invertY(not points)  # pictures hang down, data's y axis points up
+        self.overlay_item.setOpacity(0.8 if points else 0.5)
+        # Data space gets as much room as the plane: both are square views of equal interest.
+        self.graphics.ci.layout.setColumnStretchFactor(1, 3 if points else 2)
+        self.mesh_layers.set_real(self._real_points() if points else None)
+        self._fit_data_view = points
+
+    def _real_points(self, count: int = 2000) -> np.ndarray | None:
+        """Real 2D data to draw the mesh over, where the generator's file names its data."""
+        config = self.opened.config
+        if config is None:
+            return None
+        from ganviz_gui.core.data import load_dataset
+        from ganviz_gui.core.errors import GanvizError
+
+        try:  # toy distributions and point files are small and quick to make
+            points = load_dataset(config.replace(download=False)).data[:count].numpy()
+        except (GanvizError, OSError) as exc:
+            self.readout.setText(f"the real data is not shown: {exc}")
+            return None
+        return points
 
     def close_decoder(self) -> None:
         if self.decoder is not None:
@@ -295,6 +336,7 @@ class LatentExplorer(QWidget):
 
     def _on_extent_changed(self) -> None:
         self._clamp_cursor()
+        self._fit_data_view = self.shows_points
         self._request_mosaic()
 
     # ------------------------------------------------------------------ requests
@@ -312,6 +354,9 @@ class LatentExplorer(QWidget):
         if self.plane is None or self.decoder is None:
             return
         n = self.mosaic_size()
+        if self.shows_points:  # n x n lattice lines, each decoded finely enough to bend
+            self.mesh_layers.draw_lattice(n, self.extent())
+            n = dense_size(n)
         # Top row first (v = +extent), so the tiled picture reads like the plane, v upwards.
         latents = self.plane.grid(n, self.extent()).reshape(n, n, -1).flip(0).reshape(n * n, -1)
         self.decoder.decoder.request("mosaic", latents, columns=n)
@@ -321,12 +366,25 @@ class LatentExplorer(QWidget):
             return
         u, v = self.cursor_uv()
         z = self.plane.latents([u], [v])
+        if self.shows_points:  # also the cursor's cross, so its image shows how G bends there
+            import torch
+
+            e = self.extent()
+            line = torch.linspace(-e, e, CROSS_POINTS)
+            row = self.plane.latents(line, torch.full_like(line, v))
+            column = self.plane.latents(torch.full_like(line, u), line)
+            z = torch.cat([z, row, column])
         self.decoder.decoder.request("cursor", z, columns=1)
-        text = f"u = {u:+.2f}, v = {v:+.2f} std  ({self.plane.name})"
+        self.readout.setText(self._cursor_text(u, v))
+
+    def _cursor_text(self, u: float, v: float, point: np.ndarray | None = None) -> str:
+        text = f"u = {u:+.2f}, v = {v:+.2f} std"
+        if point is not None:
+            text += f" -> G(z) = ({point[0]:+.3f}, {point[1]:+.3f})"
         score = self.score_at(u, v)
         if score is not None:
             text += f"; D(G(z)) of the nearest mosaic sample = {score:.3f}"
-        self.readout.setText(text)
+        return f"{text}  ({self.plane.name})"
 
     def score_at(self, u: float, v: float) -> float | None:
         """D's output on the mosaic sample nearest (u, v), if the mosaic was scored."""
@@ -449,6 +507,9 @@ class LatentExplorer(QWidget):
     def _on_decoded(self, result: DecodedPicture) -> None:
         if self.decoder is None or result.ticket != self.decoder.decoder.latest_ticket(result.kind):
             return  # a newer request is on its way: this picture is stale
+        if result.points is not None:
+            self._on_points_decoded(result)
+            return
         if result.kind == "strip":
             self.strip_picture = result.picture
             self.strip_item.setImage(result.picture, autoLevels=False, levels=(0, 255))
@@ -469,6 +530,29 @@ class LatentExplorer(QWidget):
         n = self.mosaic_size()
         self.mosaic_scores = None if result.scores is None else result.scores.reshape(n, n)
         self._draw_overlay()
+
+    def _on_points_decoded(self, result: DecodedPicture) -> None:
+        points, layers = result.points, self.mesh_layers
+        if result.kind == "strip":
+            self.strip_points = points
+            layers.draw_path(points)
+        elif result.kind == "cursor":
+            self.cursor_point = points[0]
+            self.last_cursor_seconds = result.seconds
+            u, v = self.cursor_uv()
+            layers.draw_cursor(u, v, self.extent(), points)
+            self.readout.setText(self._cursor_text(u, v, self.cursor_point))
+        else:
+            m = math.isqrt(len(points))
+            self.mesh_points = points.reshape(m, m, 2)
+            layers.draw_mesh(self.mesh_points)
+            e = self.extent()
+            self.mosaic_view.setRange(xRange=(-e, e), yRange=(-e, e), padding=0.02)
+            if self._fit_data_view:
+                self._fit_data_view = False
+                layers.fit()
+            self.mosaic_scores = None if result.scores is None else result.scores.reshape(m, m)
+            self._draw_overlay()
 
     def _draw_overlay(self) -> None:
         scores = self.mosaic_scores

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
         export_menu.setObjectName("exportMenu")
         for name, text, slot in (
             ("exportGridAction", "Sample grid as PNG (true pixels)...", self.export_grid),
-            ("exportMosaicAction", "Explorer mosaic as PNG...", self.export_mosaic),
+            ("exportMosaicAction", "Explorer mosaic (a 2D mesh) as PNG...", self.export_mosaic),
             ("exportStripAction", "Interpolation strip as PNG...", self.export_strip),
             ("exportStripGifAction", "Interpolation as an animated GIF...", self.export_strip_gif),
             ("exportMetricsAction", "Metrics as CSV...", self.export_metrics),
@@ -613,11 +614,13 @@ class MainWindow(QMainWindow):
         self._checkpoint_views.clear()
         self._remember_file(path)
         self.latent_explorer.set_generator(opened.generator)
-        # Image generators open in the explorer; a 2D run opens in the field view (below).
-        view = self.explorer_dock if opened.generator.is_image else self.field_dock
+        inspect_run = opened.run_dir is not None and self.training is None
+        # Image generators open in the explorer; a 2D run opens in the field view (below), a
+        # lone 2D generator in the explorer's mesh.
+        field = inspect_run and not opened.generator.is_image
+        view = self.field_dock if field else self.explorer_dock
         view.show()
         view.raise_()
-        inspect_run = opened.run_dir is not None and self.training is None
         if inspect_run:
             # The run's curves as recorded, and a slider over its checkpoints (a live run
             # keeps its own plots and sample grid).
@@ -677,11 +680,22 @@ class MainWindow(QMainWindow):
     def export_mosaic(self) -> None:
         from ganviz_gui.core.sample_images import save_png
 
-        picture = self.latent_explorer.mosaic_picture
+        explorer = self.latent_explorer
+        if explorer.mesh_points is not None:  # a 2D generator: the plane and its mesh as drawn
+            self.explorer_dock.raise_()  # what is saved is what the user sees, at its size
+            QApplication.processEvents()
+            self._export(
+                "Export the plane and its mesh",
+                "mesh.png",
+                "PNG (*.png)",
+                lambda path: self._save_widget(explorer.graphics, path, "the plane and G's mesh"),
+            )
+            return
+        picture = explorer.mosaic_picture
         if picture is None:
             self._show_error("Open a generator first: there is no mosaic to export.")
             return
-        size = self.latent_explorer.mosaic_size()
+        size = explorer.mosaic_size()
 
         def write(path: Path) -> str:
             save_png(picture, path)
@@ -689,12 +703,30 @@ class MainWindow(QMainWindow):
 
         self._export("Export the mosaic", "mosaic.png", "PNG (*.png)", write)
 
+    @staticmethod
+    def _save_widget(widget: QWidget, path: Path, what: str) -> str:
+        if not widget.grab().save(str(path), "PNG"):
+            raise OSError(f"{path}: could not be written")
+        return what
+
+    def _strip_missing(self) -> bool:
+        """Says why there is no strip to export, if there is none."""
+        if self.latent_explorer.shows_points:
+            self._show_error(
+                "A 2D generator's interpolation is the green path in the explorer's data view: "
+                "export it with the mesh (File > Export > Mosaic)."
+            )
+            return True
+        if self.latent_explorer.strip_picture is None:
+            self._show_error("Set both ends of an interpolation (A and B) in the explorer first.")
+            return True
+        return False
+
     def export_strip(self) -> None:
         from ganviz_gui.core.sample_images import save_png
 
         picture = self.latent_explorer.strip_picture
-        if picture is None:
-            self._show_error("Set both ends of an interpolation (A and B) in the explorer first.")
+        if self._strip_missing():
             return
 
         def write(path: Path) -> str:
@@ -708,8 +740,7 @@ class MainWindow(QMainWindow):
         from ganviz_gui.core.sample_images import tile_scale
 
         frames = self.latent_explorer.strip_frames()
-        if not frames:
-            self._show_error("Set both ends of an interpolation (A and B) in the explorer first.")
+        if self._strip_missing():
             return
         scale = tile_scale(frames[0].shape[0])
         # There and back again, so the loop has no jump.

@@ -4,7 +4,7 @@ something to draw, and a one-line read-out of what is under the mouse."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLayout, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
 
 
 class PanelFrame:
@@ -12,6 +12,8 @@ class PanelFrame:
         self.message = QLabel(objectName=f"{name}Message", alignment=Qt.AlignCenter, wordWrap=True)
         self.message.setText(message)
         self.readout = QLabel(objectName=f"{name}Readout")
+        # A long readout is cut, never allowed to widen the dock and squeeze its neighbours.
+        self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.view = view
         self.stack = QStackedLayout()
         self.stack.addWidget(self.message)
