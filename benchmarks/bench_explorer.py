@@ -4,7 +4,8 @@ A 64x64 DCGAN generator (the PyTorch examples' architecture, nz=100, ngf=64, ran
 and a small MLP generator are opened in the explorer while 8 Gaussians trains; the cursor is
 moved every 30 ms (a drag), and each move is timed from the move to the decoded picture
 reaching the GUI. Prints p50/p90; targets p90 <= 33 ms (DCGAN), <= 5 ms (MLP). Also times
-scrubbing an opened run: the first open of a checkpoint and a return to a cached one.
+whole mosaics (9x9 and 21x21, and a 2D generator's mesh), request to picture, and scrubbing an
+opened run: the first open of a checkpoint and a return to a cached one.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py [--moves 150]
 """
@@ -77,6 +78,33 @@ def drag_latencies(window, path: Path, moves: int) -> np.ndarray:
     return np.array([(arrived[t] - asked[t]) * 1000 for t in asked if t in arrived])
 
 
+def mosaic_times(window, sizes=(9, 21), repeats: int = 5) -> dict[int, float]:
+    """Median request-to-picture time of the whole mosaic (or 2D mesh), per mosaic size."""
+    explorer = window.latent_explorer
+    decoder = explorer.decoder.decoder
+    arrived: dict[int, float] = {}
+
+    def on_decoded(result) -> None:
+        if result.kind == "mosaic":
+            arrived[result.ticket] = time.perf_counter()
+
+    decoder.decoded.connect(on_decoded)
+    medians = {}
+    for size in sizes:
+        index = explorer.size_combo.findData(size)
+        explorer.size_combo.setCurrentIndex(index)
+        times = []
+        for _ in range(repeats):
+            explorer.size_combo.activated.emit(index)  # as the user picking it again
+            ticket, asked = decoder.latest_ticket("mosaic"), time.perf_counter()
+            while ticket not in arrived:
+                wait(1)
+            times.append((arrived[ticket] - asked) * 1000)
+        medians[size] = float(np.median(times))
+    decoder.decoded.disconnect(on_decoded)
+    return medians
+
+
 def scrub_times(window, run_dir: Path) -> tuple[float, float]:
     window.open_path(str(run_dir))
     grid, scrubber = window.sample_grid, window.scrubber
@@ -92,6 +120,19 @@ def scrub_times(window, run_dir: Path) -> tuple[float, float]:
     while grid.sheet.step != scrubber.steps[-1]:
         wait(1)
     return first, time.perf_counter() - started
+
+
+def ring_checkpoint(folder: Path) -> Path:
+    """A 2D generator as the 8 Gaussians preset trains it (a few steps: only its size matters)."""
+    from ganviz_gui.core.presets import preset_named
+    from ganviz_gui.core.training_session import TrainingSession
+
+    run = TrainingSession.start(
+        preset_named("8 Gaussians").config(steps=50, checkpoint_every=50), run_dir=folder / "ring"
+    )
+    run.run(50)
+    run.close()
+    return folder / "ring" / "checkpoints" / "step_00000050.pt"
 
 
 def main() -> int:
@@ -138,6 +179,18 @@ def main() -> int:
             f"p90 {np.percentile(times, 90):.1f} ms (target <= {target}), "
             f"{times.size} of {args.moves} moves drawn"
         )
+        mosaics = ", ".join(f"{n}x{n} {ms:.0f} ms" for n, ms in mosaic_times(window).items())
+        print(f"{name}, while training: whole mosaic, median of 5: {mosaics}")
+    ring = ring_checkpoint(folder)
+    window.error_box = None
+    window.open_path(str(ring))
+    while window.latent_explorer.mesh_points is None:
+        wait(20)
+    meshes = ", ".join(
+        f"{n}x{n} lines ({(8 * (n - 1) + 1) ** 2:,} points) {ms:.0f} ms"
+        for n, ms in mosaic_times(window).items()
+    )
+    print(f"8 Gaussians MLP generator, while training: 2D mesh with D(G(z)): {meshes}")
     window.stop_training()
     while window.training is not None:
         wait(50)

@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--raw", action="store_true", help="use the raw generator, not its EMA")
 
+    diagnose = commands.add_parser(
+        "diagnose", help="findings in a run folder's records: collapse, a winning D, ..."
+    )
+    diagnose.add_argument("run", type=Path, help="a run folder")
+    diagnose.add_argument("--json", action="store_true", help="print a JSON list of findings")
+
     info = commands.add_parser(
         "info", help="what a checkpoint or generator file holds (a checkpoint: no models built)"
     )
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": cmd_train,
         "sample": cmd_sample,
         "evaluate": cmd_evaluate,
+        "diagnose": cmd_diagnose,
         "info": cmd_info,
         "demo": cmd_demo,
         "open": cmd_open,
@@ -410,6 +417,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         for key, value in result.items():
             print(f"{key:>16}: {value:.4f}" if isinstance(value, float) else f"{key:>16}: {value}")
+    return EXIT_OK
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    """The diagnostics panel's findings, for a run folder, headless. Exit 0 either way: a
+    finding is information, not a failure of the command."""
+    from ganviz_gui.core.config import TrainingConfig
+    from ganviz_gui.core.diagnostics import diagnose
+    from ganviz_gui.core.errors import DataError
+    from ganviz_gui.core.run_folder import read_jsonl
+
+    config_path = args.run / "config.json"
+    if not config_path.is_file():
+        raise DataError(f"{args.run}: not a GANViz run folder (no config.json)")
+    try:
+        settings = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{config_path}: unreadable ({exc})") from None
+    loss = TrainingConfig.from_dict(settings, source=str(config_path)).loss  # ConfigError names it
+    records = read_jsonl(args.run / "metrics.jsonl")
+    findings = diagnose(records, read_jsonl(args.run / "events.jsonl"), loss)
+    if args.json:
+        print(json.dumps([finding.to_dict() for finding in findings]))
+    elif not findings:
+        print(f"no problems found in {len(records):,} records")
+    else:
+        for finding in findings:
+            print(f"- {finding.describe()}")
     return EXIT_OK
 
 

@@ -62,7 +62,8 @@ class TrainingConfig:
     steps: int = 5000  # generator steps to train (a step = d_steps D updates + 1 G update)
     batch_size: int = 128
     log_every: int = 10  # steps between metric records (scalars are fetched from the device then)
-    eval_every: int = 100  # steps between mode-coverage / quality metrics (2D data)
+    eval_every: int = 100  # steps between quality metrics (2D coverage; image diversity)
+    stats_every: int = 100  # steps between per-layer norms/histograms and D's verdicts; 0 = off
     sample_every: int = 500  # steps between sample grids written to the run folder
     checkpoint_every: int = 1000  # steps between checkpoints (one is also written at stop)
     keep_checkpoints: int = 5  # newest checkpoints kept; 0 keeps all
@@ -116,6 +117,7 @@ class TrainingConfig:
         _range("batch_size", self.batch_size, 1, 65_536)
         _range("log_every", self.log_every, 1, 1_000_000)
         _range("eval_every", self.eval_every, 1, 1_000_000)
+        _range("stats_every", self.stats_every, 0, 1_000_000)
         _range("sample_every", self.sample_every, 1, 100_000_000)
         _range("checkpoint_every", self.checkpoint_every, 1, 100_000_000)
         _range("keep_checkpoints", self.keep_checkpoints, 0, 100_000)
@@ -256,6 +258,7 @@ RESUMABLE_FIELDS = (
     "num_threads",
     "log_every",
     "eval_every",
+    "stats_every",
     "sample_every",
     "checkpoint_every",
     "keep_checkpoints",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 MIXTURE_SAMPLES = 2500  # generated points for modes_covered / high_quality (as PacGAN)
 JS_SAMPLES = 5000  # generated points for the JS divergence histogram
 IMAGE_SAMPLES = 512
+TRAINING_IMAGE_SAMPLES = 256  # during training: every eval_every steps, so kept cheap
 
 
 def decode(generator: nn.Module, z: torch.Tensor) -> np.ndarray:
@@ -66,6 +67,38 @@ def evaluate_points(
     return result
 
 
+class ImageReference:
+    """What generated images are compared with, computed once per data set: the spread of
+    real images, and the data set's classifier where it has labels (`core.data_classifier`)."""
+
+    def __init__(self, dataset: Dataset, samples: int = IMAGE_SAMPLES, seed: int = 0):
+        from ganviz_gui.core.data_classifier import classifier_for
+
+        index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+        self.real_spread = mean_pairwise_distance(to_model_space(dataset.data[index[:samples]]))
+        self.classifier = classifier_for(dataset)
+
+
+def evaluate_images(
+    generator: nn.Module, latent_dim: int, reference: ImageReference, samples: int, seed: int
+) -> dict[str, Any]:
+    """Diversity of generated images against the data's; with labels, the Fréchet distance in
+    the classifier's features, the class histogram and the classes covered."""
+    fake = sample(generator, samples, latent_dim, seed)
+    spread = reference.real_spread
+    # Near 1: samples as varied as the data; near 0: mode collapse.
+    result: dict[str, Any] = {
+        "diversity_ratio": mean_pairwise_distance(fake) / spread if spread else 0.0
+    }
+    if reference.classifier is not None:
+        scores = reference.classifier.score(fake)
+        result["frechet_distance"] = scores.frechet_distance
+        result["classes_covered"] = scores.classes_covered
+        result["classes_total"] = len(scores.class_counts)
+        result["class_counts"] = scores.class_counts
+    return result
+
+
 def evaluate_checkpoint(
     checkpoint: Checkpoint, which: str = "ema", seed: int = 0, dataset: Dataset | None = None
 ) -> dict[str, Any]:
@@ -90,7 +123,6 @@ def evaluate_checkpoint(
     with torch.no_grad():
         result["d_real"] = float(d_output(config.loss, discriminator(real)))
         result["d_fake"] = float(d_output(config.loss, discriminator(torch.from_numpy(fake))))
-    real_spread = mean_pairwise_distance(real.numpy())
-    # Near 1: samples as varied as the data; near 0: mode collapse.
-    result["diversity_ratio"] = mean_pairwise_distance(fake) / real_spread if real_spread else 0.0
+    reference = ImageReference(dataset, IMAGE_SAMPLES, seed)
+    result.update(evaluate_images(generator, config.latent_dim, reference, IMAGE_SAMPLES, seed))
     return result

@@ -27,6 +27,7 @@ def write_metrics_csv(records: list[dict[str, Any]], path: str | Path) -> Path:
     path = Path(path)
     if not records:
         raise DataError(f"{path}: there are no metrics to export yet")
+    records = [_flat(record) for record in records]
     columns = ["step", *sorted({key for record in records for key in record} - {"step"})]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
@@ -34,6 +35,17 @@ def write_metrics_csv(records: list[dict[str, Any]], path: str | Path) -> Path:
     writer.writerows(sorted(records, key=lambda r: r.get("step", 0)))
     atomic_write_text(path, buffer.getvalue())
     return path
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A list (the class histogram) becomes one column per entry: class_counts_0, ..."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, list):
+            flat.update({f"{key}_{i}": item for i, item in enumerate(value)})
+        else:
+            flat[key] = value
+    return flat
 
 
 def write_run_gif(run_dir: str | Path, path: str | Path, frame_ms: int = 200) -> int:

@@ -22,6 +22,7 @@ class OpenedPath:
     checkpoints: list[tuple[int, Path]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    network_stats: list[dict[str, Any]] = field(default_factory=list)  # see core.network_stats
 
 
 def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
@@ -47,4 +48,5 @@ def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
         checkpoints=checkpoints,
         metrics=read_jsonl(run_dir / "metrics.jsonl"),
         events=read_jsonl(run_dir / "events.jsonl"),
+        network_stats=read_jsonl(run_dir / "network_stats.jsonl"),
     )

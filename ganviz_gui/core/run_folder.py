@@ -2,6 +2,8 @@
 
     config.json            the settings the run started with
     metrics.jsonl          one JSON object per logged step, appended and flushed
+    network_stats.jsonl    per-layer norms and histograms of G and D, and D's verdict
+                           histograms, every stats_every steps
     events.jsonl           settings changes, recoveries, starts, stops, resumes
     samples/step_XXXXXXXX.png       fixed-noise grids (images) or scatter plots (2D data)
     checkpoints/step_XXXXXXXX.pt    every checkpoint_every steps and at stop; the last K kept
@@ -56,12 +58,17 @@ class RunWriter:
         if resume_step is None or not (self.root / "config.json").exists():
             atomic_write_text(self.root / "config.json", config.to_json() + "\n")
         if resume_step is not None:
-            self._drop_records_after(resume_step)
+            for name in ("metrics", "network_stats"):
+                self._drop_records_after(resume_step, name)
         self._metrics = (self.root / "metrics.jsonl").open("a", encoding="utf-8")
         self._events = (self.root / "events.jsonl").open("a", encoding="utf-8")
+        self._stats = (self.root / "network_stats.jsonl").open("a", encoding="utf-8")
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         _append_line(self._metrics, record)
+
+    def append_stats(self, record: dict[str, Any]) -> None:
+        _append_line(self._stats, record)
 
     def append_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -82,30 +89,30 @@ class RunWriter:
 
     def sync(self) -> None:
         """Flush the logs to disk (called at checkpoints: they and the logs agree after a crash)."""
-        for handle in (self._metrics, self._events):
+        for handle in (self._metrics, self._events, self._stats):
             handle.flush()
             _fsync(handle)
 
     def close(self) -> None:
-        for handle in (self._metrics, self._events):
+        for handle in (self._metrics, self._events, self._stats):
             if not handle.closed:
                 handle.flush()
                 _fsync(handle)
                 handle.close()
 
-    def _drop_records_after(self, step: int) -> None:
-        """On resume from step N, metrics past N belong to a continuation we are replacing.
+    def _drop_records_after(self, step: int, name: str) -> None:
+        """On resume from step N, records past N belong to a continuation we are replacing.
 
-        They are moved, not lost: the old file is kept as metrics.before-resume-<time>.jsonl.
+        They are moved, not lost: the old file is kept as <name>.before-resume-<time>.jsonl.
         """
-        path = self.root / "metrics.jsonl"
+        path = self.root / f"{name}.jsonl"
         if not path.exists():
             return
         records = read_jsonl(path)
         kept = [r for r in records if r.get("step", 0) <= step]
         if len(kept) == len(records):
             return
-        backup = self.root / f"metrics.before-resume-{int(time.time())}.jsonl"
+        backup = self.root / f"{name}.before-resume-{int(time.time())}.jsonl"
         path.replace(backup)
         atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 

@@ -32,10 +32,18 @@ from ganviz_gui.core.config import LOSSES, TrainingConfig
 from ganviz_gui.core.data import BatchSampler, Dataset, load_dataset
 from ganviz_gui.core.devices import resolve_device
 from ganviz_gui.core.errors import ConfigError, TrainingStopped
-from ganviz_gui.core.evaluation import decode, evaluate_points, sample
+from ganviz_gui.core.evaluation import (
+    TRAINING_IMAGE_SAMPLES,
+    ImageReference,
+    decode,
+    evaluate_images,
+    evaluate_points,
+    sample,
+)
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.metrics import PointHistogram
 from ganviz_gui.core.models import build_models, dcgan_plan
+from ganviz_gui.core.network_stats import LayerStats, layer_parameters, verdict_histograms
 
 STEP_KINDS = ("both", "d", "g")
 SNAPSHOT_EVERY = 100  # steps between copies of the last good state kept for recovery
@@ -46,6 +54,7 @@ class StepResult:
     step: int  # the iteration just finished (1-based)
     record: dict[str, Any] | None  # a metrics record when this step closed a logging interval
     skipped: bool  # an update was refused as non-finite and the last good state restored
+    stats: dict[str, Any] | None = None  # layer health and D's verdicts, every stats_every steps
 
 
 class Trainer:
@@ -77,6 +86,8 @@ class Trainer:
         self._ema_params = (
             [] if self.generator_ema is None else list(self.generator_ema.parameters())
         )
+        self._g_layers = layer_parameters(self.generator)
+        self._d_layers = layer_parameters(self.discriminator)
         self._g_buffers = list(self.generator.buffers())
         self._ema_buffers = [] if self.generator_ema is None else list(self.generator_ema.buffers())
 
@@ -98,6 +109,8 @@ class Trainer:
         self._interval_start_step = 0
         self._interval_elapsed = 0.0
         self._point_reference: PointHistogram | None = None  # real histogram for JS, made once
+        self._stats: dict[str, Any] | None = None  # captured during a stats step (_take_stats)
+        self._image_reference: ImageReference | None = None  # made at the first image eval
         self._snapshot: dict[str, Any] | None = None
         self._snapshot_step = -1
         self._take_snapshot()
@@ -113,6 +126,8 @@ class Trainer:
         # Gradient norms and D's outputs are measured on the step that closes a logging
         # interval only: on a GPU each is a few kernel launches, and small GANs are launch-bound.
         measure = (self.step_count + 1) % self.config.log_every == 0
+        every = self.config.stats_every
+        self._stats = {} if every and (self.step_count + 1) % every == 0 else None
         if kind in ("both", "d"):
             updates = self.config.d_steps if kind == "both" else 1
             for i in range(updates):
@@ -125,6 +140,7 @@ class Trainer:
                     break
         if kind in ("both", "g") and not skipped:
             skipped = not self._update_generator(fake, measure)
+        stats = self._take_stats()
         self.step_count += 1
         step_seconds = time.perf_counter() - started
         self.elapsed += step_seconds
@@ -136,7 +152,9 @@ class Trainer:
             # Only an interval known to be clean makes a good state worth keeping.
             if not skipped and self.step_count - self._snapshot_step >= SNAPSHOT_EVERY:
                 self._take_snapshot()
-        return StepResult(self.step_count, record, skipped)
+        if stats is not None:
+            stats["step"] = self.step_count
+        return StepResult(self.step_count, record, skipped, stats)
 
     def _update_discriminator(
         self, keep_fake_graph: bool, measure: bool
@@ -161,6 +179,9 @@ class Trainer:
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
         pending = self._pending
+        if self._stats is not None:  # with several D updates a step, the last one stays
+            self._stats["discriminator"] = LayerStats(self._d_layers)
+            self._stats["verdicts"] = (real_logits.detach(), fake_logits.detach())
         if measure:
             pending["grad_norm_d"].append(_grad_norm(self._d_params))
             pending["d_real"].append(losses.d_output(cfg.loss, real_logits.detach()))
@@ -184,6 +205,8 @@ class Trainer:
         loss = losses.g_loss(self.config.loss, fake_logits)
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
+        if self._stats is not None:
+            self._stats["generator"] = LayerStats(self._g_layers)
         if measure:
             self._pending["grad_norm_g"].append(_grad_norm(self._g_params))
         if not self._apply_update(self.optimizer_g, "generator", loss, self._g_params):
@@ -191,6 +214,22 @@ class Trainer:
         self._update_ema()
         self._pending["loss_g"].append(loss.detach())
         return True
+
+    def _take_stats(self) -> dict[str, Any] | None:
+        """The layer statistics captured during this step (after each backward, before the
+        update), fetched from the device in one go per network."""
+        captured, self._stats = self._stats, None
+        if not captured:
+            return None
+        record: dict[str, Any] = {}
+        for network in ("generator", "discriminator"):
+            if network in captured:
+                record[network] = captured[network].to_record()
+        if "verdicts" in captured:
+            real, fake = (losses.d_outputs(self.config.loss, x) for x in captured["verdicts"])
+            probabilities = self.config.loss in losses.PROBABILISTIC_LOSSES
+            record["verdicts"] = verdict_histograms(real, fake, probabilities)
+        return record
 
     def _apply_update(
         self,
@@ -348,8 +387,11 @@ class Trainer:
             record["refused_updates"] = refused_total
             network = "discriminator" if refused.get("discriminator") else "generator"
             self._recover(network, refused=refused_total)  # may raise TrainingStopped
-        if not self.dataset.is_image and self.step_count % self.config.eval_every == 0:
-            record.update(self.evaluate_2d(generator="raw"))
+        if self.step_count % self.config.eval_every == 0:
+            if self.dataset.is_image:
+                record.update(self.evaluate_images(generator="raw"))
+            else:
+                record.update(self.evaluate_2d(generator="raw"))
         return record, bool(refused_total)
 
     def evaluate_2d(self, generator: str = "ema") -> dict[str, float]:
@@ -359,6 +401,27 @@ class Trainer:
         net = self.sampling_generator(generator)
         return evaluate_points(
             net, self.config.latent_dim, self.dataset, self.config.seed + 4, self._point_reference
+        )
+
+    def evaluate_images(self, generator: str = "ema") -> dict[str, Any]:
+        """Diversity against the data's; with labels, the classifier's Fréchet distance and
+        classes covered. The first call trains (or loads) the data set's classifier."""
+        if self._image_reference is None:
+            started = time.perf_counter()
+            self._image_reference = ImageReference(self.dataset, seed=self.config.seed + 4)
+            classifier = self._image_reference.classifier
+            if classifier is not None:
+                self._event(
+                    "quality_classifier",
+                    accuracy=round(classifier.accuracy, 4),
+                    seconds=round(time.perf_counter() - started, 2),
+                )
+        return evaluate_images(
+            self.sampling_generator(generator),
+            self.config.latent_dim,
+            self._image_reference,
+            TRAINING_IMAGE_SAMPLES,
+            self.config.seed + 4,
         )
 
     # ------------------------------------------------------------------ sampling

@@ -113,6 +113,8 @@ class TrainingSession:
             self.flush_events()
         if result.record is not None:
             self.writer.append_metrics(result.record)
+        if result.stats is not None:
+            self.writer.append_stats(result.stats)
         config = self.trainer.config
         if result.step % config.sample_every == 0:
             self.write_samples()

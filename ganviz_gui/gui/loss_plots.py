@@ -1,6 +1,6 @@
-"""Live training curves: losses, D's outputs, gradient norms and learning rates.
+"""Live training curves: losses, D's outputs, gradient norms, learning rates and quality.
 
-Four pyqtgraph plots share one step axis. Each metric is drawn raw (faint) and smoothed (an
+Five pyqtgraph plots share one step axis. Each metric is drawn raw (faint) and smoothed (an
 EMA debiased at the start, as TensorBoard does); events (a live setting change, a non-finite
 recovery, a resume) are marked on every plot. Long runs stay smooth: curves are drawn with
 peak downsampling, clipped to the view and with 1 px pens (measured for 1e6 points: 94 ms a
@@ -52,7 +52,24 @@ PLOTS: tuple[tuple[str, str, tuple[CurveSpec, ...]], ...] = (
         "Learning rate",
         (CurveSpec("lr_d", "D", D_COLOR), CurveSpec("lr_g", "G", G_COLOR)),
     ),
+    (
+        # Every eval_every steps; all four are shares in [0, 1] (diversity may pass 1 a little).
+        "quality",
+        "Quality",
+        (
+            CurveSpec("coverage", "cover", (80, 200, 120)),
+            CurveSpec("high_quality", "HQ", (200, 120, 220)),
+            CurveSpec("js_divergence", "JS", (220, 80, 80)),
+            CurveSpec("diversity_ratio", "div", (230, 210, 90)),
+        ),
+    ),
 )
+FINDING_PLOTS = {  # where each kind of diagnostic finding is shaded
+    "mode_collapse": "quality",
+    "d_overpowering": "d_outputs",
+    "oscillation": "d_outputs",
+    "nonfinite": "losses",
+}
 EVENT_KINDS = ("settings_changed", "nonfinite_recovery", "resumed", "error", "stopped")
 DEFAULT_SMOOTHING = 0.6
 REDRAW_HZ = 3
@@ -104,6 +121,7 @@ class LossPlots(QWidget):
         self._smooth_curves: dict[str, pg.PlotDataItem] = {}
         self._plot_of: dict[str, pg.PlotItem] = {}
         self._event_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self._finding_regions: list[tuple[pg.PlotItem, pg.LinearRegionItem]] = []
         self.events: list[dict[str, Any]] = []
         self._weight = DEFAULT_SMOOTHING
         self._dirty: set[str] = set()  # curves with points not drawn yet
@@ -197,6 +215,7 @@ class LossPlots(QWidget):
         """Append metric records (dicts with 'step' and any metrics) and redraw what changed."""
         if not records:
             return
+        records = [with_coverage(r) for r in records]
         changed = []
         for key, series in self.series.items():
             steps = [r["step"] for r in records if r.get(key) is not None]
@@ -229,7 +248,8 @@ class LossPlots(QWidget):
             plot = self.plots[name]
             view = plot.getViewBox()
             values = [self._shown_values(spec.key) for spec in curves]
-            y_range = nice_range(np.concatenate(values), log, from_zero=name == "learning_rates")
+            from_zero = name in ("learning_rates", "quality")
+            y_range = nice_range(np.concatenate(values), log, from_zero=from_zero)
             current = view.state["targetRange"]
             if (tuple(current[0]), tuple(current[1])) != (x_range, y_range):
                 view.setRange(xRange=x_range, yRange=y_range, padding=0, update=False)
@@ -270,6 +290,24 @@ class LossPlots(QWidget):
                 plot.addItem(line, ignoreBounds=True)
                 self._event_lines.append((plot, line))
 
+    def set_findings(self, findings: list[Any]) -> None:
+        """Shade each diagnostic finding's step range on the plot of its evidence."""
+        for plot, region in self._finding_regions:
+            plot.removeItem(region)
+        self._finding_regions = []
+        for finding in findings:
+            plot = self.plots[FINDING_PLOTS.get(finding.kind, "losses")]
+            region = pg.LinearRegionItem(
+                values=(finding.first_step, max(finding.last_step, finding.first_step + 1)),
+                movable=False,
+                brush=pg.mkBrush(230, 60, 60, 40),
+                pen=pg.mkPen(230, 60, 60, 90),
+            )
+            region.setZValue(-20)
+            region.setToolTip(finding.describe())
+            plot.addItem(region, ignoreBounds=True)
+            self._finding_regions.append((plot, region))
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.redraw()
@@ -283,6 +321,7 @@ class LossPlots(QWidget):
         for plot, line in self._event_lines:
             plot.removeItem(line)
         self._event_lines.clear()
+        self.set_findings([])
         self.events.clear()
         self.set_step_cursor(None)
         self.follow_check.setChecked(True)
@@ -380,6 +419,14 @@ class LossPlots(QWidget):
         text = f"step {int(nearest_step):,}: " + " &nbsp; ".join(parts)
         self.readout.setText(text)
         return text
+
+
+def with_coverage(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with `coverage`: the share of modes (2D) or classes (images) covered."""
+    for covered, total in (("modes_covered", "modes_total"), ("classes_covered", "classes_total")):
+        if record.get(covered) is not None and record.get(total):
+            return {**record, "coverage": record[covered] / record[total]}
+    return record
 
 
 def _colored_title(title: str, curves: tuple[CurveSpec, ...]) -> str:

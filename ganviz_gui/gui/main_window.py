@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
@@ -32,9 +33,11 @@ from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.checkpoint_compare import CheckpointCompare
+from ganviz_gui.gui.diagnostics_panel import DiagnosticsPanel
 from ganviz_gui.gui.field_view import FieldView
-from ganviz_gui.gui.latent_explorer import LatentExplorer
+from ganviz_gui.gui.latent_explorer import LatentExplorer, torch_threads_for_this_job
 from ganviz_gui.gui.loss_plots import LossPlots
+from ganviz_gui.gui.network_view import NetworkView
 from ganviz_gui.gui.run_scrubber import CheckpointCache, RunScrubber
 from ganviz_gui.gui.sample_grid import SampleGrid
 from ganviz_gui.gui.setup_panel import SetupPanel
@@ -49,7 +52,7 @@ from ganviz_gui.gui.training_worker import (
 
 MAX_RECENT_RUNS = 10
 CLOSE_WAIT_MS = 10_000  # the worker stops between steps and saves; normally well under 2 s
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2  # 2: the Networks and Quality docks
 
 
 def app_settings() -> QSettings:
@@ -136,10 +139,20 @@ class MainWindow(QMainWindow):
         self.compare_dock = self._dock(
             "compareDock", "Compare", self.compare, Qt.RightDockWidgetArea
         )
+        self.network_view = NetworkView()
+        self.network_dock = self._dock(
+            "networkDock", "Networks", self.network_view, Qt.RightDockWidgetArea
+        )
+        self.diagnostics = DiagnosticsPanel()
+        self.diagnostics_dock = self._dock(
+            "diagnosticsDock", "Diagnostics", self.diagnostics, Qt.RightDockWidgetArea
+        )
         # One tab each: a run raises its own view, opening a generator raises the explorer.
         self.tabifyDockWidget(self.field_dock, self.sample_dock)
         self.tabifyDockWidget(self.sample_dock, self.explorer_dock)
         self.tabifyDockWidget(self.explorer_dock, self.compare_dock)
+        self.tabifyDockWidget(self.compare_dock, self.network_dock)
+        self.tabifyDockWidget(self.network_dock, self.diagnostics_dock)
         self.field_dock.raise_()
         self.setAcceptDrops(True)  # drop a checkpoint, a run folder or a generator to open it
         self.field_dock.visibilityChanged.connect(self._on_field_dock_shown)
@@ -151,8 +164,14 @@ class MainWindow(QMainWindow):
         self.scrubber.checkpoint_chosen.connect(self._show_checkpoint)
         self.loss_plots.step_clicked.connect(self._on_plot_clicked)
         self.sample_grid.sample_clicked.connect(self._on_sample_clicked)
+        self.sample_grid.sample_clicked.connect(self._find_neighbours)
         self.latent_explorer.follow_check.toggled.connect(lambda _: self._on_follow_changed())
         self.latent_explorer.follow_combo.activated.connect(lambda _: self._on_follow_changed())
+        self.network_dock.visibilityChanged.connect(lambda _: self._on_follow_changed())
+        self.network_view.tabs.currentChanged.connect(lambda _: self._on_follow_changed())
+        self.network_view.cursor_button.clicked.connect(self._take_cursor_apart)
+        self.diagnostics.step_chosen.connect(self._on_finding_chosen)
+        self.diagnostics.findings_changed.connect(self.loss_plots.set_findings)
         self._checkpoint_views = CheckpointCache()
         self._build_status_bar()
         self._build_menus()
@@ -162,6 +181,9 @@ class MainWindow(QMainWindow):
         self._opener.finished.connect(self._on_opened)
         self._checkpoint_loader = LatestOnly(self, own_thread=True)  # scrubbing stays quick
         self._checkpoint_loader.finished.connect(self._on_checkpoint_loaded)
+        self._neighbour_finder = LatestOnly(self, own_thread=True)
+        self._neighbour_finder.finished.connect(self._on_neighbours_found)
+        self._training_data: tuple[str, Any, float] | None = None  # (config, data, typical)
         self._compare_loader = LatestOnly(self, own_thread=True)
         self._compare_loader.finished.connect(self._on_compare_loaded)
         self.compare.compare_wanted.connect(self._load_comparison)
@@ -191,6 +213,8 @@ class MainWindow(QMainWindow):
             self.sample_dock,
             self.explorer_dock,
             self.compare_dock,
+            self.network_dock,
+            self.diagnostics_dock,
         )
 
     def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
@@ -374,6 +398,8 @@ class MainWindow(QMainWindow):
         self.scrubber.hide()  # the plots and the grid now follow the new run
         self.loss_plots.clear()
         self.sample_grid.clear()
+        self.network_view.clear()
+        self.diagnostics.clear()
         self.run_info, self.last_update, self.last_run_end = None, None, None
         self._latest_samples = self._latest_field = None
         worker.run_started.connect(self._on_run_started)
@@ -383,7 +409,7 @@ class MainWindow(QMainWindow):
         worker.checkpoint_saved.connect(self._on_checkpoint_saved)
         worker.set_wanted("field", _shown(self.field_dock))
         worker.set_wanted("samples", _shown(self.sample_dock))
-        worker.set_wanted("weights", self.latent_explorer.follow_check.isChecked())
+        worker.set_wanted("weights", self._weights_wanted())
         worker.weights_interval = self.latent_explorer.follow_combo.currentData()
         # Not parented: dropping the reference when the thread has finished frees the run.
         self.training = TrainingThread(worker)
@@ -449,14 +475,19 @@ class MainWindow(QMainWindow):
         if info.skipped_files:
             message += f" ({len(info.skipped_files)} unreadable file(s) skipped)"
         self.statusBar().showMessage(message, 8000)
-        self.setup_panel.set_config(TrainingConfig.from_dict(info.config))
+        config = TrainingConfig.from_dict(info.config)
+        self.setup_panel.set_config(config)
         self.setup_panel.set_running(True)
+        self._describe_networks(config, info.sample_shape)
+        self.diagnostics.loss = config.loss
 
     def _on_update(self, update: TrainingUpdate) -> None:
         try:
             self.last_update = update
             self.loss_plots.add_records(update.records)
             self.loss_plots.add_events(update.events)
+            self.network_view.add_stats(update.stats)
+            self.diagnostics.add_records(update.records, update.events)
             # A hidden panel is not drawn (drawing costs the training thread the GIL); it
             # catches up with the newest picture when shown again.
             if update.samples is not None:
@@ -467,7 +498,7 @@ class MainWindow(QMainWindow):
                 self._latest_field = update.field
                 if _shown(self.field_dock):
                     self.field_view.set_snapshot(update.field)
-            if update.weights is not None and self.latent_explorer.follow_check.isChecked():
+            if update.weights is not None:
                 self._follow_live(update)
             self._show_progress(update)
             self._update_buttons()
@@ -487,18 +518,69 @@ class MainWindow(QMainWindow):
             update.step,
             info.run_dir,
         )
+        if self._forward_pass_shown():
+            import torch
+
+            self.network_view.set_generator_file(live, torch.from_numpy(info.fixed_noise))
         explorer = self.latent_explorer
+        if not explorer.follow_check.isChecked():
+            return
         if explorer.opened is not None and explorer.opened.kind == live.kind:
             explorer.show_generator(live, keep_plane=True)
         else:
             self.scrubber.hide()  # the explorer leaves any inspected run for the live one
             explorer.set_generator(live)
 
+    def _forward_pass_shown(self) -> bool:
+        return _shown(self.network_dock) and self.network_view.tabs.currentIndex() == 1
+
+    def _weights_wanted(self) -> bool:
+        """Copies of the live weights serve the explorer's live mode and the forward pass."""
+        return self.latent_explorer.follow_check.isChecked() or self._forward_pass_shown()
+
     def _on_follow_changed(self) -> None:
         if self.training is not None:
             worker = self.training.worker
             worker.weights_interval = self.latent_explorer.follow_combo.currentData()
-            worker.set_wanted("weights", self.latent_explorer.follow_check.isChecked())
+            worker.set_wanted("weights", self._weights_wanted())
+
+    def _describe_networks(self, config: TrainingConfig, sample_shape: tuple[int, ...]) -> None:
+        """The architecture table of a run's networks (freshly built: shapes need no weights)."""
+        from ganviz_gui.core.models import build_models
+        from ganviz_gui.core.network_stats import describe_networks
+
+        generator, discriminator = build_models(config, tuple(sample_shape))
+        self.network_view.set_architecture(
+            describe_networks(generator, discriminator, config.latent_dim, tuple(sample_shape))
+        )
+
+    def _inspect_networks(self, generator: Any) -> None:
+        """The network view on an opened generator file: its layers and its forward pass."""
+        from ganviz_gui.core.network_stats import describe_networks
+
+        critic = generator.build_critic()
+        self.network_view.set_architecture(
+            describe_networks(
+                generator.build_generator("ema"),
+                critic[0] if critic else None,
+                generator.latent_dim,
+                generator.sample_shape,
+            )
+        )
+        self.network_view.set_generator_file(generator, _latents_of(generator))
+
+    def _take_cursor_apart(self) -> None:
+        explorer = self.latent_explorer
+        if explorer.plane is None:
+            self.statusBar().showMessage("Open a generator in the latent explorer first.", 5000)
+            return
+        self.network_view.use_latent(explorer.cursor_latent())
+
+    def _on_finding_chosen(self, step: int) -> None:
+        """A diagnostic finding: the plots' cursor (and an opened run's slider) go to its start."""
+        self.loss_plots.set_step_cursor(step)
+        if self.scrubber.isVisible() and self.scrubber.steps:
+            self._on_plot_clicked(float(step))
 
     def _on_field_dock_shown(self, visible: bool) -> None:
         if self.training is not None:
@@ -614,6 +696,7 @@ class MainWindow(QMainWindow):
         self._checkpoint_views.clear()
         self._remember_file(path)
         self.latent_explorer.set_generator(opened.generator)
+        self._inspect_networks(opened.generator)
         inspect_run = opened.run_dir is not None and self.training is None
         # Image generators open in the explorer; a 2D run opens in the field view (below), a
         # lone 2D generator in the explorer's mesh.
@@ -627,6 +710,9 @@ class MainWindow(QMainWindow):
             self.loss_plots.clear()
             self.loss_plots.add_records(opened.metrics)
             self.loss_plots.add_events(opened.events)
+            self.network_view.set_stats(opened.network_stats)
+            config = opened.generator.config
+            self.diagnostics.set_run(opened.metrics, opened.events, config and config.loss)
             steps = [step for step, _ in opened.checkpoints]
             shown = steps.index(opened.generator.step) if opened.generator.step in steps else None
             self.scrubber.set_steps(steps, shown)
@@ -816,6 +902,7 @@ class MainWindow(QMainWindow):
             return
         step, path = self.opened.checkpoints[index]
         self.loss_plots.set_step_cursor(step)
+        self.network_view.set_step(step)
         views = self._checkpoint_views.get(step)
         if views is not None:
             self._draw_checkpoint(*views)
@@ -835,14 +922,14 @@ class MainWindow(QMainWindow):
     def _draw_checkpoint(self, generator: Any, picture: Any) -> None:
         """`picture`: a SampleSheet (images) or a FieldSnapshot (2D points)."""
         self.latent_explorer.show_generator(generator)
+        self.network_view.set_generator_file(generator, _latents_of(generator))
         if self.training is not None:
             return  # the panels follow the live run
         if generator.is_image:
             self.sample_grid.set_sheet(picture)
             self.compare.set_sheets(sheet_a=picture)
-        else:
+        else:  # the tab in front stays in front: scrubbing from the diagnostics keeps them
             self.field_view.set_snapshot(picture)
-            self.field_dock.raise_()
 
     def _load_comparison(self, step: int) -> None:
         """Checkpoint B of the comparison: cached, or loaded on a thread of its own."""
@@ -886,6 +973,80 @@ class MainWindow(QMainWindow):
             f"Sample {index}'s latent is the explorer's origin now ({picked} of 3 picked for "
             "the plane through three samples)",
             8000,
+        )
+
+    def _config_shown(self) -> TrainingConfig | None:
+        """The settings of the run whose samples the grid shows (live, or opened)."""
+        if self.scrubber.isVisible() and self.opened is not None:
+            return self.opened.generator.config
+        if self.run_info is not None:
+            return TrainingConfig.from_dict(self.run_info.config)
+        return None
+
+    def _find_neighbours(self, which: str, index: int) -> None:
+        """A generated sample's nearest training images, found in the background."""
+        dialogs = self.sample_grid.dialogs
+        if which != "fake" or not dialogs:
+            return
+        dialog = dialogs[-1]
+        config = self._config_shown()
+        if config is None or config.is_2d:
+            dialog.neighbours_label.setText("The training data of this generator is not known.")
+            return
+        dialog.neighbours_label.setText("Looking for the nearest training images...")
+        key = config.to_json()
+        known = self._training_data
+        cached = known if known is not None and known[0] == key else None
+        sample = dialog.sample
+
+        def find() -> tuple:
+            from ganviz_gui.core.data import load_dataset, to_model_space
+            from ganviz_gui.core.memorisation import nearest_images, typical_neighbour_distance
+            from ganviz_gui.core.sample_images import image_grid
+
+            torch_threads_for_this_job()
+            if cached is not None:
+                _, dataset, typical = cached
+            else:
+                dataset = load_dataset(config.replace(download=False))
+                typical = typical_neighbour_distance(dataset)
+            channels = dataset.data.shape[1]
+            pixels = sample.transpose(2, 0, 1)[:channels].astype(np.float32) / 127.5 - 1.0
+            indices, distances = nearest_images(pixels, dataset, k=5)
+            pictures = [
+                image_grid(to_model_space(dataset.data[[int(i)]]).numpy(), 1, padding=0)
+                for i in indices
+            ]
+            return dialog, (key, dataset, typical), pictures, distances
+
+        self._neighbour_finder.submit(find)
+
+    def _on_neighbours_found(self, result: Any, error: str) -> None:
+        if error:
+            if self.sample_grid.dialogs:
+                self.sample_grid.dialogs[-1].neighbours_label.setText(
+                    f"Cannot search the training data: {error}"
+                )
+            return
+        dialog, training_data, pictures, distances = result
+        self._training_data = training_data
+        if dialog not in self.sample_grid.dialogs:
+            return  # closed meanwhile
+        typical = training_data[2]
+        ratio = distances[0] / typical if typical > 0 else float("inf")
+        verdict = (
+            "much closer to a training image than training images are to each other: it may "
+            "be a copy."
+            if ratio < 0.5
+            else "no closer to a training image than training images are to each other: no "
+            "sign of copying."
+        )
+        dialog.show_neighbours(
+            pictures,
+            f"Nearest training images (L2 in pixel space, nearest first): "
+            f"{', '.join(f'{d:.2f}' for d in distances)}. Training images lie {typical:.2f} "
+            f"from their nearest other training image (median); this sample is {ratio:.2f}x "
+            f"that, {verdict}",
         )
 
     def _on_plot_clicked(self, step: float) -> None:
@@ -1030,6 +1191,16 @@ class MainWindow(QMainWindow):
         self.save_settings()
         QThreadPool.globalInstance().waitForDone(5000)
         super().closeEvent(event)
+
+
+def _latents_of(generator: Any) -> Any:
+    """The latents a generator file's forward pass picks from: a GANViz checkpoint's fixed
+    noise (the sample grid's latents), else 16 seeded ones."""
+    import torch
+
+    if generator.checkpoint is not None and "fixed_noise" in generator.checkpoint.state:
+        return generator.checkpoint.state["fixed_noise"]
+    return torch.randn(16, generator.latent_dim, generator=torch.Generator().manual_seed(0))
 
 
 def _shown(dock: QDockWidget) -> bool:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QVBoxLayout,
     QWidget,
 )
@@ -184,19 +185,43 @@ class SampleGrid(QWidget):
 
 
 class SampleDialog(QDialog):
-    """One sample, enlarged with nearest-neighbour scaling so its pixels stay visible."""
+    """One sample, enlarged with nearest-neighbour scaling so its pixels stay visible; for a
+    generated sample, its nearest training images below it (a memorisation check) once the
+    window has found them."""
 
     def __init__(self, picture: np.ndarray, caption: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("sampleDialog")
         self.setWindowTitle(caption)
-        picture = np.ascontiguousarray(picture)
-        h, w, _ = picture.shape
-        image = QImage(picture.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-        factor = max(1, 256 // max(h, w))
-        pixmap = QPixmap.fromImage(image).scaled(w * factor, h * factor, mode=Qt.FastTransformation)
+        self.sample = np.ascontiguousarray(picture)  # (h, w, 3) uint8, as shown
         self.picture = QLabel(objectName="sampleLarge")
-        self.picture.setPixmap(pixmap)
+        self.picture.setPixmap(_enlarged(self.sample, 192))
+        self.neighbours = QHBoxLayout()
+        self.neighbours_label = QLabel(objectName="neighboursLabel", wordWrap=True)
+        self.neighbours_label.setFixedWidth(max(320, self.picture.sizeHint().width()))
+        self.neighbour_pictures: list[np.ndarray] = []
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SetFixedSize)  # the dialog grows with what it shows
         layout.addWidget(self.picture, alignment=Qt.AlignCenter)
         layout.addWidget(QLabel(caption, wordWrap=True))
+        layout.addLayout(self.neighbours)
+        layout.addWidget(self.neighbours_label)
+
+    def show_neighbours(self, pictures: list[np.ndarray], text: str) -> None:
+        """The nearest training images, nearest first, and what their distances say."""
+        self.neighbour_pictures = pictures
+        for picture in pictures:
+            label = QLabel()
+            label.setPixmap(_enlarged(picture, 56))
+            self.neighbours.addWidget(label)
+        self.neighbours.addStretch(1)
+        self.neighbours_label.setText(text)
+
+
+def _enlarged(picture: np.ndarray, size: int) -> QPixmap:
+    """(h, w, 3) uint8 as a pixmap about `size` px across, whole-pixel nearest-neighbour."""
+    picture = np.ascontiguousarray(picture)
+    h, w, _ = picture.shape
+    image = QImage(picture.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+    factor = max(1, size // max(h, w))
+    return QPixmap.fromImage(image).scaled(w * factor, h * factor, mode=Qt.FastTransformation)

@@ -55,6 +55,7 @@ class TrainingUpdate:
     state: str  # running / paused
     records: list[dict[str, Any]] = field(default_factory=list)  # metrics since the last update
     events: list[dict[str, Any]] = field(default_factory=list)
+    stats: list[dict[str, Any]] = field(default_factory=list)  # network_stats since the last
     samples: Any = None  # core.live_views.SampleSheet, when refreshed
     field: Any = None  # core.live_views.FieldSnapshot, when refreshed (2D data)
     weights: Any = None  # {"generator": EMA state_dict, "discriminator": ...}, CPU copies
@@ -101,6 +102,7 @@ class TrainingWorker(QObject):
         self.weights_interval = 1.0 / self.rates.weights_hz  # seconds; the explorer may change it
         # Owned by the training thread once it runs.
         self._pending_records: list[dict[str, Any]] = []
+        self._pending_stats: list[dict[str, Any]] = []
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=64)  # (time, step)
         self._active = 0.0
         self._last_sent = self._last_field = self._last_samples = self._last_weights = 0.0
@@ -231,13 +233,19 @@ class TrainingWorker(QObject):
             if session.step_count >= trainer.config.steps:
                 return
             result = session.step()
-            if result.record is not None:
-                self._pending_records.append(result.record)
+            self._keep(result)
             now = time.perf_counter()
             self._active += now - running_since
             running_since = now
             self._rate_window.append((now, result.step))
             self._send_update(session)
+
+    def _keep(self, result: Any) -> None:
+        """Hold a step's metrics and layer statistics for the next update."""
+        if result.record is not None:
+            self._pending_records.append(result.record)
+        if result.stats is not None:
+            self._pending_stats.append(result.stats)
 
     def _apply(self, session: Any, command: str, arguments: dict[str, Any]) -> bool:
         """Apply one command; True when the views should refresh at once."""
@@ -250,8 +258,7 @@ class TrainingWorker(QObject):
         elif command == "step":
             self._paused = True
             result = session.step(arguments.get("kind", "both"))
-            if result.record is not None:
-                self._pending_records.append(result.record)
+            self._keep(result)
         elif command == "set_rates":
             trainer.set_learning_rates(arguments.get("lr_g"), arguments.get("lr_d"))
         elif command == "set_d_steps":
@@ -287,8 +294,9 @@ class TrainingWorker(QObject):
             state="paused" if self._paused else "running",
             records=self._pending_records,
             events=session.take_new_events(),
+            stats=self._pending_stats,
         )
-        self._pending_records = []
+        self._pending_records, self._pending_stats = [], []
         if self._plane_field is not None and (
             pictures or (self.wanted["field"] and now - self._last_field >= 1 / self.rates.field_hz)
         ):

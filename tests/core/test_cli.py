@@ -173,3 +173,17 @@ def test_module_entry_point_and_usage_error_exit_codes():
         text=True,
     )
     assert ran.returncode == 2 and "invalid int value" in ran.stderr
+
+
+def test_diagnose_prints_the_findings_of_a_run_folder(capsys, tmp_path):
+    from pathlib import Path
+
+    runs = Path(__file__).parent.parent / "data" / "diagnostic_runs"
+    assert main(["diagnose", str(runs / "strong_d"), "--json"]) == 0
+    kinds = [finding["kind"] for finding in json.loads(capsys.readouterr().out)]
+    assert kinds == ["d_overpowering", "mode_collapse"]
+    assert main(["diagnose", str(runs / "healthy")]) == 0
+    assert capsys.readouterr().out == "no problems found in 200 records\n"
+    (tmp_path / "config.json").write_text("{not json")
+    assert main(["diagnose", str(tmp_path)]) == 2
+    assert "config.json: unreadable" in capsys.readouterr().err

@@ -183,7 +183,7 @@ def test_digits_sample_grid_fills_hover_shows_d_and_click_enlarges(qtbot, window
     assert grid.sample_at(QPointF(9.5 * 2, 1.5)) == ("fake", 2)
     assert "D(G(z)) = " in grid.describe("fake", 2)
     dialog = grid.open_sample("fake", 2)
-    assert dialog.picture.pixmap().width() == 8 * 32  # nearest-neighbour, whole pixels
+    assert dialog.picture.pixmap().width() == 8 * 24  # nearest-neighbour, whole pixels
     dialog.close()
 
     grid.real_check.setChecked(True)

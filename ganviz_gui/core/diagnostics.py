@@ -1,0 +1,323 @@
+"""Findings from a run's recorded metrics and events: what is going wrong, where, and what
+researchers commonly try.
+
+Each detector reads the records as the run folder holds them (metrics.jsonl, events.jsonl), so
+the same findings appear live, for an opened run, and from the command line. A finding names
+the step range, the evidence in numbers, and the usual remedies. Detectors look for
+sustained patterns (several consecutive records) so that one noisy record raises nothing.
+
+The thresholds were set on runs recorded with the engine (`scripts/make_diagnostic_runs.py`:
+a healthy 8 Gaussians run, a vanilla GAN that collapses, a D with 10x G's learning rate, a run
+whose learning rates are too high) and are checked by tests on those recordings.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+PROBABILISTIC = ("nonsaturating", "minimax")
+SUSTAINED = 3  # consecutive evaluations (or records, for D's outputs) a pattern must last
+WARMUP_RECORDS = 10  # records at the start where D's easy early win is not a finding
+
+
+@dataclass
+class Finding:
+    kind: str  # mode_collapse, d_overpowering, oscillation, nonfinite
+    title: str
+    first_step: int
+    last_step: int
+    evidence: str
+    advice: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        steps = (
+            f"step {self.first_step:,}"
+            if self.first_step == self.last_step
+            else f"steps {self.first_step:,}-{self.last_step:,}"
+        )
+        return f"{self.title} ({steps}): {self.evidence} Try: {self.advice}"
+
+
+def diagnose(
+    records: list[dict[str, Any]],
+    events: list[dict[str, Any]] | None = None,
+    loss: str | None = None,
+) -> list[Finding]:
+    """Every finding in a run's records and events, ordered by where it starts."""
+    records = sorted((r for r in records if isinstance(r.get("step"), (int, float))), key=_step)
+    events = events or []
+    loss = _loss_of(events) or loss  # a live change of loss wins over the starting one
+    findings = [
+        *mode_collapse(records),
+        *d_overpowering(records, loss),
+        *oscillation(records, loss),
+        *nonfinite_recoveries(events),
+    ]
+    return sorted(findings, key=lambda f: (f.first_step, f.kind))
+
+
+# ---------------------------------------------------------------------- detectors
+COLLAPSE_ADVICE = (
+    "an R1 penalty on real data (r1_weight 0.1 for 2D, 1-10 for images), a lower learning "
+    "rate for G, minibatch discrimination or PacGAN-style packing, or another loss (hinge, "
+    "WGAN-GP)."
+)
+
+
+def mode_collapse(records: list[dict[str, Any]]) -> list[Finding]:
+    """2D mixtures: G's samples land on modes (at least half of them high quality) yet cover
+    at most half of the modes, for SUSTAINED consecutive evaluations: the classic collapse,
+    told apart from a G that has not reached the data yet (few high-quality samples) and from
+    mode hopping (coverage that comes back). Images: the classes covered or the diversity
+    falling to at most half of their best so far, for SUSTAINED evaluations."""
+    findings = []
+    steps, covered = _series(records, "modes_covered")
+    quality = _aligned(records, "high_quality", steps)
+    total = _last(records, "modes_total")
+    if total and len(covered) >= SUSTAINED:
+        collapsed = (quality >= 0.5) & (covered <= total / 2)
+        for start, end in _runs(_close_gaps(collapsed, 1), SUSTAINED):
+            findings.append(
+                Finding(
+                    "mode_collapse",
+                    "Mode collapse",
+                    int(steps[start]),
+                    int(steps[end]),
+                    f"G covers {_span(covered[start : end + 1])} of {total:.0f} modes while "
+                    f"{np.nanmean(quality[start : end + 1]):.0%} of its samples are high quality: "
+                    "it draws well from a few modes and ignores the others.",
+                    COLLAPSE_ADVICE,
+                )
+            )
+    for key, what in (("classes_covered", "classes covered"), ("diversity_ratio", "diversity")):
+        steps, values = _series(records, key)
+        if len(values) < SUSTAINED:
+            continue
+        best = np.maximum.accumulate(values)
+        fallen = values <= 0.5 * best
+        for start, end in _runs(_close_gaps(fallen, 1), SUSTAINED):
+            if any(f.first_step <= steps[end] and steps[start] <= f.last_step for f in findings):
+                continue  # the same collapse, seen by another measure
+            peak = int(np.argmax(values[: start + 1]))
+            findings.append(
+                Finding(
+                    "mode_collapse",
+                    "Mode collapse",
+                    int(steps[start]),
+                    int(steps[end]),
+                    f"{what} fell to {_span(values[start : end + 1])} from {values[peak]:.3g} at "
+                    f"step {int(steps[peak]):,}.",
+                    COLLAPSE_ADVICE,
+                )
+            )
+    return findings
+
+
+def d_overpowering(records: list[dict[str, Any]], loss: str | None) -> list[Finding]:
+    """D separates real from fake almost perfectly: D(x) >= 0.85 and D(G(z)) <= 0.15 (over 3
+    records) for SUSTAINED x 2 records; the evidence adds where G's gradient norm stands."""
+    if loss is not None and loss not in PROBABILISTIC:
+        return []  # a critic's raw scores have no "perfect" level to compare with
+    steps, d_real = _series(records, "d_real")
+    d_fake = _aligned(records, "d_fake", steps)
+    if len(steps) < 2 * SUSTAINED:
+        return []
+    real, fake = _moving_average(d_real, 3), _moving_average(d_fake, 3)
+    winning = (real >= 0.85) & (fake <= 0.15)
+    winning[:WARMUP_RECORDS] = False  # D beats an untrained G at first in every run
+    findings = []
+    for start, end in _runs(_close_gaps(winning, 4), 2 * SUSTAINED):
+        evidence = (
+            f"D(x) averages {np.nanmean(d_real[start : end + 1]):.2f} and D(G(z)) "
+            f"{np.nanmean(d_fake[start : end + 1]):.3f}: D tells real from fake almost perfectly."
+        )
+        g_steps, g_norm = _series(records, "grad_norm_g")
+        inside = g_norm[(g_steps >= steps[start]) & (g_steps <= steps[end])]
+        if len(g_norm) >= 2 * SUSTAINED and len(inside):
+            early = float(np.median(g_norm[: max(SUSTAINED, len(g_norm) // 10)]))
+            ratio = float(np.median(inside)) / early if early > 0 else float("inf")
+            evidence += f" G's gradient norm is {ratio:.0%} of its early level" + (
+                ": it is vanishing." if ratio < 0.1 else "."
+            )
+        findings.append(
+            Finding(
+                "d_overpowering",
+                "Discriminator overpowering",
+                int(steps[start]),
+                int(steps[end]),
+                evidence,
+                "lower D's learning rate or its steps per G step, use the non-saturating "
+                "loss, spectral normalisation or an R1 penalty on D, or add instance noise.",
+            )
+        )
+    return findings
+
+
+SWING = 0.3  # a swing of D's margin D(x) - D(G(z)) this large (on the probability scale)
+SWINGS = 4  # ... this many times in a row, each within OSCILLATION_SPAN records of the last
+
+
+def oscillation(records: list[dict[str, Any]], loss: str | None = None) -> list[Finding]:
+    """D and G taking turns to win: D's margin D(x) - D(G(z)) swings up and down by at least
+    SWING at least SWINGS times in a row, each swing within OSCILLATION_SPAN records."""
+    if loss is not None and loss not in PROBABILISTIC:
+        return []
+    steps, d_real = _series(records, "d_real")
+    margin = _moving_average(d_real - _aligned(records, "d_fake", steps), 3)
+    pivots = _zigzag(margin, SWING)
+    findings = []
+    group = pivots[:1]
+    for pivot in [*pivots[1:], None]:
+        if pivot is not None and pivot - group[-1] <= OSCILLATION_SPAN:
+            group.append(pivot)
+            continue
+        if len(group) > SWINGS:
+            first, last = group[0], group[-1]
+            findings.append(
+                Finding(
+                    "oscillation",
+                    "Oscillation",
+                    int(steps[first]),
+                    int(steps[last]),
+                    f"D's margin D(x) - D(G(z)) swung {len(group) - 1} times between "
+                    f"{margin[first : last + 1].min():.2f} and {margin[first : last + 1].max():.2f}:"
+                    " D and G take turns winning instead of settling.",
+                    "lower both learning rates (or Adam's beta1 to 0.0-0.5), use Adam rather "
+                    "than SGD with momentum, two time-scale rates, an R1 or gradient penalty.",
+                )
+            )
+        group = [pivot] if pivot is not None else []
+    return findings
+
+
+OSCILLATION_SPAN = 6
+
+
+def nonfinite_recoveries(events: list[dict[str, Any]]) -> list[Finding]:
+    """Each non-finite loss or gradient the trainer recovered from."""
+    recoveries = [e for e in events if e.get("kind") == "nonfinite_recovery"]
+    if not recoveries:
+        return []
+    steps = [int(e.get("step", 0)) for e in recoveries]
+    networks = sorted({str(e.get("network", "?")) for e in recoveries})
+    return [
+        Finding(
+            "nonfinite",
+            "Non-finite values",
+            min(steps),
+            max(steps),
+            f"{len(recoveries)} recover{'y' if len(recoveries) == 1 else 'ies'} from NaN or "
+            f"infinite values in {', '.join(networks)}: the last good weights were restored "
+            "and the learning rates halved each time.",
+            "lower the learning rates, add a gradient penalty (WGAN-GP) or R1, check the data "
+            "for extreme values, or use spectral normalisation in D.",
+        )
+    ]
+
+
+# ---------------------------------------------------------------------- helpers
+def _step(record: dict[str, Any]) -> float:
+    return float(record["step"])
+
+
+def _series(records: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of the records with a finite number under `key`."""
+    pairs = [
+        (r["step"], float(r[key]))
+        for r in records
+        if isinstance(r.get(key), (int, float)) and np.isfinite(r[key])
+    ]
+    if not pairs:
+        return np.empty(0), np.empty(0)
+    steps, values = zip(*pairs, strict=True)
+    return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+
+
+def _aligned(records: list[dict[str, Any]], key: str, steps: np.ndarray) -> np.ndarray:
+    """`key`'s values at `steps` (NaN where a record lacks it)."""
+    by_step = {r["step"]: float(r[key]) for r in records if isinstance(r.get(key), (int, float))}
+    return np.array([by_step.get(step, np.nan) for step in steps], dtype=float)
+
+
+def _span(values: np.ndarray) -> str:
+    low, high = np.nanmin(values), np.nanmax(values)
+    return f"{low:.3g}" if low == high else f"{low:.3g}-{high:.3g}"
+
+
+def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
+    """Fill runs of at most `gap` False between two True: one noisy record does not split a
+    pattern in two."""
+    mask = np.asarray(mask, dtype=bool).copy()
+    true = np.flatnonzero(mask)
+    for a, b in itertools.pairwise(true):
+        if 1 < b - a <= gap + 1:
+            mask[a:b] = True
+    return mask
+
+
+def _zigzag(values: np.ndarray, threshold: float) -> list[int]:
+    """Indices of the ends of each move of at least `threshold` (a zigzag indicator): the
+    number of swings is one less than the number of indices."""
+    finite = [i for i in range(len(values)) if np.isfinite(values[i])]
+    if not finite:
+        return []
+    pivots: list[int] = []
+    low = high = extreme = finite[0]
+    direction = 0  # 0 until the first move, then +1 rising, -1 falling
+    for i in finite[1:]:
+        if direction == 0:
+            low = i if values[i] < values[low] else low
+            high = i if values[i] > values[high] else high
+            if values[i] - values[low] >= threshold:
+                pivots, direction, extreme = [low], 1, i
+            elif values[high] - values[i] >= threshold:
+                pivots, direction, extreme = [high], -1, i
+        elif direction * (values[i] - values[extreme]) >= 0:
+            extreme = i  # the move goes on
+        elif direction * (values[extreme] - values[i]) >= threshold:
+            pivots.append(extreme)  # it turned by at least the threshold
+            direction, extreme = -direction, i
+    return [*pivots, extreme] if direction else []
+
+
+def _last(records: list[dict[str, Any]], key: str) -> float | None:
+    for record in reversed(records):
+        if isinstance(record.get(key), (int, float)):
+            return float(record[key])
+    return None
+
+
+def _runs(mask: np.ndarray, minimum: int) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True at least `minimum` long."""
+    found, start = [], None
+    for i, flag in enumerate([*mask, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start >= minimum:
+                found.append((start, i - 1))
+            start = None
+    return found
+
+
+def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    if len(values) < width:
+        return values.copy()
+    padded = np.pad(values, (width // 2, width - 1 - width // 2), mode="edge")
+    return np.convolve(padded, np.ones(width) / width, mode="valid")
+
+
+def _loss_of(events: list[dict[str, Any]]) -> str | None:
+    """The loss the run used last, from its events (live changes included)."""
+    loss = None
+    for event in events:
+        if event.get("kind") == "settings_changed" and "loss" in event:
+            loss = event["loss"]
+    return loss

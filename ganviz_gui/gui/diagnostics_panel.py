@@ -1,0 +1,212 @@
+"""Quality and diagnostics: the run's quality numbers, the class histogram of its samples, the
+Fréchet distance over the run, and findings that name what is going wrong.
+
+Findings come from `core.diagnostics` run on the recorded metrics and events; live, the
+detectors run again at most every `DIAGNOSE_SECONDS` while records arrive (a pass over 10^5
+records costs tens of ms, so it is kept rare). A click on a finding emits its first step, which
+the window uses to put the plots' cursor (and the step slider of an opened run) there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+DIAGNOSE_SECONDS = 3.0
+# The metrics the detectors and the summary read; records are kept slim to these.
+KEPT = (
+    "step",
+    "loss_d",
+    "loss_g",
+    "d_real",
+    "d_fake",
+    "grad_norm_g",
+    "modes_covered",
+    "modes_total",
+    "high_quality",
+    "js_divergence",
+    "diversity_ratio",
+    "frechet_distance",
+    "classes_covered",
+    "classes_total",
+    "class_counts",
+)
+
+
+class DiagnosticsPanel(QWidget):
+    step_chosen = Signal(int)  # a finding was clicked: its first step
+    findings_changed = Signal(list)  # [core.diagnostics.Finding] after each diagnosis
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("diagnosticsPanel")
+        self.records: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.loss: str | None = None
+        self.findings: list[Any] = []  # core.diagnostics.Finding
+        self._timer = QTimer(self, singleShot=True, interval=round(DIAGNOSE_SECONDS * 1000))
+        self._timer.timeout.connect(self.diagnose)
+
+        self.summary = QLabel(objectName="qualitySummary", wordWrap=True)
+        self.summary.setTextFormat(Qt.RichText)
+        self.fid_status = QLabel(objectName="inceptionFidStatus", wordWrap=True)
+        self.fid_status.setText(inception_fid_status())
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setObjectName("qualityPlots")
+        self.class_plot = self.plots.addPlot(row=0, col=0)
+        self.class_plot.setMenuEnabled(False)
+        self.class_plot.setTitle("classes of the generated samples (newest evaluation)", size="9pt")
+        self.class_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=(244, 140, 40, 200))
+        self.class_plot.addItem(self.class_bars)
+        self.frechet_plot = self.plots.addPlot(row=0, col=1)
+        self.frechet_plot.setMenuEnabled(False)
+        self.frechet_plot.setTitle("Fréchet distance (classifier features)", size="9pt")
+        self.frechet_curve = self.frechet_plot.plot(pen=pg.mkPen((230, 210, 90), width=1))
+        self.frechet_plot.setLabel("bottom", "step")
+        self.findings_list = QListWidget(objectName="findingsList")
+        self.details = QLabel(objectName="findingDetails", wordWrap=True)
+        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plots, 2)
+        layout.addWidget(QLabel("<b>Findings</b>"))
+        layout.addWidget(self.findings_list, 1)
+        layout.addWidget(self.details)
+        layout.addWidget(self.fid_status)
+        self.findings_list.currentRowChanged.connect(self._on_finding_chosen)
+        self._show_summary()
+
+    # ------------------------------------------------------------------ data in
+    def clear(self) -> None:
+        self.records, self.events, self.findings = [], [], []
+        self.findings_list.clear()
+        self.details.clear()
+        self.class_bars.setOpts(x=[], height=[])
+        self.frechet_curve.setData([], [])
+        self._show_summary()
+        self.findings_changed.emit([])
+
+    def set_run(
+        self, records: list[dict[str, Any]], events: list[dict[str, Any]], loss: str | None
+    ) -> None:
+        """A whole recorded run (an opened run folder): diagnosed at once."""
+        self.records = [_slim(r) for r in records]
+        self.events = list(events)
+        self.loss = loss
+        self.diagnose()
+
+    def add_records(self, records: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """Records of the run training now; diagnosed again within DIAGNOSE_SECONDS."""
+        if not records and not events:
+            return
+        self.records.extend(_slim(r) for r in records)
+        self.events.extend(events)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    # ------------------------------------------------------------------ diagnosing
+    def diagnose(self) -> list[Any]:
+        from ganviz_gui.core.diagnostics import diagnose
+
+        self.findings = diagnose(self.records, self.events, self.loss)
+        self.findings_list.blockSignals(True)
+        self.findings_list.clear()
+        for finding in self.findings:
+            steps = (
+                f"step {finding.first_step:,}"
+                if finding.first_step == finding.last_step
+                else f"steps {finding.first_step:,}-{finding.last_step:,}"
+            )
+            item = QListWidgetItem(f"{finding.title}, {steps}")
+            item.setToolTip(finding.describe())
+            self.findings_list.addItem(item)
+        self.findings_list.blockSignals(False)
+        if not self.findings:
+            self.details.setText(
+                f"No problems found in {len(self.records):,} records."
+                if self.records
+                else "Findings appear here as the run is recorded."
+            )
+        else:
+            self.details.setText("Click a finding for its evidence and what to try.")
+        self._show_summary()
+        self.findings_changed.emit(self.findings)
+        return self.findings
+
+    def _on_finding_chosen(self, row: int) -> None:
+        if not 0 <= row < len(self.findings):
+            return
+        finding = self.findings[row]
+        self.details.setText(
+            f"<b>{finding.title}</b>, steps {finding.first_step:,}-{finding.last_step:,}<br>"
+            f"{finding.evidence}<br><i>Commonly tried:</i> {finding.advice}"
+        )
+        self.step_chosen.emit(finding.first_step)
+
+    # ------------------------------------------------------------------ summary
+    def _show_summary(self) -> None:
+        latest = {}
+        for record in self.records:  # the newest value of each quality metric
+            latest.update({k: v for k, v in record.items() if v is not None})
+        parts = []
+        if "modes_covered" in latest:
+            parts.append(f"{latest['modes_covered']:.0f} of {latest['modes_total']:.0f} modes")
+        if "high_quality" in latest:
+            parts.append(f"{latest['high_quality']:.0%} high quality")
+        if "js_divergence" in latest:
+            parts.append(f"JS divergence {latest['js_divergence']:.3f} bits")
+        if "classes_covered" in latest:
+            parts.append(
+                f"{latest['classes_covered']:.0f} of {latest['classes_total']:.0f} classes"
+            )
+        if "diversity_ratio" in latest:
+            parts.append(f"diversity {latest['diversity_ratio']:.2f} of the data's")
+        frechet = [
+            (r["step"], r["frechet_distance"]) for r in self.records if "frechet_distance" in r
+        ]
+        if frechet:
+            best_step, best = min(frechet, key=lambda pair: pair[1])
+            parts.append(
+                f"Fréchet distance {frechet[-1][1]:.1f} (best {best:.1f} at step {best_step:,})"
+            )
+            steps, values = zip(*frechet, strict=True)
+            self.frechet_curve.setData(np.array(steps, float), np.array(values, float))
+        counts = latest.get("class_counts")
+        if isinstance(counts, list) and counts:
+            self.class_bars.setOpts(x=np.arange(len(counts)), height=np.array(counts, float))
+        self.class_plot.setVisible(bool(counts))
+        self.frechet_plot.setVisible(bool(frechet))
+        self.plots.setVisible(bool(counts) or bool(frechet))
+        if parts:
+            self.summary.setText("<b>Newest evaluation:</b> " + ", ".join(parts) + ".")
+        else:
+            self.summary.setText(
+                "Quality is measured every eval_every steps: modes and JS divergence for 2D "
+                "mixtures; diversity, and with labels a classifier's Fréchet distance and "
+                "classes covered, for images."
+            )
+
+
+def _slim(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: record[key] for key in KEPT if key in record}
+
+
+def inception_fid_status() -> str:
+    """Whether an Inception-based FID can be offered here, and if not, why."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch_fidelity") is None:
+        return (
+            "Inception FID is off: torch-fidelity is not installed (pip install torch-fidelity; "
+            "it then downloads about 100 MB of Inception weights). The Fréchet distance above "
+            "uses a small classifier of this data set instead, and needs no download."
+        )
+    return (
+        "torch-fidelity is installed, but GANViz does not compute an Inception FID yet: the "
+        "Fréchet distance above uses a small classifier of this data set."
+    )

@@ -1,0 +1,143 @@
+"""The network view and the diagnostics panel, live and on an opened run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("pyqtgraph")
+
+from ganviz_gui.core.run_folder import read_jsonl
+from ganviz_gui.core.training_session import TrainingSession
+from tests.core.helpers import tiny_image_config
+from tests.gui.conftest import WAIT_MS
+
+RUNS = Path(__file__).parent.parent / "data" / "diagnostic_runs"
+
+
+@pytest.fixture
+def stats_run(tmp_path):
+    session = TrainingSession.start(
+        tiny_image_config(steps=40, checkpoint_every=20, stats_every=10), tmp_path / "run"
+    )
+    session.run(40)
+    session.close()
+    return tmp_path / "run"
+
+
+def test_an_opened_run_shows_its_layers_their_health_and_ds_verdicts(qtbot, window, stats_run):
+    window.open_path(str(stats_run))
+    view = window.network_view
+    qtbot.waitUntil(lambda: len(view.stats) == 4, timeout=WAIT_MS)
+    window.network_dock.raise_()
+    # The table: every layer of G, then a totals row.
+    generator = window.opened.generator.build_generator()
+    rows = view.table.rowCount()
+    assert rows == len(view.architecture["generator"]) + 1
+    total = view.table.item(rows - 1, 3).text().replace(",", "")
+    assert int(total) == sum(p.numel() for p in generator.parameters())
+    # The heat map: one row per layer with parameters, one column per record, log10 norms.
+    qtbot.waitUntil(lambda: view.health_heat is not None, timeout=WAIT_MS)
+    record = read_jsonl(stats_run / "network_stats.jsonl")[-1]
+    assert view.health_heat.shape == (len(record["generator"]), 4)
+    np.testing.assert_allclose(
+        view.health_heat[:, -1], np.log10([row["grad_norm"] for row in record["generator"]])
+    )
+    # Choosing a layer shows its histograms at the inspected step.
+    name = record["generator"][1]["layer"]
+    row = next(i for i, layer in enumerate(view.architecture["generator"]) if layer.name == name)
+    view.table.selectRow(row)
+    assert view.layer == name and name in view.weight_hist.titleLabel.text
+    assert "overlap" in view.verdicts.titleLabel.text
+    # Scrubbing to the first checkpoint shows the statistics of that step.
+    window.scrubber.slider.setValue(0)
+    qtbot.waitUntil(lambda: view.step_label.text() == "statistics of step 20", timeout=WAIT_MS)
+    view.network_combo.setCurrentIndex(1)
+    view.network_combo.activated.emit(1)
+    assert view.table.rowCount() == len(view.architecture["discriminator"]) + 1
+
+
+def test_the_forward_pass_shows_activations_and_saliency(qtbot, window, stats_run):
+    window.open_path(str(stats_run))
+    view = window.network_view
+    qtbot.waitUntil(lambda: view.opened is not None, timeout=WAIT_MS)
+    window.network_dock.raise_()
+    view.tabs.setCurrentIndex(1)
+    first_conv = view.architecture["generator"][0]
+    view.select_layer(first_conv.name)
+    channels, _height, width = first_conv.output_shape
+    shown = min(channels, 64)
+    columns = int(np.ceil(np.sqrt(shown)))
+    assert view.activation_picture.shape[1] == columns * (width + 1) + 1
+    # Saliency: |dD/dx| of the checkpoint's D at the sample of latent 0.
+    z = view.current_latent()
+    sample = view.networks["generator"](z).detach()
+    x = sample.clone().requires_grad_(True)
+    torch.sigmoid(view.networks["discriminator"](x)).sum().backward()
+    np.testing.assert_allclose(view.saliency_map, x.grad[0].abs().amax(0).numpy(), rtol=1e-4)
+    assert "D says" in view.forward_label.text()
+    # Another latent, then the explorer's cursor.
+    before = view.activation_picture.copy()
+    view.latent_spin.setValue(3)
+    assert not np.array_equal(view.activation_picture, before)
+    qtbot.waitUntil(lambda: window.latent_explorer.plane is not None, timeout=WAIT_MS)
+    view.cursor_button.click()
+    torch.testing.assert_close(view.current_latent()[0], window.latent_explorer.cursor_latent())
+
+
+def test_a_live_run_fills_the_network_view_and_is_diagnosed(qtbot, window):
+    window.setup_panel.apply_preset("8 Gaussians")
+    window.setup_panel.steps_spin.setValue(100_000)
+    window.network_dock.raise_()
+    window.start_training()
+    view = window.network_view
+    qtbot.waitUntil(lambda: len(view.stats) >= 2, timeout=WAIT_MS)  # every 100 steps
+    assert next(layer.name for layer in view.architecture["generator"]) == "net.0"
+    window.network_dock.raise_()  # a 2D run raised the field view when it started
+    qtbot.waitUntil(lambda: view.health_heat is not None, timeout=WAIT_MS)
+    view.tabs.setCurrentIndex(1)  # the forward pass asks the worker for weight copies
+    qtbot.waitUntil(lambda: view.opened is not None, timeout=WAIT_MS)
+    assert "G(z) = (" in view.forward_label.text()
+    qtbot.waitUntil(lambda: len(window.diagnostics.records) > 0, timeout=WAIT_MS)
+    window.stop_training()
+    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+
+
+def test_findings_are_listed_shaded_on_the_plots_and_lead_to_their_step(qtbot, window):
+    folder = RUNS / "strong_d"
+    records = read_jsonl(folder / "metrics.jsonl")
+    window.loss_plots.add_records(records)
+    config = json.loads((folder / "config.json").read_text())
+    window.diagnostics.set_run(records, read_jsonl(folder / "events.jsonl"), config["loss"])
+    panel = window.diagnostics
+    assert panel.findings_list.count() == 2
+    assert len(window.loss_plots._finding_regions) == 2
+    assert "1 of 8 modes" in panel.summary.text() or "of 8 modes" in panel.summary.text()
+    panel.findings_list.setCurrentRow(0)
+    first = panel.findings[0]
+    assert first.evidence in panel.details.text()
+    assert window.loss_plots._step_lines[0].isVisible()
+    assert window.loss_plots._step_lines[0].value() == first.first_step
+
+
+def test_a_healthy_run_says_no_problems_and_why_inception_fid_is_off(qtbot, window):
+    folder = RUNS / "healthy"
+    window.diagnostics.set_run(read_jsonl(folder / "metrics.jsonl"), [], "nonsaturating")
+    assert window.diagnostics.findings == []
+    assert "No problems found in 200 records" in window.diagnostics.details.text()
+    assert "Inception FID" in window.diagnostics.fid_status.text()
+
+
+def test_a_clicked_sample_shows_its_nearest_training_images(qtbot, window, stats_run):
+    window.open_path(str(stats_run))
+    qtbot.waitUntil(lambda: window.sample_grid.sheet is not None, timeout=WAIT_MS)
+    dialog = window.sample_grid.open_sample("fake", 2)
+    qtbot.waitUntil(lambda: len(dialog.neighbour_pictures) == 5, timeout=WAIT_MS)
+    assert dialog.neighbour_pictures[0].shape == (8, 8, 3)  # digits at their own 8 px
+    text = dialog.neighbours_label.text()
+    assert "Nearest training images" in text and "from their nearest other training image" in text
+    dialog.close()
