@@ -21,3 +21,36 @@ def window(qtbot):
     qtbot.waitUntil(lambda: win.engine_ready, timeout=WAIT_MS)
     yield win
     win.close()
+
+
+def recorded_run(folder, config):
+    """A run trained to its end with the engine, as a run folder to open."""
+    from ganviz_gui.core.training_session import TrainingSession
+
+    session = TrainingSession.start(config, run_dir=folder)
+    session.run(config.steps)
+    session.close()
+    return folder
+
+
+@pytest.fixture
+def digits_run(tmp_path):
+    """A tiny digits DCGAN: 30 steps, checkpoints at 10, 20 and 30."""
+    from tests.core.helpers import tiny_image_config
+
+    return recorded_run(tmp_path / "run", tiny_image_config(steps=30, checkpoint_every=10))
+
+
+@pytest.fixture
+def ring_run(tmp_path):
+    """A tiny 8 Gaussians MLP: 40 steps, checkpoints at 20 and 40."""
+    from tests.core.helpers import tiny_points_config
+
+    return recorded_run(tmp_path / "ring", tiny_points_config(steps=40, checkpoint_every=20))
+
+
+def wait_for_pictures(qtbot, explorer):
+    qtbot.waitUntil(
+        lambda: explorer.mosaic_picture is not None and explorer.cursor_picture is not None,
+        timeout=WAIT_MS,
+    )

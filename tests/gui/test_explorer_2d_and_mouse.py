@@ -13,21 +13,8 @@ from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from ganviz_gui.core.training_session import TrainingSession
 from ganviz_gui.gui.latent_mesh import CROSS_POINTS, dense_size
-from tests.core.helpers import tiny_points_config
-from tests.gui.conftest import WAIT_MS
-from tests.gui.test_latent_explorer import digits_run, wait_for_pictures  # noqa: F401
-
-
-@pytest.fixture
-def ring_run(tmp_path):
-    session = TrainingSession.start(
-        tiny_points_config(steps=40, checkpoint_every=20), run_dir=tmp_path / "ring"
-    )
-    session.run(40)
-    session.close()
-    return tmp_path / "ring"
+from tests.gui.conftest import WAIT_MS, wait_for_pictures
 
 
 def wait_for_mesh(qtbot, explorer):
@@ -114,7 +101,7 @@ def test_dragging_the_cursor_moves_g_of_it_in_data_space(qtbot, window, ring_run
 def test_dragging_the_cursor_over_an_image_mosaic_decodes_each_position(
     qtbot,
     window,
-    digits_run,  # noqa: F811
+    digits_run,
 ):
     window.open_path(str(digits_run))
     explorer = window.latent_explorer

@@ -10,31 +10,12 @@ pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import QPointF, Qt
 
-from ganviz_gui.core.training_session import TrainingSession
 from ganviz_gui.gui.latent_decoder import LatentDecoder
-from tests.core.helpers import tiny_image_config
 from tests.core.test_generator_files import trained_example
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, wait_for_pictures
 
 # torch 2.13 marks torch.jit as deprecated; the tests save TorchScript on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
-
-
-@pytest.fixture
-def digits_run(tmp_path):
-    session = TrainingSession.start(
-        tiny_image_config(steps=30, checkpoint_every=10), run_dir=tmp_path / "run"
-    )
-    session.run(30)
-    session.close()
-    return tmp_path / "run"
-
-
-def wait_for_pictures(qtbot, explorer):
-    qtbot.waitUntil(
-        lambda: explorer.mosaic_picture is not None and explorer.cursor_picture is not None,
-        timeout=WAIT_MS,
-    )
 
 
 def test_open_a_run_folder_shows_its_curves_and_explores_its_newest_generator(
@@ -441,15 +422,8 @@ def test_two_checkpoints_compare_side_by_side_as_a_difference_and_blinking(
     assert compare.sheet_b.step == 20
 
 
-def test_scrubbing_a_2d_run_redraws_the_field_view_of_each_checkpoint(qtbot, window, tmp_path):
-    from tests.core.helpers import tiny_points_config
-
-    session = TrainingSession.start(
-        tiny_points_config(steps=40, checkpoint_every=20), run_dir=tmp_path / "ring"
-    )
-    session.run(40)
-    session.close()
-    window.open_path(str(tmp_path / "ring"))
+def test_scrubbing_a_2d_run_redraws_the_field_view_of_each_checkpoint(qtbot, window, ring_run):
+    window.open_path(str(ring_run))
     field = window.field_view
     qtbot.waitUntil(
         lambda: field.snapshot is not None and field.snapshot.step == 40, timeout=WAIT_MS

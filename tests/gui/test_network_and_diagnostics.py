@@ -12,21 +12,17 @@ import torch
 pytest.importorskip("pyqtgraph")
 
 from ganviz_gui.core.run_folder import read_jsonl
-from ganviz_gui.core.training_session import TrainingSession
 from tests.core.helpers import tiny_image_config
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, recorded_run
 
 RUNS = Path(__file__).parent.parent / "data" / "diagnostic_runs"
 
 
 @pytest.fixture
 def stats_run(tmp_path):
-    session = TrainingSession.start(
-        tiny_image_config(steps=40, checkpoint_every=20, stats_every=10), tmp_path / "run"
-    )
-    session.run(40)
-    session.close()
-    return tmp_path / "run"
+    """A tiny digits DCGAN recording layer statistics every 10 steps."""
+    config = tiny_image_config(steps=40, checkpoint_every=20, stats_every=10)
+    return recorded_run(tmp_path / "run", config)
 
 
 def test_an_opened_run_shows_its_layers_their_health_and_ds_verdicts(qtbot, window, stats_run):
