@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         "can continue.",
     )
     parser.add_argument("--version", action="version", version=f"GANViz {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen, train a few steps, save and reopen a checkpoint, "
+        "render every panel; exit 0 if all worked",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a GAN and write a run folder")
@@ -139,8 +145,15 @@ def _add_foreign_file_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ganviz_gui.runtime import prepare_process
+
+    prepare_process()  # streams, fault handler and crash log, before anything can fail
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from ganviz_gui.gui.self_test import run_self_test
+
+        return run_self_test()
     if args.command is None:
         return open_window()
     # Imported late so `ganviz --help` answers before torch has loaded (about 3 s).

@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 
+from ganviz_gui import runtime
+
 
 def display_problem() -> str:
     """Why no window can open here (a server without a display), or "" when one can."""
@@ -28,9 +30,11 @@ def run_app(
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("GANViz")
     app.setOrganizationName("GANViz")
+    app.setWindowIcon(app_icon())
     from ganviz_gui.gui import MainWindow
 
     window = MainWindow()
+    runtime.set_crash_reporter(window.show_crash)
     window.show()
     if open_path:
         window.open_path(open_path, trust=trust)
@@ -41,3 +45,15 @@ def run_app(
     interrupt_check.timeout.connect(lambda: None)
     interrupt_check.start()
     return app.exec()
+
+
+def app_icon():
+    """The icon of resources/ (an empty icon if the installation lacks it)."""
+    from PySide6.QtGui import QIcon
+
+    from ganviz_gui.core.resources import resource_path
+
+    try:
+        return QIcon(str(resource_path("icon.png")))
+    except FileNotFoundError:
+        return QIcon()

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, QUrl
-from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -31,16 +31,19 @@ from ganviz_gui import __version__
 from ganviz_gui.core.app_dirs import app_home, runs_dir
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import ConfigError
+from ganviz_gui.gui.app import app_icon
 from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.checkpoint_compare import CheckpointCompare
 from ganviz_gui.gui.diagnostics_panel import DiagnosticsPanel
 from ganviz_gui.gui.field_view import FieldView
+from ganviz_gui.gui.help_texts import SHORTCUTS, TOUR, about_html, shortcuts_html
 from ganviz_gui.gui.latent_explorer import LatentExplorer, torch_threads_for_this_job
 from ganviz_gui.gui.loss_plots import LossPlots
 from ganviz_gui.gui.network_view import NetworkView
 from ganviz_gui.gui.run_scrubber import CheckpointCache, RunScrubber
 from ganviz_gui.gui.sample_grid import SampleGrid
 from ganviz_gui.gui.setup_panel import SetupPanel
+from ganviz_gui.gui.theme import THEMES, apply_theme
 from ganviz_gui.gui.training_worker import (
     RefreshRates,
     RunEnded,
@@ -51,6 +54,7 @@ from ganviz_gui.gui.training_worker import (
 )
 
 MAX_RECENT_RUNS = 10
+EXAMPLE_RUN = "digits-dcgan"  # resources/examples/<this>: File > Open example
 CLOSE_WAIT_MS = 10_000  # the worker stops between steps and saves; normally well under 2 s
 SETTINGS_VERSION = 2  # 2: the Networks and Quality docks
 
@@ -104,6 +108,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(f"GANViz {__version__}")
+        self.setWindowIcon(app_icon())
         self.resize(1400, 860)
         self.rates = rates or RefreshRates()
         self.training: TrainingThread | None = None
@@ -197,6 +202,9 @@ class MainWindow(QMainWindow):
         self.setup_panel.config_changed.connect(self._update_buttons)
 
         self._pending_preview: TrainingConfig | None = None
+        self.theme = "system"
+        # The desktop switching between light and dark re-styles the plots when following it.
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
         self._restore_settings()
         self.setup_panel.refresh_preview()  # the panel's first request came before we listened
         self._update_buttons()
@@ -204,6 +212,7 @@ class MainWindow(QMainWindow):
         # Importing torch is Python code that holds the GIL for 2-3 s: started before the
         # window has painted, it would delay the first paint by as much. So it waits for it.
         self._engine_load_started = False
+        self.first_paint_after: float | None = None  # seconds from process start, where known
 
     # ------------------------------------------------------------------ building
     def _panel_docks(self) -> tuple[QDockWidget, ...]:
@@ -283,8 +292,15 @@ class MainWindow(QMainWindow):
         open_file.triggered.connect(self._choose_file_to_open)
         file_menu.addAction(open_file)
         open_run = QAction("Open run &folder...", self, objectName="openRunAction")
+        open_run.setShortcut("Ctrl+Shift+O")
         open_run.triggered.connect(self._choose_folder_to_open)
         file_menu.addAction(open_run)
+        example = QAction("Open e&xample", self, objectName="openExampleAction")
+        example.setToolTip(
+            "A small digits DCGAN run trained by GANViz, to try the inspection views"
+        )
+        example.triggered.connect(self.open_example)
+        file_menu.addAction(example)
         self.recent_files_menu = file_menu.addMenu("Open recent")
         self.recent_files_menu.setObjectName("recentFilesMenu")
         export_menu = file_menu.addMenu("&Export")
@@ -330,11 +346,110 @@ class MainWindow(QMainWindow):
         restore = QAction("Restore default layout", self, objectName="restoreLayoutAction")
         restore.triggered.connect(self.restore_default_layout)
         view_menu.addAction(restore)
+        self.theme_menu = view_menu.addMenu("Theme")
+        self.theme_menu.setObjectName("themeMenu")
+        self._theme_actions = QActionGroup(self)
+        for key, text in THEMES:
+            action = QAction(text, self, objectName=f"theme{key.capitalize()}Action")
+            action.setCheckable(True)
+            action.setData(key)
+            action.triggered.connect(lambda _=False, k=key: self.set_theme(k))
+            self._theme_actions.addAction(action)
+            self.theme_menu.addAction(action)
+        self._build_run_menu()
+        self._build_help_menu()
+
+    def _build_run_menu(self) -> None:
+        """The controls as menu actions with keyboard shortcuts (help_texts.SHORTCUTS)."""
+        keys = dict((text, key) for key, text in SHORTCUTS)
+        run_menu = self.menuBar().addMenu("&Run")
+        self.run_actions: dict[str, QAction] = {}
+        for name, text, description, slot in (
+            ("startPauseAction", "Start / Pause", SHORTCUTS[0][1], self.start_or_pause),
+            ("stepAction", "Step", SHORTCUTS[1][1], lambda: self.step()),
+            ("stepDAction", "Step D", SHORTCUTS[2][1], lambda: self.step("d")),
+            ("stepGAction", "Step G", SHORTCUTS[3][1], lambda: self.step("g")),
+            ("stopAction", "Stop", SHORTCUTS[4][1], self.stop_training),
+            ("saveCheckpointAction", "Save checkpoint", SHORTCUTS[5][1], self.save_checkpoint),
+        ):
+            action = QAction(text, self, objectName=name)
+            action.setShortcut(keys[description])
+            action.setToolTip(description)
+            action.triggered.connect(slot)
+            run_menu.addAction(action)
+            self.run_actions[name] = action
+
+    def _build_help_menu(self) -> None:
+        help_menu = self.menuBar().addMenu("&Help")
+        for name, text, shortcut, slot in (
+            ("tourAction", "Tour of the panels", "F1", self.show_tour),
+            ("shortcutsAction", "Keyboard shortcuts", "", self.show_shortcuts),
+            ("aboutAction", "About GANViz", "", self.show_about),
+        ):
+            action = QAction(text, self, objectName=name)
+            if shortcut:
+                action.setShortcut(shortcut)
+            action.triggered.connect(slot)
+            help_menu.addAction(action)
+
+    # ------------------------------------------------------------------ help
+    def _message(self, name: str, title: str, html: str) -> QMessageBox:
+        """A non-modal box of rich text (the window keeps working while it is open)."""
+        box = QMessageBox(QMessageBox.NoIcon, title, html, QMessageBox.Ok, self)
+        box.setObjectName(name)
+        box.setTextFormat(Qt.RichText)
+        box.open()
+        return box
+
+    def show_tour(self) -> QMessageBox:
+        return self._message("tourDialog", "Tour of GANViz", TOUR)
+
+    def show_shortcuts(self) -> QMessageBox:
+        return self._message("shortcutsDialog", "Keyboard shortcuts", shortcuts_html())
+
+    def show_about(self) -> QMessageBox:
+        if self.run_info is not None:
+            device = f"{self.run_info.device} (the run training now)"
+        elif self.engine_ready:
+            from ganviz_gui.core.devices import resolve_device
+
+            device = f"{resolve_device('auto')} (the best available here)"
+        else:
+            device = "not known yet (the engine is loading)"
+        return self._message("aboutDialog", "About GANViz", about_html(device))
+
+    def show_crash(self, log: Path, summary: str) -> None:
+        """An uncaught exception (see ganviz_gui.runtime): say so, and where its log is."""
+        self._show_error(
+            f"Something went wrong inside GANViz:\n{summary}\n\nThe details are in {log}. "
+            "Runs save checkpoints as they go; the window keeps running."
+        )
+
+    def _on_scheme_changed(self, _scheme: Any) -> None:
+        if self.theme == "system":
+            self.set_theme("system")
+
+    def start_or_pause(self) -> None:
+        """Space: start a run with the setup's settings, or pause / resume the running one."""
+        if self.training is None:
+            self.start_training()
+        elif self.run_info is not None:
+            self.toggle_pause()
+
+    def set_theme(self, key: str) -> None:
+        """ "system" follows the desktop's light or dark scheme; "light" and "dark" fix it."""
+        self.theme = key
+        for action in self._theme_actions.actions():
+            action.setChecked(action.data() == key)
+        apply_theme(self, key)
 
     # ------------------------------------------------------------------ engine and preview
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self._engine_load_started:
+            from ganviz_gui.runtime import seconds_since_process_start
+
+            self.first_paint_after = seconds_since_process_start()  # for the self-test
             self._engine_load_started = True
             QTimer.singleShot(50, lambda: self._engine_loader.submit(load_engine))
 
@@ -645,6 +760,15 @@ class MainWindow(QMainWindow):
             button.setEnabled(not active or started)
         self.stop_button.setEnabled(active)
         self.save_button.setEnabled(started)
+        actions = self.run_actions
+        actions["startPauseAction"].setText(
+            "Start" if not active else ("Resume" if paused else "Pause")
+        )
+        actions["startPauseAction"].setEnabled(not active or started)
+        for name in ("stepAction", "stepDAction", "stepGAction"):
+            actions[name].setEnabled(not active or started)
+        actions["stopAction"].setEnabled(active)
+        actions["saveCheckpointAction"].setEnabled(started)
 
     def _show_error(self, text: str) -> None:
         """A non-blocking warning: training (and tests) keep running while it is open."""
@@ -681,6 +805,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {path}...")
         self._opener.submit(lambda: (path, trust, open_path(path, trust=trust)))
         self._opening = (path, trust)
+
+    def open_example(self) -> None:
+        """The example run shipped in resources/ (trained by scripts/make_example_run.py)."""
+        from ganviz_gui.core.resources import resource_path
+
+        try:
+            folder = resource_path("examples", EXAMPLE_RUN)
+        except FileNotFoundError as exc:
+            self._show_error(str(exc))
+            return
+        self.open_path(str(folder))
 
     def _on_opened(self, result: Any, error: str) -> None:
         path, trust = self._opening
@@ -1142,6 +1277,8 @@ class MainWindow(QMainWindow):
         except json.JSONDecodeError:
             self.recent_files = []
         self._fill_recent_files_menu()
+        theme = settings.value("view/theme", "system")
+        self.set_theme(theme if theme in dict(THEMES) else "system")
         saved = settings.value("setup/config")
         if isinstance(saved, str) and saved:
             try:
@@ -1162,6 +1299,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
         settings.setValue("runs/recent", json.dumps(self.recent_runs))
         settings.setValue("files/recent", json.dumps(self.recent_files))
+        settings.setValue("view/theme", self.theme)
         try:
             settings.setValue("setup/config", self.setup_panel.config().to_json())
             settings.setValue("setup/preset", self.setup_panel.preset_combo.currentText())
