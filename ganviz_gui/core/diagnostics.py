@@ -51,13 +51,13 @@ def diagnose(
     loss: str | None = None,
 ) -> list[Finding]:
     """Every finding in a run's records and events, ordered by where it starts."""
-    records = sorted((r for r in records if isinstance(r.get("step"), (int, float))), key=_step)
+    table = MetricTable(records)
     events = events or []
     loss = _loss_of(events) or loss  # a live change of loss wins over the starting one
     findings = [
-        *mode_collapse(records),
-        *d_overpowering(records, loss),
-        *oscillation(records, loss),
+        *mode_collapse(table),
+        *d_overpowering(table, loss),
+        *oscillation(table, loss),
         *nonfinite_recoveries(events),
     ]
     return sorted(findings, key=lambda f: (f.first_step, f.kind))
@@ -71,7 +71,7 @@ COLLAPSE_ADVICE = (
 )
 
 
-def mode_collapse(records: list[dict[str, Any]]) -> list[Finding]:
+def mode_collapse(records: MetricTable) -> list[Finding]:
     """2D mixtures: G's samples land on modes (at least half of them high quality) yet cover
     at most half of the modes, for SUSTAINED consecutive evaluations: the classic collapse,
     told apart from a G that has not reached the data yet (few high-quality samples) and from
@@ -120,7 +120,7 @@ def mode_collapse(records: list[dict[str, Any]]) -> list[Finding]:
     return findings
 
 
-def d_overpowering(records: list[dict[str, Any]], loss: str | None) -> list[Finding]:
+def d_overpowering(records: MetricTable, loss: str | None) -> list[Finding]:
     """D separates real from fake almost perfectly: D(x) >= 0.85 and D(G(z)) <= 0.15 (over 3
     records) for SUSTAINED x 2 records; the evidence adds where G's gradient norm stands."""
     if loss is not None and loss not in PROBABILISTIC:
@@ -164,7 +164,7 @@ SWING = 0.3  # a swing of D's margin D(x) - D(G(z)) this large (on the probabili
 SWINGS = 4  # ... this many times in a row, each within OSCILLATION_SPAN records of the last
 
 
-def oscillation(records: list[dict[str, Any]], loss: str | None = None) -> list[Finding]:
+def oscillation(records: MetricTable, loss: str | None = None) -> list[Finding]:
     """D and G taking turns to win: D's margin D(x) - D(G(z)) swings up and down by at least
     SWING at least SWINGS times in a row, each swing within OSCILLATION_SPAN records."""
     if loss is not None and loss not in PROBABILISTIC:
@@ -223,27 +223,43 @@ def nonfinite_recoveries(events: list[dict[str, Any]]) -> list[Finding]:
 
 
 # ---------------------------------------------------------------------- helpers
-def _step(record: dict[str, Any]) -> float:
-    return float(record["step"])
+class MetricTable:
+    """The records as columns, sorted by step, each column built once (the detectors read
+    the same metrics several times, and a long run has 10^5 records)."""
+
+    def __init__(self, records: list[dict[str, Any]]):
+        self.records = sorted(
+            (r for r in records if _is_number(r.get("step"))), key=lambda r: r["step"]
+        )
+        self.steps = np.array([r["step"] for r in self.records], dtype=float)
+        self._columns: dict[str, np.ndarray] = {}
+
+    def column(self, key: str) -> np.ndarray:
+        """`key` for every record, NaN where a record lacks it."""
+        if key not in self._columns:
+            values = [r.get(key) for r in self.records]
+            try:  # numpy reads None as NaN: the fast path for well-formed records
+                column = np.array(values, dtype=float)
+            except (TypeError, ValueError):  # text ("nan" from old files), lists, ...
+                column = np.array([v if _is_number(v) else np.nan for v in values], dtype=float)
+            self._columns[key] = column
+        return self._columns[key]
 
 
-def _series(records: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _series(table: MetricTable, key: str) -> tuple[np.ndarray, np.ndarray]:
     """(steps, values) of the records with a finite number under `key`."""
-    pairs = [
-        (r["step"], float(r[key]))
-        for r in records
-        if isinstance(r.get(key), (int, float)) and np.isfinite(r[key])
-    ]
-    if not pairs:
-        return np.empty(0), np.empty(0)
-    steps, values = zip(*pairs, strict=True)
-    return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    values = table.column(key)
+    keep = np.isfinite(values)
+    return table.steps[keep], values[keep]
 
 
-def _aligned(records: list[dict[str, Any]], key: str, steps: np.ndarray) -> np.ndarray:
-    """`key`'s values at `steps` (NaN where a record lacks it)."""
-    by_step = {r["step"]: float(r[key]) for r in records if isinstance(r.get(key), (int, float))}
-    return np.array([by_step.get(step, np.nan) for step in steps], dtype=float)
+def _aligned(table: MetricTable, key: str, steps: np.ndarray) -> np.ndarray:
+    """`key`'s values at `steps` (steps of the table; NaN where a record lacks it)."""
+    return table.column(key)[np.searchsorted(table.steps, steps)]
 
 
 def _span(values: np.ndarray) -> str:
@@ -265,7 +281,8 @@ def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
 def _zigzag(values: np.ndarray, threshold: float) -> list[int]:
     """Indices of the ends of each move of at least `threshold` (a zigzag indicator): the
     number of swings is one less than the number of indices."""
-    finite = [i for i in range(len(values)) if np.isfinite(values[i])]
+    finite = np.flatnonzero(np.isfinite(values)).tolist()
+    values = np.asarray(values, dtype=float).tolist()  # Python floats: a quick loop below
     if not finite:
         return []
     pivots: list[int] = []
@@ -287,11 +304,10 @@ def _zigzag(values: np.ndarray, threshold: float) -> list[int]:
     return [*pivots, extreme] if direction else []
 
 
-def _last(records: list[dict[str, Any]], key: str) -> float | None:
-    for record in reversed(records):
-        if isinstance(record.get(key), (int, float)):
-            return float(record[key])
-    return None
+def _last(table: MetricTable, key: str) -> float | None:
+    values = table.column(key)
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if len(finite) else None
 
 
 def _runs(mask: np.ndarray, minimum: int) -> list[tuple[int, int]]:

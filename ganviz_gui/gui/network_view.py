@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -59,7 +59,9 @@ class NetworkView(QWidget):
         self.latents: Any = None  # (N, Z) tensor the latent index picks from
         self.step: int | None = None  # the inspected step (None: the newest)
         self.layer: str | None = None  # the layer chosen for histograms and activations
-        self._dirty = False  # stats arrived while hidden
+        self._dirty = False  # stats arrived and are not drawn yet
+        self._redraw_timer = QTimer(self, singleShot=True, interval=1000)
+        self._redraw_timer.timeout.connect(lambda: self._redraw() if self.isVisible() else None)
         self.health_heat: np.ndarray | None = None  # (layers, records) log10 norms drawn
 
         self.network_combo = QComboBox(objectName="networkCombo")
@@ -227,14 +229,14 @@ class NetworkView(QWidget):
         self._redraw()
 
     def add_stats(self, records: list[dict[str, Any]]) -> None:
-        """Records of the run training now, as they arrive."""
+        """Records of the run training now, as they arrive; drawn at most once a second (the
+        heat map is rebuilt from every record, and painting holds the GIL training needs)."""
         if not records:
             return
         self.stats.extend(records)
-        if self.isVisible():
-            self._redraw()
-        else:
-            self._dirty = True
+        self._dirty = True
+        if self.isVisible() and not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def set_step(self, step: int | None) -> None:
         """Show the histograms at `step` (the record at or before it); None follows the newest."""
