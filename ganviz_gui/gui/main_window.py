@@ -673,16 +673,16 @@ class MainWindow(QMainWindow):
         """The network view on an opened generator file: its layers and its forward pass."""
         from ganviz_gui.core.network_stats import describe_networks
 
-        critic = generator.build_critic()
+        self.network_view.set_generator_file(generator, _latents_of(generator))
+        networks = self.network_view.build_networks()
         self.network_view.set_architecture(
             describe_networks(
-                generator.build_generator("ema"),
-                critic[0] if critic else None,
+                networks["generator"],
+                networks.get("discriminator"),
                 generator.latent_dim,
                 generator.sample_shape,
             )
         )
-        self.network_view.set_generator_file(generator, _latents_of(generator))
 
     def _take_cursor_apart(self) -> None:
         explorer = self.latent_explorer

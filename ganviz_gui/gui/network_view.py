@@ -244,12 +244,10 @@ class NetworkView(QWidget):
         self._draw_step()
 
     def set_generator_file(self, opened: Any, latents: Any = None) -> None:
-        """The networks to take apart in the forward-pass tab, and the latents to pick from."""
+        """The networks to take apart in the forward-pass tab, and the latents to pick from.
+        They are built when the tab is drawn: scrubbing a run must not wait for them."""
         self.opened = opened
-        self.networks = {"generator": opened.build_generator("ema")}
-        critic = opened.build_critic()
-        if critic is not None:
-            self.networks["discriminator"], self.loss = critic
+        self.networks = {}
         if latents is not None:
             self.latents = latents
             self.latent_spin.setRange(0, len(latents) - 1)
@@ -457,12 +455,21 @@ class NetworkView(QWidget):
             return None
         return self.latents[self.latent_spin.value()].reshape(1, -1)
 
+    def build_networks(self) -> dict[str, Any]:
+        """This panel's own copies of G (EMA) and D of the generator file, built once."""
+        if self.opened is not None and not self.networks:
+            self.networks = {"generator": self.opened.build_generator("ema")}
+            critic = self.opened.build_critic()
+            if critic is not None:
+                self.networks["discriminator"], self.loss = critic
+        return self.networks
+
     def draw_forward_pass(self) -> None:
         """Activations of the chosen layer, and D's saliency on the sample, for the latent."""
         from ganviz_gui.core.network_probe import activation_picture, layer_activations, saliency
 
         self.cursor_button.setEnabled(self.opened is not None)
-        generator = self.networks.get("generator")
+        generator = self.build_networks().get("generator")
         z = self.current_latent()
         layer = self.activation_layer_combo.currentData()
         if generator is None or z is None or layer is None:
