@@ -54,3 +54,19 @@ def wait_for_pictures(qtbot, explorer):
         lambda: explorer.mosaic_picture is not None and explorer.cursor_picture is not None,
         timeout=WAIT_MS,
     )
+
+
+def start_following(qtbot, window, preset: str):
+    """Start a long run of `preset` with the explorer following it every 0.5 s; returns once
+    the explorer shows the live generator."""
+    window.setup_panel.apply_preset(preset)
+    window.setup_panel.steps_spin.setValue(100_000)
+    explorer = window.latent_explorer
+    explorer.follow_check.setChecked(True)
+    explorer.follow_combo.setCurrentIndex(explorer.follow_combo.findData(0.5))
+    window.start_training()
+    qtbot.waitUntil(
+        lambda: explorer.opened is not None and explorer.opened.kind == "live run",
+        timeout=WAIT_MS,
+    )
+    return explorer

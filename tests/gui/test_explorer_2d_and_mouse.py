@@ -14,7 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from ganviz_gui.gui.latent_mesh import CROSS_POINTS, dense_size
-from tests.gui.conftest import WAIT_MS, wait_for_pictures
+from tests.gui.conftest import WAIT_MS, start_following, wait_for_pictures
 
 
 def wait_for_mesh(qtbot, explorer):
@@ -173,16 +173,7 @@ def test_scrubbing_a_2d_run_redraws_the_explorers_mesh(qtbot, window, ring_run):
 
 
 def test_the_explorer_follows_a_2d_run_being_trained(qtbot, window):
-    window.setup_panel.apply_preset("8 Gaussians")
-    window.setup_panel.steps_spin.setValue(100_000)
-    explorer = window.latent_explorer
-    explorer.follow_check.setChecked(True)
-    explorer.follow_combo.setCurrentIndex(explorer.follow_combo.findData(0.5))
-    window.start_training()
-    qtbot.waitUntil(
-        lambda: explorer.opened is not None and explorer.opened.kind == "live run",
-        timeout=WAIT_MS,
-    )
+    explorer = start_following(qtbot, window, "8 Gaussians")
     wait_for_mesh(qtbot, explorer)
     first = explorer.mesh_points.copy()
     qtbot.waitUntil(

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from ganviz_gui.gui.latent_decoder import LatentDecoder
 from tests.core.test_generator_files import trained_example
-from tests.gui.conftest import WAIT_MS, wait_for_pictures
+from tests.gui.conftest import WAIT_MS, start_following, wait_for_pictures
 
 # torch 2.13 marks torch.jit as deprecated; the tests save TorchScript on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
@@ -366,16 +366,7 @@ def test_clicking_grid_samples_sends_their_latents_and_three_make_a_plane(
 
 
 def test_the_explorer_follows_the_run_being_trained(qtbot, window):
-    window.setup_panel.apply_preset("Digits - DCGAN")
-    window.setup_panel.steps_spin.setValue(100_000)
-    explorer = window.latent_explorer
-    explorer.follow_check.setChecked(True)
-    explorer.follow_combo.setCurrentIndex(explorer.follow_combo.findData(0.5))
-    window.start_training()
-    qtbot.waitUntil(
-        lambda: explorer.opened is not None and explorer.opened.kind == "live run",
-        timeout=WAIT_MS,
-    )
+    explorer = start_following(qtbot, window, "Digits - DCGAN")
     wait_for_pictures(qtbot, explorer)
     first_step = explorer.opened.step
     qtbot.waitUntil(lambda: explorer.opened.step > first_step, timeout=WAIT_MS)
