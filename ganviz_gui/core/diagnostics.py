@@ -64,40 +64,57 @@ def diagnose(
 
 
 # ---------------------------------------------------------------------- detectors
-COLLAPSE_ADVICE = (
-    "an R1 penalty on real data (r1_weight 0.1 for 2D, 1-10 for images), a lower learning "
-    "rate for G, minibatch discrimination or PacGAN-style packing, or another loss (hinge, "
-    "WGAN-GP)."
-)
+TITLES = {
+    "mode_collapse": "Mode collapse",
+    "d_overpowering": "Discriminator overpowering",
+    "oscillation": "Oscillation",
+    "nonfinite": "Non-finite values",
+}
+ADVICE = {  # what researchers commonly try, per kind of finding
+    "mode_collapse": "an R1 penalty on real data (r1_weight 0.1 for 2D, 1-10 for images), a "
+    "lower learning rate for G, minibatch discrimination or PacGAN-style packing, or another "
+    "loss (hinge, WGAN-GP).",
+    "d_overpowering": "lower D's learning rate or its steps per G step, use the non-saturating "
+    "loss, spectral normalisation or an R1 penalty on D, or add instance noise.",
+    "oscillation": "lower both learning rates (or Adam's beta1 to 0.0-0.5), use Adam rather "
+    "than SGD with momentum, two time-scale rates, an R1 or gradient penalty.",
+    "nonfinite": "lower the learning rates, add a gradient penalty (WGAN-GP) or R1, check the "
+    "data for extreme values, or use spectral normalisation in D.",
+}
+SWING = 0.3  # a swing of D's margin D(x) - D(G(z)) this large (on the probability scale)
+SWINGS = 4  # ... this many times in a row, each within OSCILLATION_SPAN records of the last
+OSCILLATION_SPAN = 6
 
 
-def mode_collapse(records: MetricTable) -> list[Finding]:
+def _finding(kind: str, first_step: float, last_step: float, evidence: str) -> Finding:
+    return Finding(kind, TITLES[kind], int(first_step), int(last_step), evidence, ADVICE[kind])
+
+
+def mode_collapse(table: MetricTable) -> list[Finding]:
     """2D mixtures: G's samples land on modes (at least half of them high quality) yet cover
     at most half of the modes, for SUSTAINED consecutive evaluations: the classic collapse,
     told apart from a G that has not reached the data yet (few high-quality samples) and from
     mode hopping (coverage that comes back). Images: the classes covered or the diversity
     falling to at most half of their best so far, for SUSTAINED evaluations."""
     findings = []
-    steps, covered = _series(records, "modes_covered")
-    quality = _aligned(records, "high_quality", steps)
-    total = _last(records, "modes_total")
+    steps, covered = _series(table, "modes_covered")
+    quality = _aligned(table, "high_quality", steps)
+    total = _last(table, "modes_total")
     if total and len(covered) >= SUSTAINED:
         collapsed = (quality >= 0.5) & (covered <= total / 2)
         for start, end in _runs(_close_gaps(collapsed, 1), SUSTAINED):
             findings.append(
-                Finding(
+                _finding(
                     "mode_collapse",
-                    "Mode collapse",
-                    int(steps[start]),
-                    int(steps[end]),
+                    steps[start],
+                    steps[end],
                     f"G covers {_span(covered[start : end + 1])} of {total:.0f} modes while "
                     f"{np.nanmean(quality[start : end + 1]):.0%} of its samples are high quality: "
                     "it draws well from a few modes and ignores the others.",
-                    COLLAPSE_ADVICE,
                 )
             )
     for key, what in (("classes_covered", "classes covered"), ("diversity_ratio", "diversity")):
-        steps, values = _series(records, key)
+        steps, values = _series(table, key)
         if len(values) < SUSTAINED:
             continue
         best = np.maximum.accumulate(values)
@@ -107,38 +124,36 @@ def mode_collapse(records: MetricTable) -> list[Finding]:
                 continue  # the same collapse, seen by another measure
             peak = int(np.argmax(values[: start + 1]))
             findings.append(
-                Finding(
+                _finding(
                     "mode_collapse",
-                    "Mode collapse",
-                    int(steps[start]),
-                    int(steps[end]),
+                    steps[start],
+                    steps[end],
                     f"{what} fell to {_span(values[start : end + 1])} from {values[peak]:.3g} at "
                     f"step {int(steps[peak]):,}.",
-                    COLLAPSE_ADVICE,
                 )
             )
     return findings
 
 
-def d_overpowering(records: MetricTable, loss: str | None) -> list[Finding]:
+def d_overpowering(table: MetricTable, loss: str | None) -> list[Finding]:
     """D separates real from fake almost perfectly: D(x) >= 0.85 and D(G(z)) <= 0.15 (over 3
     records) for SUSTAINED x 2 records; the evidence adds where G's gradient norm stands."""
     if loss is not None and loss not in PROBABILISTIC:
         return []  # a critic's raw scores have no "perfect" level to compare with
-    steps, d_real = _series(records, "d_real")
-    d_fake = _aligned(records, "d_fake", steps)
+    steps, d_real = _series(table, "d_real")
+    d_fake = _aligned(table, "d_fake", steps)
     if len(steps) < 2 * SUSTAINED:
         return []
     real, fake = _moving_average(d_real, 3), _moving_average(d_fake, 3)
     winning = (real >= 0.85) & (fake <= 0.15)
     winning[:WARMUP_RECORDS] = False  # D beats an untrained G at first in every run
+    g_steps, g_norm = _series(table, "grad_norm_g")
     findings = []
     for start, end in _runs(_close_gaps(winning, 4), 2 * SUSTAINED):
         evidence = (
             f"D(x) averages {np.nanmean(d_real[start : end + 1]):.2f} and D(G(z)) "
             f"{np.nanmean(d_fake[start : end + 1]):.3f}: D tells real from fake almost perfectly."
         )
-        g_steps, g_norm = _series(records, "grad_norm_g")
         inside = g_norm[(g_steps >= steps[start]) & (g_steps <= steps[end])]
         if len(g_norm) >= 2 * SUSTAINED and len(inside):
             early = float(np.median(g_norm[: max(SUSTAINED, len(g_norm) // 10)]))
@@ -146,31 +161,17 @@ def d_overpowering(records: MetricTable, loss: str | None) -> list[Finding]:
             evidence += f" G's gradient norm is {ratio:.0%} of its early level" + (
                 ": it is vanishing." if ratio < 0.1 else "."
             )
-        findings.append(
-            Finding(
-                "d_overpowering",
-                "Discriminator overpowering",
-                int(steps[start]),
-                int(steps[end]),
-                evidence,
-                "lower D's learning rate or its steps per G step, use the non-saturating "
-                "loss, spectral normalisation or an R1 penalty on D, or add instance noise.",
-            )
-        )
+        findings.append(_finding("d_overpowering", steps[start], steps[end], evidence))
     return findings
 
 
-SWING = 0.3  # a swing of D's margin D(x) - D(G(z)) this large (on the probability scale)
-SWINGS = 4  # ... this many times in a row, each within OSCILLATION_SPAN records of the last
-
-
-def oscillation(records: MetricTable, loss: str | None = None) -> list[Finding]:
+def oscillation(table: MetricTable, loss: str | None = None) -> list[Finding]:
     """D and G taking turns to win: D's margin D(x) - D(G(z)) swings up and down by at least
     SWING at least SWINGS times in a row, each swing within OSCILLATION_SPAN records."""
     if loss is not None and loss not in PROBABILISTIC:
         return []
-    steps, d_real = _series(records, "d_real")
-    margin = _moving_average(d_real - _aligned(records, "d_fake", steps), 3)
+    steps, d_real = _series(table, "d_real")
+    margin = _moving_average(d_real - _aligned(table, "d_fake", steps), 3)
     pivots = _zigzag(margin, SWING)
     findings = []
     group = pivots[:1]
@@ -181,23 +182,17 @@ def oscillation(records: MetricTable, loss: str | None = None) -> list[Finding]:
         if len(group) > SWINGS:
             first, last = group[0], group[-1]
             findings.append(
-                Finding(
+                _finding(
                     "oscillation",
-                    "Oscillation",
-                    int(steps[first]),
-                    int(steps[last]),
+                    steps[first],
+                    steps[last],
                     f"D's margin D(x) - D(G(z)) swung {len(group) - 1} times between "
                     f"{margin[first : last + 1].min():.2f} and {margin[first : last + 1].max():.2f}:"
                     " D and G take turns winning instead of settling.",
-                    "lower both learning rates (or Adam's beta1 to 0.0-0.5), use Adam rather "
-                    "than SGD with momentum, two time-scale rates, an R1 or gradient penalty.",
                 )
             )
         group = [pivot] if pivot is not None else []
     return findings
-
-
-OSCILLATION_SPAN = 6
 
 
 def nonfinite_recoveries(events: list[dict[str, Any]]) -> list[Finding]:
@@ -208,16 +203,13 @@ def nonfinite_recoveries(events: list[dict[str, Any]]) -> list[Finding]:
     steps = [int(e.get("step", 0)) for e in recoveries]
     networks = sorted({str(e.get("network", "?")) for e in recoveries})
     return [
-        Finding(
+        _finding(
             "nonfinite",
-            "Non-finite values",
             min(steps),
             max(steps),
             f"{len(recoveries)} recover{'y' if len(recoveries) == 1 else 'ies'} from NaN or "
             f"infinite values in {', '.join(networks)}: the last good weights were restored "
             "and the learning rates halved each time.",
-            "lower the learning rates, add a gradient penalty (WGAN-GP) or R1, check the data "
-            "for extreme values, or use spectral normalisation in D.",
         )
     ]
 

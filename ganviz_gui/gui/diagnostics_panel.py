@@ -39,6 +39,7 @@ KEPT = (
     "classes_total",
     "class_counts",
 )
+QUALITY_KEYS = set(KEPT[KEPT.index("modes_covered") :])  # written every eval_every steps
 
 
 class DiagnosticsPanel(QWidget):
@@ -180,9 +181,9 @@ class DiagnosticsPanel(QWidget):
 
     # ------------------------------------------------------------------ summary
     def _show_summary(self) -> None:
-        latest = {}
-        for record in self.records:  # the newest value of each quality metric
-            latest.update({k: v for k, v in record.items() if v is not None})
+        # The newest evaluation: its quality metrics are recorded together, in one record.
+        newest = next((r for r in reversed(self.records) if QUALITY_KEYS & r.keys()), {})
+        latest = {k: v for k, v in newest.items() if v is not None}  # NaN is written as null
         parts = []
         if "modes_covered" in latest:
             parts.append(f"{latest['modes_covered']:.0f} of {latest['modes_total']:.0f} modes")
@@ -197,7 +198,9 @@ class DiagnosticsPanel(QWidget):
         if "diversity_ratio" in latest:
             parts.append(f"diversity {latest['diversity_ratio']:.2f} of the data's")
         frechet = [
-            (r["step"], r["frechet_distance"]) for r in self.records if "frechet_distance" in r
+            (r["step"], r["frechet_distance"])
+            for r in self.records
+            if r.get("frechet_distance") is not None
         ]
         if frechet:
             best_step, best = min(frechet, key=lambda pair: pair[1])
