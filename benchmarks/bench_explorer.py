@@ -165,7 +165,7 @@ def main() -> int:
     window.show()
     window.setup_panel.set_config(preset_named("8 Gaussians").config(steps=10**8))
     window.start_training()
-    while window.last_update is None:
+    while window.trainer.last_update is None:
         wait(50)
     for name, path, target in (
         ("DCGAN 64x64 (nz 100, ngf 64)", folder / "netG_epoch_0.pth", 33),
@@ -192,7 +192,7 @@ def main() -> int:
     )
     print(f"8 Gaussians MLP generator, while training: 2D mesh with D(G(z)): {meshes}")
     window.stop_training()
-    while window.training is not None:
+    while window.trainer.training is not None:
         wait(50)
     first, cached = scrub_times(window, folder / "run")
     print(

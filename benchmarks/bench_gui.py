@@ -98,14 +98,14 @@ def window_rate(config, seconds: float, probe: LatenessProbe | None = None) -> f
     window.setup_panel.set_config(config)
     marks: list[tuple[float, int]] = []
     window.start_training()
-    while window.last_update is None:
+    while window.trainer.last_update is None:
         wait(0.05)
     wait(WARM_UP_S)
 
     def on_update(update) -> None:
         marks.append((time.perf_counter(), update.step))
 
-    window.training.worker.updated.connect(on_update)
+    window.trainer.training.worker.updated.connect(on_update)
     if probe is not None:
         probe.start()
     wait(seconds)

@@ -55,8 +55,8 @@ def main() -> int:
     if not window.start_training():
         print("could not start: " + window.setup_panel.error_text(), file=sys.stderr)
         return 1
-    while window.last_update is None or window.last_update.step < args.steps:
-        if window.training is None:
+    while window.trainer.last_update is None or window.trainer.last_update.step < args.steps:
+        if window.trainer.training is None:
             print("the run ended early: see the window's message", file=sys.stderr)
             return 1
         wait(50)
@@ -64,7 +64,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))
     window.close()
-    print(f"wrote {args.out} at step {window.last_update.step}")
+    print(f"wrote {args.out} at step {window.trainer.last_update.step}")
     app.processEvents()
     return 0
 

@@ -233,10 +233,14 @@ def describe_checkpoint(path: str | Path) -> dict[str, Any]:
     return describe_state(state, path)
 
 
+def _dict_at(state: dict[str, Any], key: str) -> dict[str, Any]:
+    value = state.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def describe_state(state: dict[str, Any], path: Path) -> dict[str, Any]:
     """The summary `describe_checkpoint` gives, of a checkpoint already read."""
-    config = state.get("config") if isinstance(state.get("config"), dict) else {}
-    data = state.get("data") if isinstance(state.get("data"), dict) else {}
+    config, data = _dict_at(state, "config"), _dict_at(state, "data")
 
     def count(part: str) -> int:
         weights = state.get(part)

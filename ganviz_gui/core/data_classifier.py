@@ -116,6 +116,8 @@ def _gaussian(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def data_fingerprint(dataset: Dataset) -> str:
     """Identifies the data and labels exactly as the classifier sees them."""
+    if dataset.labels is None:
+        raise ValueError(f"{dataset.name}: has no labels, so no classifier to identify")
     digest = hashlib.sha256()
     digest.update(str((dataset.name, tuple(dataset.data.shape))).encode())
     step = max(1, len(dataset) // 4096)  # a sample of the images keeps hashing MNIST quick

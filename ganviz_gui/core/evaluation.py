@@ -59,7 +59,7 @@ def evaluate_points(
     points = sample(generator, JS_SAMPLES, latent_dim, seed)
     reference = reference or PointHistogram(dataset.data.numpy())
     result: dict[str, float] = {"js_divergence": reference.js_divergence(points)}
-    if dataset.mode_centers is not None:
+    if dataset.mode_centers is not None and dataset.mode_std is not None:
         quality = mixture_quality(points[:MIXTURE_SAMPLES], dataset.mode_centers, dataset.mode_std)
         result["modes_covered"] = quality["modes_covered"]
         result["modes_total"] = quality["modes_total"]
@@ -75,7 +75,9 @@ class ImageReference:
         from ganviz_gui.core.data_classifier import classifier_for
 
         index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-        self.real_spread = mean_pairwise_distance(to_model_space(dataset.data[index[:samples]]))
+        self.real_spread = mean_pairwise_distance(
+            to_model_space(dataset.data[index[:samples]]).numpy()
+        )
         self.classifier = classifier_for(dataset)
 
 

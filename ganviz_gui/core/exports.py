@@ -81,7 +81,7 @@ def write_frames_gif(
 def _write_gif(frames: list[Image.Image], path: Path, frame_ms: int) -> int:
     size = frames[-1].size
     # A grid's size only changes if the run changed n_samples on resume; keep to the last one.
-    frames = [f if f.size == size else f.resize(size, Image.NEAREST) for f in frames]
+    frames = [f if f.size == size else f.resize(size, Image.Resampling.NEAREST) for f in frames]
     buffer = io.BytesIO()
     frames[0].save(
         buffer,

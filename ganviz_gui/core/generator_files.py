@@ -54,9 +54,9 @@ class GeneratorFile:
     latent_dim: int
     sample_shape: tuple[int, ...]  # (2,) for points, (C, H, W) for images
     step: int | None  # the training step, where the file says
+    _build: Callable[[str], nn.Module]  # every kind of file builds a generator
     description: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None  # the whole checkpoint (GANViz files only)
-    _build: Callable[[str], nn.Module] | None = None
     _build_critic: Callable[[], tuple[nn.Module, str]] | None = None  # (D, loss) if known
 
     @property

@@ -117,6 +117,14 @@ def d_scores(discriminator: torch.nn.Module, loss: str, samples: torch.Tensor) -
     return d_outputs(loss, run_in_eval(discriminator, samples)).float().cpu().numpy()
 
 
+def checkpoint_field(checkpoint: Checkpoint) -> FieldSnapshot:
+    """The 2D field view of a checkpoint of a 2D run (its data regenerated or re-read)."""
+    from ganviz_gui.core.data import load_dataset
+
+    dataset = load_dataset(checkpoint.config)
+    return PlaneField(NetworksAtStep.from_checkpoint(checkpoint, dataset)).snapshot()
+
+
 def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
     """The run's fixed-noise samples as this checkpoint draws them, with its D's verdicts.
 

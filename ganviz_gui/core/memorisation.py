@@ -13,6 +13,7 @@ import torch
 from ganviz_gui.core.data import Dataset, to_model_space
 
 CHUNK = 4096  # training images compared per batch (uint8 data is converted chunk by chunk)
+COPY_RATIO = 0.5  # nearer than half the typical training-image spacing: a likely copy
 
 
 def nearest_images(
@@ -51,3 +52,26 @@ def typical_neighbour_distance(dataset: Dataset, probes: int = 32, seed: int = 0
         others = distances[indices != index]
         nearest.append(float(others[0]) if len(others) else float(distances[-1]))
     return float(np.median(nearest))
+
+
+def picture_to_model_space(picture: np.ndarray, channels: int) -> np.ndarray:
+    """A displayed sample (H, W, 3) uint8 back in the model's pixel space: (C, H, W) in [-1, 1]
+    (a one-channel data set's sample was shown as grey RGB: its first channel is the sample)."""
+    return picture.transpose(2, 0, 1)[:channels].astype(np.float32) / 127.5 - 1.0
+
+
+def memorisation_verdict(distances: np.ndarray, typical: float) -> str:
+    """What the nearest distances say of copying, for people."""
+    ratio = float(distances[0]) / typical if typical > 0 else float("inf")
+    verdict = (
+        "much closer to a training image than training images are to each other: it may be a copy."
+        if ratio < COPY_RATIO
+        else "no closer to a training image than training images are to each other: no "
+        "sign of copying."
+    )
+    return (
+        f"Nearest training images (L2 in pixel space, nearest first): "
+        f"{', '.join(f'{d:.2f}' for d in distances)}. Training images lie {typical:.2f} "
+        f"from their nearest other training image (median); this sample is {ratio:.2f}x "
+        f"that, {verdict}"
+    )

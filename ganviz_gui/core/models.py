@@ -123,6 +123,8 @@ def build_models(
     config: TrainingConfig, sample_shape: tuple[int, ...]
 ) -> tuple[nn.Module, nn.Module]:
     """Build G and D for data of `sample_shape`: (2,) for points, (C, S, S) for images."""
+    generator: nn.Module
+    discriminator: nn.Module
     if config.model == "mlp":
         generator = MLPGenerator(config.latent_dim, sample_shape, config.g_hidden, config.g_layers)
         discriminator = MLPDiscriminator(
@@ -148,10 +150,11 @@ def _dcgan_init(module: nn.Module) -> None:
     # The DCGAN paper's initialisation: N(0, 0.02) weights, BN scales N(1, 0.02).
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            weight = (
-                m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            # Under spectral norm the trained weight is the parametrization's original.
+            name = (
+                "parametrizations.weight.original" if hasattr(m, "parametrizations") else "weight"
             )
-            nn.init.normal_(weight, 0.0, 0.02)
+            nn.init.normal_(m.get_parameter(name), 0.0, 0.02)
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

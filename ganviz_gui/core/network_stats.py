@@ -152,7 +152,7 @@ def verdict_histograms(
     real_counts = torch.histc(real.clamp(low, high), bins, low, high)
     fake_counts = torch.histc(fake.clamp(low, high), bins, low, high)
     overlap = torch.minimum(
-        real_counts / max(real_counts.sum(), 1), fake_counts / max(fake_counts.sum(), 1)
+        real_counts / real_counts.sum().clamp(min=1), fake_counts / fake_counts.sum().clamp(min=1)
     ).sum()
     return {
         "low": low,

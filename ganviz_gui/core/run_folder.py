@@ -138,7 +138,7 @@ def _fsync(handle) -> None:
 # ---------------------------------------------------------------------- reading
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every complete record; a partial last line (a writer mid-append, a crash) is ignored."""
-    records = []
+    records: list[dict[str, Any]] = []
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

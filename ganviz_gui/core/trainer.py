@@ -81,9 +81,9 @@ class Trainer:
         self.optimizer_d = _make_optimizer(self.config, "d", self.discriminator)
         # Walking a module tree for its parameters costs more than a small step's maths; the
         # parameter objects never change (load_state_dict copies into them), so list them once.
-        self._g_params = list(self.generator.parameters())
-        self._d_params = list(self.discriminator.parameters())
-        self._ema_params = (
+        self._g_params: list[torch.Tensor] = list(self.generator.parameters())
+        self._d_params: list[torch.Tensor] = list(self.discriminator.parameters())
+        self._ema_params: list[torch.Tensor] = (
             [] if self.generator_ema is None else list(self.generator_ema.parameters())
         )
         self._g_layers = layer_parameters(self.generator)
@@ -254,8 +254,10 @@ class Trainer:
             total = loss.detach() + (_grad_norm(params) if grads else 0.0)
             refused = torch.isfinite(total).logical_not_().float()
         if _refuses_on_device(optimizer):
-            optimizer.grad_scale = None
-            optimizer.found_inf = refused  # 1: the fused kernel leaves every state as it was
+            # Fused Adam and SGD steps read these two (GradScaler sets them too), which torch's
+            # stubs do not declare. found_inf 1: the fused kernel leaves every state as it was.
+            optimizer.grad_scale = None  # type: ignore[attr-defined]
+            optimizer.found_inf = refused  # type: ignore[attr-defined]
             optimizer.step()
             self._pending[f"refused:{network}"].append(refused)
             return True

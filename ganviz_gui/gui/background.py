@@ -1,7 +1,9 @@
 """Short jobs off the GUI thread (loading the engine, previewing data), newest request wins.
 
 A result that arrives after a newer request was made is dropped, so a user flicking through
-data sets sees the preview of the last one chosen, never an older one arriving late.
+data sets sees the preview of the last one chosen, never an older one arriving late. Closing
+the window closes every `LatestOnly` under it (`close_jobs`): no new job starts, running ones
+are waited for, and their results are dropped, so nothing arrives at a closed window.
 """
 
 from __future__ import annotations
@@ -49,10 +51,37 @@ class LatestOnly(QObject):
         else:
             self.pool = QThreadPool.globalInstance()
 
+        self.closed = False
+
     def submit(self, function: Callable[[], Any]) -> None:
+        if self.closed:
+            return
         self._ticket += 1
         self.pool.start(_Job(function, self._ticket, self._relay))
 
+    def close(self, milliseconds: int = 30_000) -> bool:
+        """Start nothing more, drop what is still to come, wait for the running job."""
+        self.closed = True
+        self._ticket += 1
+        if self.pool is QThreadPool.globalInstance():
+            return True  # the shared pool is waited for once, by close_jobs
+        return self.pool.waitForDone(milliseconds)
+
     def _on_done(self, ticket: int, result: Any, error: str) -> None:
-        if ticket == self._ticket:
+        if ticket == self._ticket and not self.closed:
             self.finished.emit(result, error)
+
+
+def close_jobs(owner: QObject, milliseconds: int = 30_000) -> None:
+    """Close every LatestOnly under `owner` and wait for the shared pool's jobs too (a job
+    still inside torch.load when the interpreter exits can crash it)."""
+    for jobs in owner.findChildren(LatestOnly):
+        jobs.close(milliseconds)
+    QThreadPool.globalInstance().waitForDone(milliseconds)
+
+
+def torch_threads_for_this_job() -> None:
+    """One torch thread for background work: a second core is left to the GUI (and training)."""
+    import torch
+
+    torch.set_num_threads(1)

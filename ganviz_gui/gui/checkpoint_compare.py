@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.panel_frame import PanelFrame
 
 MODES = (("side", "Side by side"), ("difference", "Difference |A - B|"), ("blink", "Blink"))
@@ -23,9 +24,10 @@ GAP = 4
 class CheckpointCompare(QWidget):
     compare_wanted = Signal(int)  # the step chosen as B
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("compareView")
+        self.workspace = workspace or Workspace()
         self.sheet_a: Any = None  # core.live_views.SampleSheet of the slider's checkpoint
         self.sheet_b: Any = None  # ... of the checkpoint chosen here
         self.shown_left = "A"  # blink state
@@ -68,6 +70,40 @@ class CheckpointCompare(QWidget):
             lambda _: self.compare_wanted.emit(self.b_combo.currentData())
         )
         self.mode_combo.activated.connect(lambda _: self._draw())
+        self.compare_wanted.connect(self.workspace.want_comparison)
+        workspace = self.workspace
+        workspace.run_changed.connect(
+            lambda _run: self._on_checkpoints_changed(workspace.checkpoints)
+        )
+        workspace.checkpoints_changed.connect(self._on_checkpoints_changed)
+        workspace.mode_changed.connect(
+            lambda _mode: self._on_checkpoints_changed(workspace.checkpoints)
+        )
+        workspace.sheet_changed.connect(self._on_sheet_changed)
+        workspace.comparison_changed.connect(lambda sheet: self.set_sheets(sheet_b=sheet))
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_checkpoints_changed(self, checkpoints: list[Any]) -> None:
+        """The checkpoints of an image run, to choose B from; B stays where it still exists."""
+        run = self.workspace.run
+        shown = run is not None and run.is_image and self.workspace.inspecting_run
+        steps = [step for step, _ in checkpoints] if shown else []
+        current = self.b_combo.currentData()
+        if steps and current in steps and self.sheet_b is not None:
+            self.b_combo.blockSignals(True)
+            self.b_combo.clear()
+            for step in steps:
+                self.b_combo.addItem(f"{step:,}", step)
+            self.b_combo.setCurrentIndex(steps.index(current))
+            self.b_combo.blockSignals(False)
+            return
+        self.set_steps(steps)
+        if self.workspace.sheet is not None and steps:
+            self.set_sheets(sheet_a=self.workspace.sheet)
+
+    def _on_sheet_changed(self, sheet: Any) -> None:
+        if sheet is not None and self.workspace.inspecting_run:
+            self.set_sheets(sheet_a=sheet)  # A is the slider's checkpoint
 
     # ------------------------------------------------------------------ data in
     def set_steps(self, steps: list[int]) -> None:

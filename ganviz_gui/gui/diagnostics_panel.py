@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly
 
 DIAGNOSE_SECONDS = 3.0
@@ -46,9 +47,10 @@ class DiagnosticsPanel(QWidget):
     step_chosen = Signal(int)  # a finding was clicked: its first step
     findings_changed = Signal(list)  # [core.diagnostics.Finding] after each diagnosis
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("diagnosticsPanel")
+        self.workspace = workspace or Workspace()
         self.records: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.loss: str | None = None
@@ -87,6 +89,25 @@ class DiagnosticsPanel(QWidget):
         layout.addWidget(self.fid_status)
         self.findings_list.currentRowChanged.connect(self._on_finding_chosen)
         self._show_summary()
+        self.workspace.run_changed.connect(self._on_run_changed)
+        self.workspace.run_extended.connect(self._on_run_extended)
+        self.findings_changed.connect(self.workspace.set_findings)
+        self.step_chosen.connect(self.workspace.go_to_step)
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_run_changed(self, run: Any) -> None:
+        """A run from disk is diagnosed at once; a run training now as its records come."""
+        self.clear()
+        workspace = self.workspace
+        loss = run.config.loss if run is not None and run.config is not None else None
+        if run is not None and run.source != "trainer":
+            self.set_run(workspace.records, workspace.events, loss)
+        else:
+            self.loss = loss
+            self.add_records(workspace.records, workspace.events)
+
+    def _on_run_extended(self, delta: Any) -> None:
+        self.add_records(delta.records, delta.events)
 
     # ------------------------------------------------------------------ data in
     def clear(self) -> None:

@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QImage, QPixmap, QTransform
 from PySide6.QtWidgets import QCheckBox, QGraphicsPixmapItem, QHBoxLayout, QLabel, QWidget
 
+from ganviz_gui.core.workspace import Mode, Workspace
 from ganviz_gui.gui.latent_mesh import lattice_lines, polyline
 from ganviz_gui.gui.panel_frame import PanelFrame
 
@@ -27,10 +28,12 @@ FAKE_BRUSH = pg.mkBrush(240, 120, 20, 220)
 
 
 class FieldView(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("fieldView")
+        self.workspace = workspace or Workspace()
         self.snapshot: Any = None  # core.live_views.FieldSnapshot last drawn
+        self._pending: Any = None  # arrived while hidden: drawn when shown
 
         self.layer_checks: dict[str, QCheckBox] = {}
         bar = QHBoxLayout()
@@ -93,6 +96,29 @@ class FieldView(QWidget):
         self._mouse_proxy = pg.SignalProxy(
             self.plot_widget.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
         )
+        self.workspace.run_changed.connect(self._on_run_changed)
+        self.workspace.field_changed.connect(self._on_field_changed)
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_run_changed(self, run: Any) -> None:
+        self._pending = None
+        if run is not None and run.is_image:
+            self.show_message("The field view shows 2D data; this run trains images.")
+
+    def _on_field_changed(self, snapshot: Any) -> None:
+        if snapshot is None:
+            return
+        on_screen = self.isVisible() and not self.visibleRegion().isEmpty()
+        if on_screen or self.workspace.mode != Mode.TRAINING:
+            self.set_snapshot(snapshot)
+        else:
+            self._pending = snapshot  # drawn when shown: hidden views cost training nothing
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending is not None:
+            snapshot, self._pending = self._pending, None
+            self.set_snapshot(snapshot)
 
     # ------------------------------------------------------------------ data in
     def show_message(self, text: str) -> None:

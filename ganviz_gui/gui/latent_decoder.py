@@ -4,8 +4,10 @@ ones dropped.
 The explorer asks for two kinds of pictures: the sample under the cursor (asked for on every
 mouse move) and the mosaic over the plane. Each kind keeps only its newest request, as
 stylegan3's renderer does: while one decode runs, further moves just replace the waiting
-request, so the picture follows the cursor without a queue building up. The decoder owns its
-own copy of the generator and runs torch on one thread (measured on 2 cores: more threads
+request, so the picture follows the cursor without a queue building up. The decoder builds its
+own copy of the generator (and D) from the generator file on its own thread, so neither a new
+checkpoint nor the live run's weights each second cost the GUI thread a model build; it runs
+torch on one thread (measured on 2 cores: more threads
 pushed a DCGAN decode's p90 from 16 ms to 98 ms while training ran).
 """
 
@@ -40,16 +42,18 @@ class DecodedPicture:
     seconds: float  # from the request to the picture being ready
     scores: Any = None  # (N,) D's output on each sample, when a discriminator is at hand
     points: Any = None  # (N, 2) float32, what a 2D generator made of the latents
+    loss: str | None = None  # the loss that gives D's scores their meaning
 
 
 class LatentDecoder(QObject):
     decoded = Signal(object)  # DecodedPicture
     failed = Signal(str)
 
-    def __init__(self, generator: Any, critic: tuple[Any, str] | None = None):
+    def __init__(self, generator_file: Any):
         super().__init__()
-        self.generator = _own_copy(generator)
-        self.critic = critic  # (discriminator, loss name) to score mosaic samples, if known
+        self.generator: Any = None  # built on the decoder thread from `_to_build`
+        self.critic: tuple[Any, str] | None = None  # (D, loss name) to score mosaic samples
+        self._to_build = generator_file  # core.generator_files.GeneratorFile, not built yet
         self._pending: dict[str, DecodeRequest] = {}
         self._tickets = dict.fromkeys(KINDS, 0)
         self._lock = threading.Lock()
@@ -66,12 +70,12 @@ class LatentDecoder(QObject):
         self._wake.set()
         return ticket
 
-    def set_generator(self, generator: Any, critic: tuple[Any, str] | None = None) -> None:
-        """Decode with another generator (and score with its D) from the next request on."""
-        own = _own_copy(generator)
+    def set_generator(self, generator_file: Any) -> None:
+        """Decode with another generator file's G (and score with its D) from the next request
+        on; the networks are built on the decoder thread."""
         with self._lock:
-            self.generator = own
-            self.critic = critic
+            self._to_build = generator_file
+        self._wake.set()
 
     def latest_ticket(self, kind: str) -> int:
         return self._tickets[kind]
@@ -91,6 +95,12 @@ class LatentDecoder(QObject):
                 self._wake.wait()
                 self._wake.clear()
                 while not self._stopping:
+                    try:
+                        self._build_pending()
+                    except Exception as exc:  # a file whose networks cannot be built
+                        traceback.print_exc()
+                        self.failed.emit(f"{type(exc).__name__}: {exc}")
+                        break
                     request = self._take()
                     if request is None:
                         break
@@ -101,6 +111,16 @@ class LatentDecoder(QObject):
                         self.failed.emit(f"{type(exc).__name__}: {exc}")
         finally:
             QThread.currentThread().quit()
+
+    def _build_pending(self) -> None:
+        with self._lock:
+            generator_file, self._to_build = self._to_build, None
+        if generator_file is None:
+            return
+        generator = _own_copy(generator_file.build_generator("ema"))
+        critic = generator_file.build_critic()
+        with self._lock:
+            self.generator, self.critic = generator, critic
 
     def _take(self) -> DecodeRequest | None:
         with self._lock:
@@ -115,6 +135,8 @@ class LatentDecoder(QObject):
 
         with self._lock:
             generator, critic = self.generator, self.critic
+        if generator is None:
+            raise RuntimeError("the generator could not be built")
         samples = decode(generator, request.latents)  # (N, C, H, W) in [-1, 1], or (N, 2)
         points = samples if samples.ndim == 2 else None
         picture = None if points is not None else image_grid(samples, request.columns, padding=0)
@@ -126,7 +148,8 @@ class LatentDecoder(QObject):
 
             scores = d_scores(critic[0], critic[1], torch.from_numpy(samples))
         seconds = time.perf_counter() - request.asked_at
-        return DecodedPicture(request.kind, request.ticket, picture, seconds, scores, points)
+        loss = critic[1] if critic is not None else None
+        return DecodedPicture(request.kind, request.ticket, picture, seconds, scores, points, loss)
 
 
 def _own_copy(generator: Any) -> Any:
@@ -140,8 +163,8 @@ def _own_copy(generator: Any) -> Any:
 class DecoderThread:
     """A decoder on its own QThread, wired before start; `close()` stops and joins it."""
 
-    def __init__(self, generator: Any, critic: tuple[Any, str] | None = None):
-        self.decoder = LatentDecoder(generator, critic)
+    def __init__(self, generator_file: Any):
+        self.decoder = LatentDecoder(generator_file)
         self.thread = QThread()
         self.thread.setObjectName("latentDecoderThread")
         self.decoder.moveToThread(self.thread)

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganviz_gui.gui.background import LatestOnly
+from ganviz_gui.core.workspace import Workspace
+from ganviz_gui.gui.background import LatestOnly, torch_threads_for_this_job
 from ganviz_gui.gui.latent_decoder import DecodedPicture, DecoderThread
 from ganviz_gui.gui.latent_mesh import CROSS_POINTS, MeshLayers, dense_size
 from ganviz_gui.gui.panel_frame import PanelFrame
@@ -43,22 +44,17 @@ PLANES = (
 MOSAIC_SIZES = (5, 7, 9, 11, 15, 21)
 
 
-def torch_threads_for_this_job() -> None:
-    """One torch thread for background work: a second core is left to the GUI (and training)."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
 DEFAULT_MOSAIC = 9
 
 
 class LatentExplorer(QWidget):
     plane_changed = Signal(str)  # the plane's description
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("latentExplorer")
+        self.workspace = workspace or Workspace()
+        self._closed = False  # the window closed: no decoder thread is started again
         self.opened: Any = None  # core.generator_files.GeneratorFile being explored
         self.plane: Any = None  # core.latent_plane.LatentPlane
         self.decoder: DecoderThread | None = None
@@ -196,20 +192,59 @@ class LatentExplorer(QWidget):
         self.bookmark_button.clicked.connect(self.bookmark_cursor)
         self.bookmark_combo.activated.connect(lambda _: self._go_to_bookmark())
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
+        self.follow_check.toggled.connect(lambda _: self._on_follow_edited())
+        self.follow_combo.activated.connect(lambda _: self._on_follow_edited())
+        workspace = self.workspace
+        workspace.generator_changed.connect(self._on_generator_changed)
+        workspace.picked_changed.connect(self._on_picked_changed)
+        workspace.following_changed.connect(self._on_following_changed)
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_generator_changed(self, shown: Any) -> None:
+        """A file opened is explored afresh; another checkpoint of the run shown keeps the
+        decoder and (where it does not depend on the weights) the plane; the live run's newest
+        weights are shown only while following training."""
+        if shown is None or self._closed:
+            return
+        if shown.origin == "opened":
+            self.set_generator(shown.generator)
+        elif shown.origin == "checkpoint":
+            self.show_generator(shown.generator)
+        elif self.follow_check.isChecked():  # "live"
+            same_kind = self.opened is not None and self.opened.kind == shown.generator.kind
+            if same_kind:
+                self.show_generator(shown.generator, keep_plane=True)
+            else:
+                self.set_generator(shown.generator)
+
+    def _on_follow_edited(self) -> None:
+        self.workspace.set_following(
+            self.follow_check.isChecked(), float(self.follow_combo.currentData())
+        )
+
+    def _on_following_changed(self, following: tuple[bool, float]) -> None:
+        follow, interval = following
+        self.follow_check.blockSignals(True)
+        self.follow_check.setChecked(follow)
+        self.follow_check.blockSignals(False)
+        index = self.follow_combo.findData(interval)
+        if index >= 0:
+            self.follow_combo.setCurrentIndex(index)
 
     # ------------------------------------------------------------------ generator in
     def set_generator(self, opened: Any) -> None:
         """Explore `opened` (a GeneratorFile); replaces whatever was explored before."""
+        if self._closed:
+            return
         self.close_decoder()
         self.opened = opened
         self.strip_ends = [None, None]
         self.strip_picture = None
         self.strip_item.clear()
         self._show_points(not opened.is_image)
-        critic = opened.build_critic()
-        self.score_loss = critic[1] if critic else None
-        self.decoder = DecoderThread(opened.build_generator("ema"), critic)
-        self.overlay_check.setEnabled(critic is not None)
+        self.score_loss = None  # known once D has scored a mosaic
+        self.decoder = DecoderThread(opened)  # G and D are built on the decoder's thread
+        self.overlay_check.setEnabled(opened.has_critic)
         self.decoder.decoder.decoded.connect(self._on_decoded)
         self.decoder.decoder.failed.connect(self.readout.setText)
         self.frame.show_view()
@@ -229,9 +264,7 @@ class LatentExplorer(QWidget):
             self.set_generator(opened)
             return
         self.opened = opened
-        critic = opened.build_critic()
-        self.score_loss = critic[1] if critic else None
-        self.decoder.decoder.set_generator(opened.build_generator("ema"), critic)
+        self.decoder.decoder.set_generator(opened)
         keep = keep_plane or self.plane_combo.currentData() in ("random", "picked")
         if keep and self.plane is not None:
             self._request_mosaic()
@@ -281,7 +314,13 @@ class LatentExplorer(QWidget):
         if self.decoder is not None:
             self.decoder.close()
             self.decoder = None
-        self._planner.pool.waitForDone(5000)
+        self._planner.pool.waitForDone(30_000)
+
+    def shut_down(self) -> None:
+        """The window closes: stop the decoder and never start another."""
+        self._closed = True
+        self._planner.close()
+        self.close_decoder()
 
     def closeEvent(self, event) -> None:
         self.close_decoder()
@@ -292,7 +331,7 @@ class LatentExplorer(QWidget):
         if self.opened is None or self.decoder is None:
             return
         key = self.plane_combo.currentData()
-        generator = self.decoder.decoder.generator
+        generator_file = self.opened
         latent_dim = self.opened.latent_dim
         self.readout.setText("finding the plane...")
 
@@ -313,7 +352,7 @@ class LatentExplorer(QWidget):
 
             torch_threads_for_this_job()
             # Its own copy: the PCA hooks a layer, which must not touch the decoder's forwards.
-            generator_copy = copy.deepcopy(generator)
+            generator_copy = copy.deepcopy(generator_file.build_generator("ema"))
             if key == "sefa":
                 return latent_plane.sefa_plane(generator_copy, latent_dim)
             if key == "pca":
@@ -366,6 +405,7 @@ class LatentExplorer(QWidget):
             return
         u, v = self.cursor_uv()
         z = self.plane.latents([u], [v])
+        self.workspace.set_cursor_latent(z[0])
         if self.shows_points:  # also the cursor's cross, so its image shows how G bends there
             import torch
 
@@ -400,12 +440,16 @@ class LatentExplorer(QWidget):
         return self.plane.latents([u], [v])[0]
 
     def use_latent(self, z: Any) -> None:
-        """A latent picked elsewhere (a sample clicked in the grid): the plane moves to pass
-        through it with the cursor on it, and it counts towards the three-sample plane."""
+        """A latent picked elsewhere: the workspace's picks, which the explorer follows."""
+        self.workspace.pick_latent(z)
+
+    def _on_picked_changed(self, picked: list[Any]) -> None:
+        """A sample clicked in the grid: the plane moves to pass through its latent with the
+        cursor on it, and it counts towards the three-sample plane."""
         from ganviz_gui.core.latent_plane import LatentPlane
 
-        self.picked = [*self.picked, z.reshape(-1).float()][-3:]
-        if self.plane is None:
+        self.picked = list(picked)
+        if not self.picked or self.plane is None:
             return
         if self.plane_combo.currentData() == "picked" and len(self.picked) == 3:
             self._make_plane()
@@ -507,6 +551,8 @@ class LatentExplorer(QWidget):
     def _on_decoded(self, result: DecodedPicture) -> None:
         if self.decoder is None or result.ticket != self.decoder.decoder.latest_ticket(result.kind):
             return  # a newer request is on its way: this picture is stale
+        if result.loss is not None:
+            self.score_loss = result.loss
         if result.points is not None:
             self._on_points_decoded(result)
             return

@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
+from ganviz_gui.core.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,10 @@ class Series:
 class LossPlots(QWidget):
     step_clicked = Signal(float)  # the step under a click in any plot (to scrub a run there)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("lossPlot")
+        self.workspace = workspace or Workspace()
         self.series: dict[str, Series] = {}
         self._raw_curves: dict[str, pg.PlotDataItem] = {}
         self._smooth_curves: dict[str, pg.PlotDataItem] = {}
@@ -209,6 +211,22 @@ class LossPlots(QWidget):
             plot.addItem(line, ignoreBounds=True)
             self._step_lines.append(line)
         self._on_smoothing_changed(self.smoothing_slider.value())
+        self.workspace.run_changed.connect(self._on_run_changed)
+        self.workspace.run_extended.connect(self._on_run_extended)
+        self.workspace.step_changed.connect(self.set_step_cursor)
+        self.workspace.findings_changed.connect(self.set_findings)
+        self.step_clicked.connect(self.workspace.scrub_to)
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_run_changed(self, _run: Any) -> None:
+        """Another run (or none): its curves so far replace the last run's."""
+        self.clear()
+        self.add_records(self.workspace.records)
+        self.add_events(self.workspace.events)
+
+    def _on_run_extended(self, delta: Any) -> None:
+        self.add_records(delta.records)
+        self.add_events(delta.events)
 
     # ------------------------------------------------------------------ data in
     def add_records(self, records: list[dict[str, Any]]) -> None:
@@ -340,6 +358,26 @@ class LossPlots(QWidget):
             if plot.sceneBoundingRect().contains(event.scenePos()):
                 self.step_clicked.emit(plot.getViewBox().mapSceneToView(event.scenePos()).x())
                 return
+
+    # ------------------------------------------------------------------ what is drawn
+    def drawn_curve(self, key: str, smoothed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of a curve as drawn (the smoothed or the faint raw one)."""
+        curves = self._smooth_curves if smoothed else self._raw_curves
+        x, y = curves[key].getData()
+        return (np.asarray([]), np.asarray([])) if x is None else (x, y)
+
+    def step_cursor(self) -> float | None:
+        """The step marked on every plot, or None when none is."""
+        line = self._step_lines[0]
+        return float(line.value()) if line.isVisible() else None
+
+    def shaded_ranges(self) -> list[tuple[float, float]]:
+        """The step ranges shaded for diagnostic findings."""
+        return [tuple(region.getRegion()) for _, region in self._finding_regions]
+
+    def marker_count(self) -> int:
+        """Dashed event markers drawn, over all plots."""
+        return len(self._event_lines)
 
     def point_count(self) -> int:
         return sum(s.count for s in self.series.values())

@@ -40,6 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ganviz_gui.core.workspace import Workspace
+from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.panel_frame import PanelFrame
 
 D_COLOR, G_COLOR = (66, 133, 244), (244, 140, 40)  # as in the plots: blue real/D, orange fake/G
@@ -48,9 +50,15 @@ MEASURES = (("grad_norm", "gradient norm"), ("weight_norm", "weight norm"))
 
 
 class NetworkView(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("networkView")
+        self.workspace = workspace or Workspace()
+        self._built: tuple[Any, dict[str, Any]] | None = None  # (generator file, its networks)
+        self._forward = LatestOnly(self, own_thread=True)  # forward passes, off the GUI thread
+        self._forward.finished.connect(self._on_forward_pass)
+        self._describer = LatestOnly(self, own_thread=True)  # architecture tables
+        self._describer.finished.connect(self._on_described)
         self.stats: list[dict[str, Any]] = []  # network_stats records, oldest first
         self.architecture: dict[str, list[Any]] = {}  # network -> [core LayerInfo]
         self.opened: Any = None  # core.generator_files.GeneratorFile for the forward pass
@@ -98,6 +106,71 @@ class NetworkView(QWidget):
         self.activation_layer_combo.activated.connect(lambda _: self.draw_forward_pass())
         self.latent_spin.valueChanged.connect(lambda _: self.draw_forward_pass())
         self.tabs.currentChanged.connect(lambda _: self._redraw())
+        self.tabs.currentChanged.connect(lambda _: self._tell_forward_pass_shown())
+        self.cursor_button.clicked.connect(self._take_cursor_apart)
+        workspace = self.workspace
+        workspace.run_changed.connect(self._on_run_changed)
+        workspace.run_extended.connect(lambda delta: self.add_stats(delta.stats))
+        workspace.step_changed.connect(self.set_step)
+        workspace.generator_changed.connect(self._on_generator_changed)
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_run_changed(self, run: Any) -> None:
+        """Another run: its layer statistics, and its networks' architecture (built from its
+        settings on a background thread: shapes need no weights)."""
+        self.clear()
+        if run is None or run.config is None or not run.sample_shape:
+            return
+        self.set_stats(self.workspace.stats)
+        config, shape = run.config, tuple(run.sample_shape)
+
+        def describe() -> Any:
+            from ganviz_gui.core.models import build_models
+            from ganviz_gui.core.network_stats import describe_networks
+
+            generator, discriminator = build_models(config, shape)
+            return run, describe_networks(generator, discriminator, config.latent_dim, shape)
+
+        self._describer.submit(describe)
+
+    def _on_generator_changed(self, shown: Any) -> None:
+        if shown is None:
+            return
+        generator = shown.generator
+        run = self.workspace.run
+        if shown.origin == "live":
+            if run is not None and run.fixed_noise is not None:
+                import torch
+
+                self.set_generator_file(generator, torch.from_numpy(run.fixed_noise))
+            return
+        self.set_generator_file(generator, latents_of(generator))
+        if run is None:  # a lone generator file: its layers come from the file's networks
+            self._describer.submit(lambda: (None, describe_generator_file(generator)))
+
+    def _on_described(self, result: Any, error: str) -> None:
+        if error:
+            self.readout.setText(f"the layers are not known: {error}")
+            return
+        run, architecture = result
+        if run is not self.workspace.run:
+            return  # described for a run no longer shown
+        self.set_architecture(architecture)
+
+    def _take_cursor_apart(self) -> None:
+        z = self.workspace.cursor_latent
+        if z is None:
+            self.workspace.say("Open a generator in the latent explorer first.", 5000)
+            return
+        self.use_latent(z)
+
+    def _tell_forward_pass_shown(self) -> None:
+        """The forward pass on screen wants the live run's weights (copies cost training)."""
+        self.workspace.set_forward_pass_shown(self.isVisible() and self.tabs.currentIndex() == 1)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._tell_forward_pass_shown()
 
     # ------------------------------------------------------------------ construction
     def _make_layers_tab(self) -> QWidget:
@@ -248,6 +321,7 @@ class NetworkView(QWidget):
         They are built when the tab is drawn: scrubbing a run must not wait for them."""
         self.opened = opened
         self.networks = {}
+        self._built = None
         if latents is not None:
             self.latents = latents
             self.latent_spin.setRange(0, len(latents) - 1)
@@ -263,6 +337,7 @@ class NetworkView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._tell_forward_pass_shown()
         if self._dirty:
             self._redraw()
 
@@ -455,62 +530,116 @@ class NetworkView(QWidget):
             return None
         return self.latents[self.latent_spin.value()].reshape(1, -1)
 
-    def build_networks(self) -> dict[str, Any]:
-        """This panel's own copies of G (EMA) and D of the generator file, built once."""
-        if self.opened is not None and not self.networks:
-            self.networks = {"generator": self.opened.build_generator("ema")}
-            critic = self.opened.build_critic()
-            if critic is not None:
-                self.networks["discriminator"], self.loss = critic
-        return self.networks
-
     def draw_forward_pass(self) -> None:
-        """Activations of the chosen layer, and D's saliency on the sample, for the latent."""
-        from ganviz_gui.core.network_probe import activation_picture, layer_activations, saliency
-
+        """Activations of the chosen layer, and D's saliency on the sample, for the latent:
+        computed on a thread of this panel's own (a backward pass can take a while), drawn when
+        it is done; a newer request replaces a waiting one."""
         self.cursor_button.setEnabled(self.opened is not None)
-        generator = self.build_networks().get("generator")
         z = self.current_latent()
         layer = self.activation_layer_combo.currentData()
-        if generator is None or z is None or layer is None:
+        if self.opened is None or z is None or layer is None:
             self.forward_label.setText("Open a run or start one to take a forward pass apart.")
             return
-        import torch
+        opened, network = self.opened, self.network()
+        built = self._built if self._built is not None and self._built[0] is opened else None
+        self.forward_label.setText(f"taking {layer} apart...")
+        self._forward.submit(lambda: forward_pass(opened, built, network, layer, z))
 
-        with torch.no_grad():
-            sample = generator(z.float())
-        network = self.network()
-        module = self.networks.get(network)
-        if module is None:
-            self.forward_label.setText(f"{self.opened.path.name} carries no {network}.")
+    def _on_forward_pass(self, result: Any, error: str) -> None:
+        if error:
+            self.forward_label.setText(f"Cannot take the forward pass apart: {error}")
             return
-        try:
-            inputs = z.float() if network == "generator" else sample
-            activations = layer_activations(module, inputs, layer)
-        except Exception as exc:  # a TorchScript module without hooks, a layer that did not run
-            self.forward_label.setText(f"Cannot read layer {layer}: {exc}")
+        if result["opened"] is not self.opened:
+            return  # another generator arrived meanwhile; its own pass is on its way
+        self._built = (result["opened"], result["networks"])
+        self.networks = result["networks"]
+        if "problem" in result:
+            self.forward_label.setText(result["problem"])
             return
-        self.activation_picture = activation_picture(activations)
+        self.activation_picture = result["activations"]
         self.activation_item.setImage(self.activation_picture, autoLevels=False, levels=(0, 255))
         self.activation_box.autoRange(padding=0.01)
-        text = (
-            f"{layer}: {activations.size:,} values, shape {tuple(activations.shape)}, "
-            f"range {activations.min():.3g} to {activations.max():.3g}"
-        )
-        if activations.ndim == 3 and activations.shape[0] > 64:
-            text += f" (the first 64 of {activations.shape[0]} maps)"
-        if sample.dim() == 4:
-            from ganviz_gui.core.sample_images import image_grid
-
-            self.sample_item.setImage(image_grid(sample.numpy(), 1, padding=0), levels=(0, 255))
+        if result.get("sample") is not None:
+            self.sample_item.setImage(result["sample"], levels=(0, 255))
             self.sample_box.autoRange(padding=0.02)
-            if "discriminator" in self.networks:
-                heat, verdict = saliency(self.networks["discriminator"], self.loss, sample[0])
-                self.saliency_map = heat
-                self.saliency_item.setImage(heat, levels=(0.0, float(heat.max()) or 1.0))
-                self.saliency_box.autoRange(padding=0.02)
-                text += f". D says {verdict:.3f} on the sample; below it, |dD/dx| per pixel."
-        else:
-            point = sample[0].tolist()
-            text += f". G(z) = ({point[0]:+.3f}, {point[1]:+.3f})"
-        self.forward_label.setText(text)
+        if result.get("saliency") is not None:
+            heat = result["saliency"]
+            self.saliency_map = heat
+            self.saliency_item.setImage(heat, levels=(0.0, float(heat.max()) or 1.0))
+            self.saliency_box.autoRange(padding=0.02)
+        self.forward_label.setText(result["text"])
+
+
+def latents_of(generator: Any) -> Any:
+    """The latents a generator file's forward pass picks from: a GANViz checkpoint's fixed
+    noise (the sample grid's latents), else 16 seeded ones."""
+    import torch
+
+    if generator.checkpoint is not None and "fixed_noise" in generator.checkpoint.state:
+        return generator.checkpoint.state["fixed_noise"]
+    return torch.randn(16, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+
+
+def build_networks(opened: Any) -> dict[str, Any]:
+    """Copies of a generator file's G (EMA) and, where it has one, D with its loss."""
+    networks: dict[str, Any] = {"generator": opened.build_generator("ema")}
+    critic = opened.build_critic()
+    if critic is not None:
+        networks["discriminator"], networks["loss"] = critic
+    return networks
+
+
+def forward_pass(opened: Any, built: Any, network: str, layer: str, z: Any) -> dict[str, Any]:
+    """What the forward-pass tab draws, as numpy pictures and text (a background job)."""
+    import torch
+
+    from ganviz_gui.core.network_probe import activation_picture, layer_activations, saliency
+    from ganviz_gui.core.sample_images import image_grid
+    from ganviz_gui.gui.background import torch_threads_for_this_job
+
+    torch_threads_for_this_job()
+    networks = built[1] if built is not None else build_networks(opened)
+    result: dict[str, Any] = {"opened": opened, "networks": networks}
+    with torch.no_grad():
+        sample = networks["generator"](z.float())
+    module = networks.get(network)
+    if module is None:
+        result["problem"] = f"{opened.path.name} carries no {network}."
+        return result
+    try:
+        inputs = z.float() if network == "generator" else sample
+        activations = layer_activations(module, inputs, layer)
+    except Exception as exc:  # a TorchScript module without hooks, a layer that did not run
+        result["problem"] = f"Cannot read layer {layer}: {exc}"
+        return result
+    result["activations"] = activation_picture(activations)
+    text = (
+        f"{layer}: {activations.size:,} values, shape {tuple(activations.shape)}, "
+        f"range {activations.min():.3g} to {activations.max():.3g}"
+    )
+    if activations.ndim == 3 and activations.shape[0] > 64:
+        text += f" (the first 64 of {activations.shape[0]} maps)"
+    if sample.dim() == 4:
+        result["sample"] = image_grid(sample.numpy(), 1, padding=0)
+        if "discriminator" in networks:
+            heat, verdict = saliency(networks["discriminator"], networks["loss"], sample[0])
+            result["saliency"] = heat
+            text += f". D says {verdict:.3f} on the sample; below it, |dD/dx| per pixel."
+    else:
+        point = sample[0].tolist()
+        text += f". G(z) = ({point[0]:+.3f}, {point[1]:+.3f})"
+    result["text"] = text
+    return result
+
+
+def describe_generator_file(generator: Any) -> Any:
+    """The layer table of a generator file's own networks."""
+    from ganviz_gui.core.network_stats import describe_networks
+
+    networks = build_networks(generator)
+    return describe_networks(
+        networks["generator"],
+        networks.get("discriminator"),
+        generator.latent_dim,
+        generator.sample_shape,
+    )

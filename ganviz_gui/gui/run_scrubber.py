@@ -1,35 +1,37 @@
-"""One step slider for an opened run: it picks the checkpoint every panel shows.
+"""One step slider for an inspected run: it moves the workspace's step over the run's
+checkpoints, which every panel follows.
 
-The slider moves over the run's checkpoints (one notch each); a play button steps through them
-to animate training. What a checkpoint shows is loaded off the GUI thread and cached, so
-returning to a step is a redraw, not a load.
+The slider has one notch per checkpoint; a play button steps through them to animate
+training. It is shown while a run from disk is inspected, and its notches follow the run's
+checkpoint list as it changes (a run still being written gains checkpoints and rotates old
+ones away).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QSlider, QToolBar, QWidget
 
+from ganviz_gui.core.workspace import Workspace
+from ganviz_gui.gui.status_bar import named
+
 PLAY_INTERVAL_MS = 400
-CACHE_SIZE = 16  # checkpoints kept decoded: a DCGAN 64 px one is a few MB
 
 
 class RunScrubber(QToolBar):
-    checkpoint_chosen = Signal(int)  # index into the run's checkpoints
-
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__("Run", parent)
         self.setObjectName("scrubToolbar")
+        self.workspace = workspace or Workspace()
         self.steps: list[int] = []
-        self.play_button = QPushButton("Play", objectName="playButton")
+        self.play_button = named(QPushButton("Play"), "playButton")
         self.play_button.setToolTip("Step through the run's checkpoints")
-        self.slider = QSlider(Qt.Horizontal, objectName="stepSlider")
+        self.slider = named(QSlider(Qt.Orientation.Horizontal), "stepSlider")
         self.slider.setMinimumWidth(300)
         self.slider.setPageStep(1)
-        self.label = QLabel(objectName="scrubStepLabel")
+        self.label = named(QLabel(), "scrubStepLabel")
         self.addWidget(QLabel(" Checkpoint "))
         self.addWidget(self.play_button)
         self.addWidget(self.slider)
@@ -38,24 +40,44 @@ class RunScrubber(QToolBar):
         self._timer.timeout.connect(self._advance)
         self.play_button.clicked.connect(self.toggle_play)
         self.slider.valueChanged.connect(self._on_moved)
+        workspace = self.workspace
+        workspace.run_changed.connect(self._on_shape_changed)
+        workspace.mode_changed.connect(self._on_shape_changed)
+        workspace.checkpoints_changed.connect(self._on_shape_changed)
+        workspace.step_changed.connect(self._on_step_changed)
+        self._on_shape_changed(None)
 
-    def set_steps(self, steps: list[int], index: int | None = None) -> None:
-        """The run's checkpoint steps, oldest first; shows `index` (default: the newest)."""
-        self.stop()
-        self.steps = list(steps)
+    # ------------------------------------------------------------------ the workspace
+    def _on_shape_changed(self, _what: Any) -> None:
+        """The run, its mode or its checkpoints changed: the notches and visibility follow."""
+        workspace = self.workspace
+        shown = workspace.inspecting_run and bool(workspace.checkpoints)
+        self.steps = [step for step, _ in workspace.checkpoints] if shown else []
+        if not shown:
+            self.stop()
         self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, len(steps) - 1))
-        self.slider.setValue(len(steps) - 1 if index is None else index)
+        self.slider.setRange(0, max(0, len(self.steps) - 1))
+        self._place(workspace.step)
+        self.slider.blockSignals(False)
+        self._show_label()
+        self.setVisible(shown)
+
+    def _on_step_changed(self, step: int | None) -> None:
+        self.slider.blockSignals(True)
+        self._place(step)
         self.slider.blockSignals(False)
         self._show_label()
 
-    def index_nearest(self, step: float) -> int:
-        return min(range(len(self.steps)), key=lambda i: abs(self.steps[i] - step))
+    def _place(self, step: int | None) -> None:
+        if step in self.steps:
+            self.slider.setValue(self.steps.index(step))
+        elif self.steps:
+            self.slider.setValue(len(self.steps) - 1)
 
+    # ------------------------------------------------------------------ the user
     def choose_step(self, step: float) -> None:
-        """Move to the checkpoint nearest `step` (a click on a loss plot)."""
-        if self.steps:
-            self.slider.setValue(self.index_nearest(step))
+        """Move to the checkpoint nearest `step`."""
+        self.workspace.scrub_to(step)
 
     def toggle_play(self) -> None:
         if self._timer.isActive():
@@ -77,33 +99,13 @@ class RunScrubber(QToolBar):
         self.slider.setValue(self.slider.value() + 1)
 
     def _on_moved(self, index: int) -> None:
+        if 0 <= index < len(self.steps):
+            self.workspace.set_step(self.steps[index])
         self._show_label()
-        self.checkpoint_chosen.emit(index)
 
     def _show_label(self) -> None:
         if self.steps:
             index = self.slider.value()
             self.label.setText(f" step {self.steps[index]:,}  ({index + 1}/{len(self.steps)}) ")
-
-
-class CheckpointCache:
-    """The newest CACHE_SIZE loaded checkpoints' views, by step."""
-
-    def __init__(self, size: int = CACHE_SIZE):
-        self.size = size
-        self._items: OrderedDict[int, Any] = OrderedDict()
-
-    def get(self, step: int) -> Any:
-        if step in self._items:
-            self._items.move_to_end(step)
-            return self._items[step]
-        return None
-
-    def put(self, step: int, value: Any) -> None:
-        self._items[step] = value
-        self._items.move_to_end(step)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        self._items.clear()
+        else:
+            self.label.setText("")

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ganviz_gui.core.workspace import Mode, Workspace
 from ganviz_gui.gui.panel_frame import PanelFrame
 
 ZOOMS = ("Fit", "1:1", "2:1", "4:1", "8:1")
@@ -33,11 +34,14 @@ GAP = 4  # sample pixels between the generated and the real grid
 
 class SampleGrid(QWidget):
     sample_clicked = Signal(str, int)  # ("fake" or "real", index)
+    sample_opened = Signal(str, int, object)  # (which, index, the SampleDialog showing it)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("sampleGrid")
+        self.workspace = workspace or Workspace()
         self.sheet: Any = None  # core.live_views.SampleSheet last shown
+        self._pending_sheet: Any = None  # arrived while hidden: drawn when shown
         self.dialogs: list[SampleDialog] = []
 
         self.real_check = QCheckBox("Real samples beside", objectName="showRealCheck")
@@ -76,6 +80,35 @@ class SampleGrid(QWidget):
             self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
         )
         self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.workspace.run_changed.connect(self._on_run_changed)
+        self.workspace.sheet_changed.connect(self._on_sheet_changed)
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_run_changed(self, run: Any) -> None:
+        self.clear()
+        if run is not None and not run.is_image:
+            self.show_message("This run trains 2D points: its samples are in the 2D field view.")
+        elif run is None and self.workspace.mode != Mode.TRAINING:
+            self.show_message("Open a run folder or start a run on image data to see samples.")
+
+    def _on_sheet_changed(self, sheet: Any) -> None:
+        # A hidden panel is not drawn while training (drawing costs the training thread the
+        # GIL); it catches up with the newest sheet when shown again.
+        if sheet is None:
+            self.clear()
+        elif self.workspace.mode != Mode.TRAINING or self._on_screen():
+            self.set_sheet(sheet)
+        else:
+            self._pending_sheet = sheet
+
+    def _on_screen(self) -> bool:
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending_sheet is not None:
+            sheet, self._pending_sheet = self._pending_sheet, None
+            self.set_sheet(sheet)
 
     # ------------------------------------------------------------------ data in
     def show_message(self, text: str) -> None:
@@ -103,7 +136,7 @@ class SampleGrid(QWidget):
             self._apply_zoom()
 
     def clear(self) -> None:
-        self.sheet = None
+        self.sheet = self._pending_sheet = None
         self.fake_item.clear()
         self.real_item.clear()
         self.readout.setText("")
@@ -180,7 +213,12 @@ class SampleGrid(QWidget):
         dialog.finished.connect(lambda _: self.dialogs.remove(dialog))
         self.dialogs.append(dialog)
         dialog.show()
+        if which == "fake":  # its latent, where known, goes to the explorer
+            latent = self.workspace.latent_of_sample(index)
+            if latent is not None:
+                self.workspace.pick_latent(latent)
         self.sample_clicked.emit(which, index)
+        self.sample_opened.emit(which, index, dialog)
         return dialog
 
 

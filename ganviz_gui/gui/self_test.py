@@ -92,8 +92,8 @@ def _stages(say: Callable[[str], None]) -> None:
     window.setup_panel.steps_spin.setValue(STEPS)
     if not window.start_training():
         raise SelfTestFailure(f"training: refused to start: {window.setup_panel.error_text()}")
-    seconds = wait_for("training", lambda: window.training is None, 180)
-    end = window.last_run_end
+    seconds = wait_for("training", lambda: window.trainer.training is None, 180)
+    end = window.trainer.last_end
     if end is None or end.reason != "finished" or end.step != STEPS:
         why = end.message if end else "no end reported"
         raise SelfTestFailure(f"training: ended {end and end.reason} at {end and end.step}: {why}")
@@ -105,25 +105,25 @@ def _stages(say: Callable[[str], None]) -> None:
     window.open_path(str(checkpoint))
     seconds = wait_for(
         "reopening the checkpoint",
-        lambda: window.opened is not None or window.error_box is not None,
+        lambda: window.workspace.shown is not None or window.error_box is not None,
         60,
     )
     if window.error_box is not None:
         raise SelfTestFailure(f"reopening the checkpoint: {window.error_box.text()}")
-    if window.opened.generator.step != STEPS:
+    if window.workspace.generator.step != STEPS:
         raise SelfTestFailure(
-            f"reopening the checkpoint: it says step {window.opened.generator.step}"
+            f"reopening the checkpoint: it says step {window.workspace.generator.step}"
         )
     say(f"checkpoint saved and reopened: ok ({seconds:.1f} s, {checkpoint.name})")
 
     wait_for("the explorer's mesh", lambda: window.latent_explorer.mesh_points is not None, 60)
-    for dock in window._panel_docks():
+    for dock in window.panel_docks():
         dock.show()
         dock.raise_()
         wait_for(f"showing {dock.windowTitle()}", lambda d=dock: d.isVisible(), 10)
         _check_renders(dock.windowTitle(), dock.widget())
     _check_renders("plots", window.loss_plots)
-    say(f"rendered {len(window._panel_docks()) + 1} panels: ok")
+    say(f"rendered {len(window.panel_docks()) + 1} panels: ok")
     window.close()
     app.processEvents()
 

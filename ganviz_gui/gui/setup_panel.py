@@ -10,10 +10,11 @@ loss and the number of steps.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -42,6 +43,7 @@ from ganviz_gui.core.config import (
 )
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.core.presets import PRESETS, preset_named
+from ganviz_gui.core.workspace import Workspace
 
 LIVE_FIELDS = ("lr_g", "lr_d", "d_steps", "loss", "steps")  # changeable while training
 PATH_DATASETS = ("points", "folder", "array", "mnist", "fashion-mnist")
@@ -54,9 +56,10 @@ class SetupPanel(QWidget):
     live_setting_changed = Signal(str, object)  # (field, value) while a run is training
     preview_wanted = Signal(object)  # TrainingConfig whose data should be previewed
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("setupPanel")
+        self.workspace = workspace or Workspace()
         self._running = False
         self._loading = False  # filling the fields from a config: no per-field checks
         self._extra: dict[str, Any] = {}  # settings with no field here (kept from presets)
@@ -156,6 +159,49 @@ class SetupPanel(QWidget):
         for name, widget in self._fields.items():
             self._connect_edit(name, widget)
         self.apply_preset(PRESETS[0].name)
+        workspace = self.workspace
+        workspace.devices_changed.connect(self.set_devices)
+        workspace.preview_changed.connect(lambda shown: self.show_preview(*shown))
+        workspace.run_changed.connect(self._on_run_changed)
+        workspace.progress_changed.connect(self._on_progress_changed)
+        workspace.setting_refused.connect(self.show_error)
+
+    # ------------------------------------------------------------------ persistence
+    def restore(self, settings: QSettings) -> str:
+        """The last session's settings and preset; the first preset if there are none. Returns
+        why saved settings were ignored ("" if they were used or there were none)."""
+        saved = settings.value("setup/config")
+        if isinstance(saved, str) and saved:
+            try:
+                config = TrainingConfig.from_dict(json.loads(saved), source="saved settings")
+            except (ConfigError, ValueError, TypeError) as exc:
+                self.apply_preset(self.preset_combo.currentText())
+                return str(exc)
+            self.set_config(config)
+            preset = settings.value("setup/preset")
+            if isinstance(preset, str):
+                self.preset_combo.setCurrentText(preset)
+            return ""
+        self.apply_preset(self.preset_combo.currentText())
+        return ""
+
+    def save(self, settings: QSettings) -> None:
+        try:
+            settings.setValue("setup/config", self.config().to_json())
+            settings.setValue("setup/preset", self.preset_combo.currentText())
+        except ConfigError:
+            pass  # an invalid form is not worth keeping; the last good one stays
+
+    # ------------------------------------------------------------------ the workspace
+    def _on_run_changed(self, run: Any) -> None:
+        """A run started here shows its settings (a resumed run's, or the engine's defaults)."""
+        if run is not None and run.source == "trainer" and run.config is not None:
+            self.set_config(run.config)
+
+    def _on_progress_changed(self, progress: Any) -> None:
+        running = progress is not None and progress.state != "ended"
+        if running != self._running:
+            self.set_running(running)
 
     # ------------------------------------------------------------------ building
     @staticmethod

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
 from ganviz_gui.core.config import TrainingConfig
+
+
+@contextmanager
+def own_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """GANVIZ_HOME in a fresh folder while a module- or session-scoped fixture builds: those run
+    before the per-test `isolated_home`, so they would otherwise see the user's real home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANVIZ_HOME", str(tmp_path_factory.mktemp("fixture_home")))
+        yield
 
 
 def tiny_points_config(**changes) -> TrainingConfig:

@@ -14,15 +14,29 @@ from ganviz_gui.core.checkpoint import (
 )
 from ganviz_gui.core.errors import CheckpointError
 from ganviz_gui.core.trainer import Trainer
-from tests.core.helpers import tiny_image_config, tiny_points_config
+from tests.core.helpers import own_home, tiny_image_config, tiny_points_config
+
+
+@pytest.fixture(scope="module")
+def _trained(tmp_path_factory):
+    """One trainer and its checkpoint for the whole module: training once, not per test."""
+    with own_home(tmp_path_factory):
+        trainer = Trainer(tiny_image_config())
+        for _ in range(3):
+            trainer.step()
+    folder = tmp_path_factory.mktemp("checkpoint") / "run"
+    return trainer, save_checkpoint(trainer.checkpoint_state(), folder / "step.pt")
 
 
 @pytest.fixture
-def saved(tmp_path):
-    trainer = Trainer(tiny_image_config())
-    for _ in range(3):
-        trainer.step()
-    return trainer, save_checkpoint(trainer.checkpoint_state(), tmp_path / "run" / "step.pt")
+def saved(_trained):
+    """The module's trainer and checkpoint file, shared: a test writes its changes to copies in
+    its tmp_path, and fails here if it changed either."""
+    trainer, path = _trained
+    before, step = path.read_bytes(), trainer.step_count
+    yield trainer, path
+    assert path.read_bytes() == before, "a test changed the shared checkpoint file"
+    assert trainer.step_count == step, "a test trained the shared trainer"
 
 
 def _no_torch_advice(message: str) -> None:

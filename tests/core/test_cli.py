@@ -1,12 +1,17 @@
+import contextlib
+import io
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ganviz_gui.cli import main
 from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
+from tests.core.helpers import own_home
 
 TINY = [
     "--set",
@@ -26,26 +31,36 @@ TINY = [
 ]
 
 
-@pytest.fixture
-def points_run(tmp_path, capsys):
-    run = tmp_path / "run"
-    code = main(
-        [
-            "train",
-            "--dataset",
-            "ring8",
-            "--steps",
-            "20",
-            "--seed",
-            "1",
-            "--run-dir",
-            str(run),
-            *TINY,
-        ]
-    )
+@pytest.fixture(scope="module")
+def _trained_points_run(tmp_path_factory):
+    """`ganviz train` run once for the module; capsys is per test, so stdout is caught here."""
+    run = tmp_path_factory.mktemp("cli") / "run"
+    out = io.StringIO()
+    with own_home(tmp_path_factory), contextlib.redirect_stdout(out):
+        code = main(
+            [
+                "train",
+                "--dataset",
+                "ring8",
+                "--steps",
+                "20",
+                "--seed",
+                "1",
+                "--run-dir",
+                str(run),
+                *TINY,
+            ]
+        )
     assert code == 0
-    (tmp_path / "train_output.txt").write_text(capsys.readouterr().out)
+    (run.parent / "train_output.txt").write_text(out.getvalue())
     return run
+
+
+@pytest.fixture
+def points_run(_trained_points_run, tmp_path):
+    """A copy of the module's trained run, so a test may change it (resume appends to it)."""
+    shutil.copy(_trained_points_run.parent / "train_output.txt", tmp_path)
+    return Path(shutil.copytree(_trained_points_run, tmp_path / "run"))
 
 
 def test_train_writes_a_run_folder_and_reports(points_run):
@@ -85,7 +100,7 @@ def test_evaluate_and_info_as_json(points_run, capsys):
     assert info["step"] == 20 and info["dataset"] == "ring8" and info["model"] == "mlp"
 
 
-def test_images_sample_in_unit_range_and_evaluate(tmp_path, capsys):
+def test_images_sample_in_unit_range_and_evaluate(tmp_path, capsys, cached_digits_classifier):
     run = tmp_path / "img"
     assert (
         main(
@@ -176,8 +191,6 @@ def test_module_entry_point_and_usage_error_exit_codes():
 
 
 def test_diagnose_prints_the_findings_of_a_run_folder(capsys, tmp_path):
-    from pathlib import Path
-
     runs = Path(__file__).parent.parent / "data" / "diagnostic_runs"
     assert main(["diagnose", str(runs / "strong_d"), "--json"]) == 0
     kinds = [finding["kind"] for finding in json.loads(capsys.readouterr().out)]

@@ -1,3 +1,4 @@
+import functools
 import gzip
 import hashlib
 import http.server
@@ -149,7 +150,9 @@ class _FakeMirror:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mnist/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits up to one poll interval (0.5 s by default, per test).
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.01)
+        self.thread = threading.Thread(target=serve, daemon=True)
 
     def __enter__(self):
         self.thread.start()

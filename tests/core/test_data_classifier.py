@@ -18,13 +18,6 @@ def digits():
     return load_dataset(TrainingConfig(dataset="digits", model="dcgan", image_size=8))
 
 
-@pytest.fixture(scope="module")
-def classifier_folder(tmp_path_factory, digits):
-    folder = tmp_path_factory.mktemp("classifiers")
-    classifier_for(digits, folder)  # trained once for the module
-    return folder
-
-
 def test_frechet_distance_of_gaussians_with_known_answers():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(5, 5))
@@ -37,14 +30,14 @@ def test_frechet_distance_of_gaussians_with_known_answers():
     assert frechet_distance(np.zeros(2), da, np.zeros(2), db) == pytest.approx(4.0 + 1.0)
 
 
-def test_the_classifier_learns_the_digits_and_is_cached(digits, classifier_folder):
-    cached = classifier_for(digits, classifier_folder)
+def test_the_classifier_learns_the_digits_and_is_cached(digits, digits_classifiers):
+    cached = classifier_for(digits, digits_classifiers)
     assert cached.accuracy >= 0.9  # on the 10% held out
     key = data_fingerprint(digits)
-    assert (classifier_folder / f"{key}.pt").exists()
-    weights_before = (classifier_folder / f"{key}.pt").stat().st_mtime_ns
-    again = classifier_for(digits, classifier_folder)
-    assert (classifier_folder / f"{key}.pt").stat().st_mtime_ns == weights_before  # loaded
+    assert (digits_classifiers / f"{key}.pt").exists()
+    weights_before = (digits_classifiers / f"{key}.pt").stat().st_mtime_ns
+    again = classifier_for(digits, digits_classifiers)
+    assert (digits_classifiers / f"{key}.pt").stat().st_mtime_ns == weights_before  # loaded
     torch.testing.assert_close(again.net.head.weight, cached.net.head.weight)
 
 
@@ -57,8 +50,8 @@ def test_a_damaged_cache_is_retrained_not_trusted(digits, tmp_path):
     torch.load(tmp_path / f"{key}.pt", weights_only=True)  # the damaged file was replaced
 
 
-def test_real_data_scores_well_and_one_class_scores_as_collapse(digits, classifier_folder):
-    classifier = classifier_for(digits, classifier_folder)
+def test_real_data_scores_well_and_one_class_scores_as_collapse(digits, digits_classifiers):
+    classifier = classifier_for(digits, digits_classifiers)
     real = to_model_space(digits.data[1000:1512])
     good = classifier.score(real)
     assert good.classes_covered == 10
@@ -81,9 +74,9 @@ class _Replay(torch.nn.Module):
         return self.images[: len(z)] + 0 * self.anchor
 
 
-def test_evaluate_images_on_a_perfect_and_a_collapsed_generator(digits, monkeypatch, tmp_path):
-    monkeypatch.setenv("GANVIZ_HOME", str(tmp_path))
+def test_evaluate_images_on_a_perfect_and_a_collapsed_generator(digits, cached_digits_classifier):
     reference = ImageReference(digits, samples=256)
+    assert reference.classifier is not None
     perfect = _Replay(to_model_space(digits.data[-256:]))
     good = evaluate_images(perfect, 8, reference, 256, seed=0)
     assert good["diversity_ratio"] == pytest.approx(1.0, abs=0.1)

@@ -14,6 +14,7 @@ pytest.importorskip("pyqtgraph")
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 
 from ganviz_gui import runtime
 from tests.gui.conftest import WAIT_MS
@@ -56,15 +57,15 @@ def test_space_starts_and_pauses_and_s_steps(qtbot, window):
     window.activateWindow()
     window.loss_plots.setFocus()
     qtbot.keyClick(window, Qt.Key_Space)
-    qtbot.waitUntil(lambda: window.last_update is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.last_update is not None, timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key_Space)
-    qtbot.waitUntil(lambda: window.last_update.state == "paused", timeout=WAIT_MS)
-    assert window.run_actions["startPauseAction"].text() == "Resume"
-    step = window.last_update.step
+    qtbot.waitUntil(lambda: window.trainer.last_update.state == "paused", timeout=WAIT_MS)
+    assert window.findChild(QAction, "startPauseAction").text() == "Resume"
+    step = window.trainer.last_update.step
     qtbot.keyClick(window, Qt.Key_S)
-    qtbot.waitUntil(lambda: window.last_update.step == step + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.last_update.step == step + 1, timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key_Period, Qt.ControlModifier)  # Stop
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
 
 
 def test_help_tour_shortcuts_and_about(qtbot, window):
@@ -99,8 +100,8 @@ def test_light_and_dark_themes_restyle_the_plots(qtbot, window):
 
 def test_the_example_run_opens_with_its_checkpoints(qtbot, window):
     window.findChild(object, "openExampleAction").trigger()
-    qtbot.waitUntil(lambda: window.opened is not None, timeout=WAIT_MS)
-    assert [step for step, _ in window.opened.checkpoints] == [1000, 2000, 3000]
+    qtbot.waitUntil(lambda: window.workspace.shown is not None, timeout=WAIT_MS)
+    assert [step for step, _ in window.workspace.checkpoints] == [1000, 2000, 3000]
     assert window.scrubber.isVisible() and len(window.network_view.stats) == 30
     assert window.loss_plots.series["loss_d"].count == 300  # a record every 10 steps
 

@@ -75,7 +75,8 @@ def test_a_2d_generator_shows_its_plane_as_a_mesh_over_the_real_data(qtbot, wind
     with torch.no_grad():
         d = torch.sigmoid(discriminator(torch.from_numpy(expected.reshape(-1, 2)))).reshape(m, m)
     np.testing.assert_allclose(explorer.mosaic_scores, d.numpy(), atol=1e-5)
-    assert "G(z) = (" in explorer.readout.text()
+    # The cursor's point is decoded on its own request, which may land after the mesh.
+    qtbot.waitUntil(lambda: "G(z) = (" in explorer.readout.text(), timeout=WAIT_MS)
 
 
 def test_dragging_the_cursor_moves_g_of_it_in_data_space(qtbot, window, ring_run):
@@ -125,8 +126,7 @@ def test_interpolating_a_2d_generator_draws_the_path_and_exports_the_mesh(
     qtbot, window, ring_run, tmp_path, monkeypatch
 ):
     from PIL import Image
-
-    from ganviz_gui.gui import main_window
+    from PySide6.QtWidgets import QFileDialog
 
     window.open_path(str(ring_run / "checkpoints" / "step_00000040.pt"))
     explorer = window.latent_explorer
@@ -141,7 +141,7 @@ def test_interpolating_a_2d_generator_draws_the_path_and_exports_the_mesh(
     np.testing.assert_allclose(explorer.strip_points, expected, atol=1e-5)
     assert len(explorer.mesh_layers.path.getData()[0]) == explorer.strip_steps_spin.value()
     monkeypatch.setattr(
-        main_window.QFileDialog,
+        QFileDialog,
         "getSaveFileName",
         lambda *a, **k: (str(tmp_path / "mesh.png"), ""),
     )
@@ -183,7 +183,7 @@ def test_the_explorer_follows_a_2d_run_being_trained(qtbot, window):
         timeout=WAIT_MS,
     )
     window.stop_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
 
 
 def dropped(window, paths: list[str]) -> tuple[bool, bool]:
@@ -202,9 +202,9 @@ def test_dropping_a_run_folder_onto_the_window_opens_it(qtbot, window, ring_run)
     assert window.acceptDrops()
     entered, accepted = dropped(window, [str(ring_run)])
     assert entered and accepted
-    qtbot.waitUntil(lambda: window.opened is not None, timeout=WAIT_MS)
-    assert window.opened.run_dir == ring_run
-    assert window.recent_files == [str(ring_run)]
+    qtbot.waitUntil(lambda: window.workspace.shown is not None, timeout=WAIT_MS)
+    assert window.workspace.run_dir == ring_run
+    assert window.recent_files.items == [str(ring_run)]
 
 
 def test_dropping_a_broken_file_gives_a_dialog_naming_it(qtbot, window, tmp_path):
@@ -213,9 +213,9 @@ def test_dropping_a_broken_file_gives_a_dialog_naming_it(qtbot, window, tmp_path
     dropped(window, [str(broken)])
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=WAIT_MS)
     assert "broken.pt" in window.error_box.text()
-    assert window.opened is None
+    assert window.workspace.shown is None
 
 
 def test_dropping_a_web_link_is_ignored(qtbot, window):
     _, accepted = dropped(window, ["https://example.com/netG.pth"])
-    assert not accepted and window.opened is None and window.error_box is None
+    assert not accepted and window.workspace.shown is None and window.error_box is None

@@ -24,12 +24,12 @@ def test_open_a_run_folder_shows_its_curves_and_explores_its_newest_generator(
     window.open_path(str(digits_run))
     explorer = window.latent_explorer
     wait_for_pictures(qtbot, explorer)
-    assert window.opened.generator.step == 30
-    assert [s for s, _ in window.opened.checkpoints] == [10, 20, 30]
+    assert window.workspace.generator.step == 30
+    assert [s for s, _ in window.workspace.checkpoints] == [10, 20, 30]
     assert explorer.mosaic_picture.shape == (9 * 8, 9 * 8, 3)  # 9 x 9 tiles of 8 px
     assert explorer.cursor_picture.shape == (8, 8, 3)
     assert window.loss_plots.series["loss_d"].count == 6  # the run's records (every 5 steps)
-    assert window.recent_files == [str(digits_run)]
+    assert window.recent_files.items == [str(digits_run)]
     assert window.explorer_dock.isVisible()
 
 
@@ -46,7 +46,7 @@ def test_clicking_and_dragging_in_the_plane_decodes_the_sample_there(qtbot, wind
     assert u == pytest.approx(1.5, abs=0.1) and v == pytest.approx(-1.0, abs=0.1)
     qtbot.waitUntil(lambda: not np.array_equal(explorer.cursor_picture, first), timeout=WAIT_MS)
     # The decoded sample is G at the latent under the cursor.
-    generator = window.opened.generator.build_generator()
+    generator = window.workspace.generator.build_generator()
     z = explorer.plane.latents([u], [v])
     with torch.no_grad():
         expected = generator(z)[0, 0]
@@ -82,11 +82,11 @@ def test_a_pytorch_examples_dcgan_opens_with_nothing_asked(qtbot, window, tmp_pa
     window.open_path(str(path))
     wait_for_pictures(qtbot, window.latent_explorer)
     assert window.latent_explorer.mosaic_picture.shape == (9 * 64, 9 * 64, 3)
-    assert window.opened.run_dir is None
+    assert window.workspace.run_dir is None
 
 
 def test_torchscript_opens_only_after_the_user_trusts_it(qtbot, window, tmp_path, monkeypatch):
-    from ganviz_gui.gui import main_window
+    from PySide6.QtWidgets import QMessageBox
 
     scripted = torch.jit.script(trained_example(nz=6, ngf=8, nc=1))
     path = tmp_path / "g.pt"
@@ -100,14 +100,14 @@ def test_torchscript_opens_only_after_the_user_trusts_it(qtbot, window, tmp_path
 
         return ask
 
-    monkeypatch.setattr(main_window.QMessageBox, "question", answer(main_window.QMessageBox.No))
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.No))
     window.open_path(str(path))
     qtbot.waitUntil(lambda: window.error_box is not None, timeout=WAIT_MS)
-    assert "carries code" in answers[0] and window.opened is None
-    monkeypatch.setattr(main_window.QMessageBox, "question", answer(main_window.QMessageBox.Yes))
+    assert "carries code" in answers[0] and window.workspace.shown is None
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.Yes))
     window.open_path(str(path))
     wait_for_pictures(qtbot, window.latent_explorer)
-    assert window.opened.generator.kind == "torchscript"
+    assert window.workspace.generator.kind == "torchscript"
 
 
 def test_broken_and_hostile_files_give_a_dialog_and_nothing_else(qtbot, window, tmp_path):
@@ -126,7 +126,7 @@ def test_broken_and_hostile_files_give_a_dialog_and_nothing_else(qtbot, window, 
         window.open_path(str(path))
         qtbot.waitUntil(lambda: window.error_box is not None, timeout=WAIT_MS)
         assert str(path) in window.error_box.text() and message in window.error_box.text()
-    assert window.opened is None and window.latent_explorer.decoder is None
+    assert window.workspace.shown is None and window.latent_explorer.decoder is None
 
 
 def test_the_decoder_keeps_only_the_newest_request_of_each_kind():
@@ -151,7 +151,7 @@ def test_the_step_slider_drives_the_grid_the_explorer_and_the_plot_cursor(
     scrubber.slider.setValue(0)
     qtbot.waitUntil(lambda: grid.sheet.step == 10, timeout=WAIT_MS)
     assert explorer.opened.step == 10
-    assert window.loss_plots._step_lines[0].value() == 10
+    assert window.loss_plots.step_cursor() == 10
     # A click in a loss plot near step 19 jumps to the nearest checkpoint, 20.
     plot = window.loss_plots.plots["losses"]
     qtbot.waitUntil(lambda: plot.getViewBox().viewRange()[0][1] == 30, timeout=WAIT_MS)
@@ -177,7 +177,7 @@ def test_starting_a_run_takes_the_plots_back_from_an_inspected_run(qtbot, window
     window.setup_panel.steps_spin.setValue(20)
     assert window.start_training()
     assert not window.scrubber.isVisible()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
     assert window.loss_plots.series["loss_d"].count == 2  # the new run's records only
 
 
@@ -194,7 +194,7 @@ def test_d_overlay_scores_every_mosaic_sample_with_the_checkpoints_d(qtbot, wind
     assert explorer.mosaic_scores.shape == (9, 9)
     # The top-left cell is the sample at (u, v) = (-extent, +extent).
     e = explorer.extent()
-    checkpoint = window.opened.generator.checkpoint
+    checkpoint = window.workspace.generator.checkpoint
     z = explorer.plane.latents([-e], [e])
     with torch.no_grad():
         sample = checkpoint.build_generator()(z)
@@ -217,8 +217,7 @@ def test_each_export_writes_its_file(qtbot, window, digits_run, tmp_path, monkey
     import csv
 
     from PIL import Image
-
-    from ganviz_gui.gui import main_window
+    from PySide6.QtWidgets import QFileDialog
 
     window.open_path(str(digits_run))
     wait_for_pictures(qtbot, window.latent_explorer)
@@ -226,9 +225,7 @@ def test_each_export_writes_its_file(qtbot, window, digits_run, tmp_path, monkey
     targets = iter(
         [tmp_path / "grid.png", tmp_path / "mosaic.png", tmp_path / "m.csv", tmp_path / "t.gif"]
     )
-    monkeypatch.setattr(
-        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), "")
-    )
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
     for name in (
         "exportGridAction",
         "exportMosaicAction",
@@ -248,11 +245,9 @@ def test_each_export_writes_its_file(qtbot, window, digits_run, tmp_path, monkey
 
 
 def test_exporting_with_nothing_to_export_says_so(qtbot, window, monkeypatch):
-    from ganviz_gui.gui import main_window
+    from PySide6.QtWidgets import QFileDialog
 
-    monkeypatch.setattr(
-        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("no dialog")
-    )
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("no dialog"))
     window.findChild(object, "exportMosaicAction").trigger()
     assert "no mosaic" in window.error_box.text()
 
@@ -261,9 +256,9 @@ def test_interpolation_strip_between_two_cursor_positions_and_its_exports(
     qtbot, window, digits_run, tmp_path, monkeypatch
 ):
     from PIL import Image
+    from PySide6.QtWidgets import QFileDialog
 
     from ganviz_gui.core.latent_plane import interpolate
-    from ganviz_gui.gui import main_window
 
     window.open_path(str(digits_run))
     explorer = window.latent_explorer
@@ -281,9 +276,7 @@ def test_interpolation_strip_between_two_cursor_positions_and_its_exports(
     torch.testing.assert_close(explorer.strip_latents(), interpolate(a, b, 6, "slerp"))
     assert len(explorer.strip_frames()) == 6
     targets = iter([tmp_path / "strip.png", tmp_path / "strip.gif"])
-    monkeypatch.setattr(
-        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), "")
-    )
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
     window.findChild(object, "exportStripAction").trigger()
     window.findChild(object, "exportStripGifAction").trigger()
     with Image.open(tmp_path / "strip.png") as strip:
@@ -295,7 +288,7 @@ def test_interpolation_strip_between_two_cursor_positions_and_its_exports(
 def test_bookmarks_round_trip_through_the_file_menu(
     qtbot, window, digits_run, tmp_path, monkeypatch
 ):
-    from ganviz_gui.gui import main_window
+    from PySide6.QtWidgets import QFileDialog
 
     window.open_path(str(digits_run))
     explorer = window.latent_explorer
@@ -303,15 +296,13 @@ def test_bookmarks_round_trip_through_the_file_menu(
     explorer.move_cursor(1.0, 1.0)
     remembered = explorer.cursor_latent()
     assert explorer.bookmark_cursor() == "z1"
-    monkeypatch.setattr(
-        main_window.QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "m"), "")
-    )
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "m"), ""))
     window.findChild(object, "saveBookmarksAction").trigger()
     assert (tmp_path / "m.json").is_file() and (tmp_path / "m.npy").is_file()
     explorer.bookmarks = None
     explorer.move_cursor(-1.0, 0.0)
     monkeypatch.setattr(
-        main_window.QFileDialog,
+        QFileDialog,
         "getOpenFileName",
         lambda *a, **k: (str(tmp_path / "m.json"), ""),
     )
@@ -326,14 +317,15 @@ def test_bookmarks_round_trip_through_the_file_menu(
 def test_bookmarks_of_another_latent_size_are_refused(
     qtbot, window, digits_run, tmp_path, monkeypatch
 ):
+    from PySide6.QtWidgets import QFileDialog
+
     from ganviz_gui.core.latent_bookmarks import LatentBookmarks, save_bookmarks
-    from ganviz_gui.gui import main_window
 
     save_bookmarks(LatentBookmarks(3, latents={"x": torch.zeros(3)}), tmp_path / "other")
     window.open_path(str(digits_run))
     wait_for_pictures(qtbot, window.latent_explorer)
     monkeypatch.setattr(
-        main_window.QFileDialog,
+        QFileDialog,
         "getOpenFileName",
         lambda *a, **k: (str(tmp_path / "other.json"), ""),
     )
@@ -375,12 +367,12 @@ def test_the_explorer_follows_the_run_being_trained(qtbot, window):
     # A sample of the live grid sends its latent (the run's fixed noise) to the explorer.
     qtbot.waitUntil(lambda: window.sample_grid.sheet is not None, timeout=WAIT_MS)
     window.sample_grid.open_sample("fake", 3).close()
-    expected = torch.from_numpy(window.run_info.fixed_noise[3])
+    expected = torch.from_numpy(window.trainer.started.fixed_noise[3])
     torch.testing.assert_close(explorer.cursor_latent(), expected)
     explorer.follow_check.setChecked(False)
-    assert window.training.worker.wanted["weights"] is False
+    assert window.trainer.training.worker.wanted["weights"] is False
     window.stop_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
 
 
 def test_two_checkpoints_compare_side_by_side_as_a_difference_and_blinking(

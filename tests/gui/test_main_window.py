@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QPushButton
+from PySide6.QtWidgets import QLineEdit, QMenu, QPushButton
 
 from ganviz_gui.core.presets import PRESETS
 from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
@@ -98,7 +98,7 @@ def test_a_bad_setting_is_refused_at_the_field_with_the_engines_message(qtbot, w
     assert "lr_g" in panel.error_text() and "outside the allowed range" in panel.error_text()
     assert "d04040" in panel.lr_g_edit.styleSheet()
     qtbot.mouseClick(button(window, "startButton"), Qt.LeftButton)
-    assert window.training is None
+    assert window.trainer.training is None
     assert window.error_box is not None and "lr_g" in window.error_box.text()
     set_text(qtbot, panel.lr_g_edit, "abc")
     assert "expected a number" in panel.error_text()
@@ -117,19 +117,22 @@ def test_dcgan_on_2d_data_is_refused(qtbot, window):
 def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
     choose_preset(qtbot, window, "8 Gaussians", steps=100_000)
     qtbot.mouseClick(button(window, "startButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.run_info is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.started is not None, timeout=WAIT_MS)
     # Plots and the field view fill while it trains.
     qtbot.waitUntil(lambda: window.loss_plots.series["loss_d"].count >= 5, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.field_view.snapshot is not None, timeout=WAIT_MS)
     snapshot = window.field_view.snapshot
     assert snapshot.heat.shape == (96, 96) and snapshot.mesh.shape == (17, 17, 2)
-    assert "step" in window.step_label.text() and window.device_label.text().startswith("CPU")
-    assert window.run_info.run_dir in window.run_folder_label.toolTip()
+    assert (
+        "step" in window.status.step_label.text()
+        and window.status.device_label.text().startswith("CPU")
+    )
+    assert window.trainer.started.run_dir in window.status.run_folder_label.toolTip()
 
     qtbot.mouseClick(button(window, "pauseButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.last_update.state == "paused", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.last_update.state == "paused", timeout=WAIT_MS)
     assert button(window, "pauseButton").text() == "Resume"
-    paused_at = window.last_update.step
+    paused_at = window.trainer.last_update.step
     assert not window.setup_panel.batch_spin.isEnabled()  # fixed while a run exists
     assert window.setup_panel.lr_g_edit.isEnabled()  # live
 
@@ -137,7 +140,7 @@ def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
     qtbot.waitUntil(
         lambda: any(e.get("lr_g") == 0.0005 for e in window.loss_plots.events), timeout=WAIT_MS
     )
-    assert window.last_update.step == paused_at  # still paused: the change did not step
+    assert window.trainer.last_update.step == paused_at  # still paused: the change did not step
     window.setup_panel.loss_combo.setCurrentText("hinge")
     window.setup_panel.d_steps_spin.setValue(2)
     qtbot.waitUntil(
@@ -149,18 +152,18 @@ def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
     )
 
     qtbot.mouseClick(button(window, "pauseButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.last_update.step > paused_at + 20, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.last_update.step > paused_at + 20, timeout=WAIT_MS)
     records = window.loss_plots.series["lr_g"]
     assert records.values[records.count - 1] == pytest.approx(0.0005)
     assert not window.field_view.snapshot.heat_is_probability  # hinge: a critic's raw score
 
-    run_dir = window.run_info.run_dir
+    run_dir = window.trainer.started.run_dir
     qtbot.mouseClick(button(window, "stopButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
-    assert window.last_run_end.reason == "stopped"
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
+    assert window.trainer.last_end.reason == "stopped"
     kinds = [e["kind"] for e in events_of(run_dir)]
     assert kinds[0] == "started" and "settings_changed" in kinds and kinds[-1] == "closed"
-    assert list_checkpoints(run_dir)[-1][0] == window.last_run_end.step
+    assert list_checkpoints(run_dir)[-1][0] == window.trainer.last_end.step
     assert button(window, "startButton").isEnabled()
     assert window.setup_panel.batch_spin.isEnabled()
 
@@ -168,7 +171,7 @@ def test_train_pause_change_rate_resume_stop_on_8_gaussians(qtbot, window):
 def test_digits_sample_grid_fills_hover_shows_d_and_click_enlarges(qtbot, window):
     choose_preset(qtbot, window, "Digits - DCGAN", steps=60)
     qtbot.mouseClick(button(window, "startButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
     grid = window.sample_grid
     assert grid.sheet is not None and grid.sheet.step == 60
     assert grid.sheet.fake_grid.dtype.name == "uint8" and grid.sheet.fake_grid.shape == (73, 73, 3)
@@ -199,15 +202,16 @@ def test_step_buttons_start_a_paused_run_and_step_once_each(qtbot, window):
     choose_preset(qtbot, window, "8 Gaussians", steps=1000)
     qtbot.mouseClick(button(window, "stepButton"), Qt.LeftButton)
     qtbot.waitUntil(
-        lambda: window.last_update is not None and window.last_update.step == 1, timeout=WAIT_MS
+        lambda: window.trainer.last_update is not None and window.trainer.last_update.step == 1,
+        timeout=WAIT_MS,
     )
-    assert window.last_update.state == "paused"
+    assert window.trainer.last_update.state == "paused"
     qtbot.mouseClick(button(window, "stepDButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.last_update.step == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.last_update.step == 2, timeout=WAIT_MS)
     qtbot.mouseClick(button(window, "stepGButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: window.last_update.step == 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.last_update.step == 3, timeout=WAIT_MS)
     qtbot.mouseClick(button(window, "saveButton"), Qt.LeftButton)
-    run_dir = window.run_info.run_dir
+    run_dir = window.trainer.started.run_dir
     qtbot.waitUntil(lambda: any(s == 3 for s, _ in list_checkpoints(run_dir)), timeout=WAIT_MS)
 
 
@@ -219,10 +223,11 @@ def test_closing_while_training_stops_the_thread_and_autosaves(qtbot):
     choose_preset(qtbot, win, "8 Gaussians", steps=1_000_000)
     win.start_training()
     qtbot.waitUntil(
-        lambda: win.last_update is not None and win.last_update.step > 5, timeout=WAIT_MS
+        lambda: win.trainer.last_update is not None and win.trainer.last_update.step > 5,
+        timeout=WAIT_MS,
     )
-    run_dir = win.run_info.run_dir
-    thread = win.training.thread
+    run_dir = win.trainer.started.run_dir
+    thread = win.trainer.training.qthread
     started = time.perf_counter()
     win.close()
     took = time.perf_counter() - started
@@ -248,11 +253,11 @@ def test_an_exception_inside_training_is_reported_and_the_window_survives(
     monkeypatch.setattr(Trainer, "step", failing_step)
     choose_preset(qtbot, window, "8 Gaussians", steps=1000)
     window.start_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
-    end = window.last_run_end
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
+    end = window.trainer.last_end
     assert end.reason == "error" and end.step == 25
     assert "out of memory" in window.error_box.text() and "step 25" in window.error_box.text()
-    run_dir = window.run_info.run_dir
+    run_dir = window.trainer.started.run_dir
     kinds = [e["kind"] for e in events_of(run_dir)]
     assert "error" in kinds and kinds[-1] == "closed"
     assert list_checkpoints(run_dir)[-1][0] == 25  # the run up to the failure is kept
@@ -260,8 +265,8 @@ def test_an_exception_inside_training_is_reported_and_the_window_survives(
     monkeypatch.setattr(Trainer, "step", real_step)
     window.setup_panel.steps_spin.setValue(20)
     assert window.start_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
-    assert window.last_run_end.reason == "finished" and window.last_run_end.step == 20
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
+    assert window.trainer.last_end.reason == "finished" and window.trainer.last_end.step == 20
 
 
 def test_unreadable_data_is_a_message_not_a_crash(qtbot, window, tmp_path):
@@ -272,8 +277,8 @@ def test_unreadable_data_is_a_message_not_a_crash(qtbot, window, tmp_path):
     panel.dataset_combo.activated.emit(panel.dataset_combo.currentIndex())
     set_text(qtbot, panel.data_path_edit, str(broken))
     assert window.start_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
-    assert window.last_run_end.reason == "error"
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
+    assert window.trainer.last_end.reason == "error"
     assert str(broken) in window.error_box.text()
     assert button(window, "startButton").isEnabled()
 
@@ -286,8 +291,8 @@ def test_settings_layout_and_recent_runs_persist(qtbot, isolated_home):
     choose_preset(qtbot, first, "Digits - DCGAN", steps=5)
     first.setup_panel.seed_spin.setValue(7)
     first.start_training()
-    qtbot.waitUntil(lambda: first.training is None, timeout=WAIT_MS)
-    run_dir = first.run_info.run_dir
+    qtbot.waitUntil(lambda: first.trainer.training is None, timeout=WAIT_MS)
+    run_dir = first.trainer.started.run_dir
     first.sample_dock.hide()
     first.close()
     assert (isolated_home / "settings.ini").is_file()
@@ -297,15 +302,15 @@ def test_settings_layout_and_recent_runs_persist(qtbot, isolated_home):
     second.show()
     config = second.setup_panel.config()
     assert (config.dataset, config.seed, config.steps) == ("digits", 7, 5)
-    assert second.recent_runs == [run_dir]
+    assert second.recent_runs.items == [run_dir]
     assert not second.sample_dock.isVisible()
     second.findChild(object, "restoreLayoutAction").trigger()
     assert second.sample_dock.isVisible()
     # A recent run can be continued from its newest checkpoint; it opens paused.
-    second.recent_menu.actions()[0].trigger()
-    qtbot.waitUntil(lambda: second.last_update is not None, timeout=WAIT_MS)
-    assert second.last_update.step == 5 and second.last_update.state == "paused"
-    assert second.run_info.run_dir == run_dir
+    second.findChild(QMenu, "recentRunsMenu").actions()[0].trigger()
+    qtbot.waitUntil(lambda: second.trainer.last_update is not None, timeout=WAIT_MS)
+    assert second.trainer.last_update.step == 5 and second.trainer.last_update.state == "paused"
+    assert second.trainer.started.run_dir == run_dir
     second.close()
     assert (
         json.loads((Path(run_dir) / "events.jsonl").read_text().splitlines()[-2])["kind"]
@@ -343,9 +348,9 @@ def test_my_images_preset_asks_for_a_folder_and_trains_on_it(qtbot, window, tmp_
     panel.steps_spin.setValue(3)
     panel.batch_spin.setValue(4)
     assert window.start_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
-    assert window.last_run_end.reason == "finished"
-    assert window.run_info.skipped_files[0][0].endswith("broken.png")
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
+    assert window.trainer.last_end.reason == "finished"
+    assert window.trainer.started.skipped_files[0][0].endswith("broken.png")
     assert window.sample_grid.sheet.tile == (32, 32)
 
 

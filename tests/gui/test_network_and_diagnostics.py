@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ def test_an_opened_run_shows_its_layers_their_health_and_ds_verdicts(qtbot, wind
     qtbot.waitUntil(lambda: len(view.stats) == 4, timeout=WAIT_MS)
     window.network_dock.raise_()
     # The table: every layer of G, then a totals row.
-    generator = window.opened.generator.build_generator()
+    generator = window.workspace.generator.build_generator()
     rows = view.table.rowCount()
     assert rows == len(view.architecture["generator"]) + 1
     total = view.table.item(rows - 1, 3).text().replace(",", "")
@@ -65,6 +64,7 @@ def test_the_forward_pass_shows_activations_and_saliency(qtbot, window, stats_ru
     view.tabs.setCurrentIndex(1)
     first_conv = view.architecture["generator"][0]
     view.select_layer(first_conv.name)
+    wait_for_forward_pass(qtbot, view)  # computed on the panel's own thread
     channels, _height, width = first_conv.output_shape
     shown = min(channels, 64)
     columns = int(np.ceil(np.sqrt(shown)))
@@ -79,9 +79,11 @@ def test_the_forward_pass_shows_activations_and_saliency(qtbot, window, stats_ru
     # Another latent, then the explorer's cursor.
     before = view.activation_picture.copy()
     view.latent_spin.setValue(3)
+    wait_for_forward_pass(qtbot, view)
     assert not np.array_equal(view.activation_picture, before)
     qtbot.waitUntil(lambda: window.latent_explorer.plane is not None, timeout=WAIT_MS)
     view.cursor_button.click()
+    wait_for_forward_pass(qtbot, view)
     torch.testing.assert_close(view.current_latent()[0], window.latent_explorer.cursor_latent())
 
 
@@ -96,33 +98,27 @@ def test_a_live_run_fills_the_network_view_and_is_diagnosed(qtbot, window):
     window.network_dock.raise_()  # a 2D run raised the field view when it started
     qtbot.waitUntil(lambda: view.health_heat is not None, timeout=WAIT_MS)
     view.tabs.setCurrentIndex(1)  # the forward pass asks the worker for weight copies
-    qtbot.waitUntil(lambda: view.opened is not None, timeout=WAIT_MS)
-    assert "G(z) = (" in view.forward_label.text()
+    qtbot.waitUntil(lambda: "G(z) = (" in view.forward_label.text(), timeout=WAIT_MS)
+    assert view.opened.kind == "live run"
     qtbot.waitUntil(lambda: len(window.diagnostics.records) > 0, timeout=WAIT_MS)
     window.stop_training()
-    qtbot.waitUntil(lambda: window.training is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
 
 
 def test_findings_are_listed_shaded_on_the_plots_and_lead_to_their_step(qtbot, window):
-    folder = RUNS / "strong_d"
-    records = read_jsonl(folder / "metrics.jsonl")
-    window.loss_plots.add_records(records)
-    config = json.loads((folder / "config.json").read_text())
-    window.diagnostics.set_run(records, read_jsonl(folder / "events.jsonl"), config["loss"])
+    show_recorded_run(window, RUNS / "strong_d")
     panel = window.diagnostics
     assert panel.findings_list.count() == 2
-    assert len(window.loss_plots._finding_regions) == 2
+    assert len(window.loss_plots.shaded_ranges()) == 2
     assert "1 of 8 modes" in panel.summary.text() or "of 8 modes" in panel.summary.text()
     panel.findings_list.setCurrentRow(0)
     first = panel.findings[0]
     assert first.evidence in panel.details.text()
-    assert window.loss_plots._step_lines[0].isVisible()
-    assert window.loss_plots._step_lines[0].value() == first.first_step
+    assert window.loss_plots.step_cursor() == first.first_step
 
 
 def test_a_healthy_run_says_no_problems_and_why_inception_fid_is_off(qtbot, window):
-    folder = RUNS / "healthy"
-    window.diagnostics.set_run(read_jsonl(folder / "metrics.jsonl"), [], "nonsaturating")
+    show_recorded_run(window, RUNS / "healthy")
     assert window.diagnostics.findings == []
     assert "No problems found in 200 records" in window.diagnostics.details.text()
     assert "Inception FID" in window.diagnostics.fid_status.text()
@@ -137,3 +133,17 @@ def test_a_clicked_sample_shows_its_nearest_training_images(qtbot, window, stats
     text = dialog.neighbours_label.text()
     assert "Nearest training images" in text and "from their nearest other training image" in text
     dialog.close()
+
+
+def wait_for_forward_pass(qtbot, view):
+    qtbot.waitUntil(lambda: not view.forward_label.text().startswith("taking"), timeout=WAIT_MS)
+
+
+def show_recorded_run(window, folder):
+    """A recorded run (metrics and events, no checkpoints) fed to the window's workspace as
+    its run-folder source feeds it."""
+    from ganviz_gui.core.run_sources import RunFolderSource
+    from ganviz_gui.core.workspace import Mode
+
+    source = RunFolderSource(folder)
+    window.workspace.show_run(source.describe(), Mode.INSPECTING, source.poll())

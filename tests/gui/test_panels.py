@@ -9,6 +9,7 @@ pytest.importorskip("pyqtgraph")
 
 from ganviz_gui.core.live_views import PlaneField
 from ganviz_gui.core.trainer import Trainer
+from ganviz_gui.core.workspace import Mode, RunDelta, RunInfo
 from ganviz_gui.gui.field_view import FieldView
 from ganviz_gui.gui.loss_plots import LossPlots, nice_ceiling, nice_range
 from ganviz_gui.gui.training_worker import RefreshRates, TrainingThread, TrainingWorker
@@ -29,6 +30,11 @@ def records(n: int, start: int = 0) -> list[dict]:
     ]
 
 
+def feed(plots, records=(), events=()):
+    """New records and events of the run shown, as a source hands them to the workspace."""
+    plots.workspace.extend(RunDelta(records=list(records), events=list(events)))
+
+
 @pytest.fixture
 def plots(qtbot):
     widget = LossPlots()
@@ -39,11 +45,11 @@ def plots(qtbot):
 
 
 def test_loss_plots_draw_raw_and_smoothed_curves_and_follow(plots):
-    plots.add_records(records(300))
+    feed(plots, records(300))
     plots.redraw()
-    x, y = plots._smooth_curves["loss_d"].getData()
+    x, y = plots.drawn_curve("loss_d")
     assert len(x) == 300 and x[-1] == 3000
-    _, raw_y = plots._raw_curves["loss_d"].getData()
+    _, raw_y = plots.drawn_curve("loss_d", smoothed=False)
     assert np.std(y) < np.std(raw_y)  # smoothed
     x_range = plots.plots["losses"].getViewBox().viewRange()[0]
     assert x_range == pytest.approx([0, 3000])
@@ -54,23 +60,23 @@ def test_loss_plots_draw_raw_and_smoothed_curves_and_follow(plots):
 
 
 def test_smoothing_slider_resmooths_everything(plots):
-    plots.add_records(records(100))
+    feed(plots, records(100))
     plots.redraw()
     plots.smoothing_slider.setValue(0)
-    _, y = plots._smooth_curves["loss_g"].getData()
-    _, raw = plots._raw_curves["loss_g"].getData()
+    _, y = plots.drawn_curve("loss_g")
+    _, raw = plots.drawn_curve("loss_g", smoothed=False)
     np.testing.assert_allclose(y, raw)
     assert plots.smoothing_label.text() == "0.00"
 
 
 def test_zooming_by_hand_stops_following_and_the_box_brings_it_back(plots):
-    plots.add_records(records(50))
+    feed(plots, records(50))
     plots.redraw()
     view = plots.plots["losses"].getViewBox()
     view.setXRange(100, 200)
     view.sigRangeChangedManually.emit([True, True])
     assert not plots.follow_check.isChecked()
-    plots.add_records(records(50, start=50))
+    feed(plots, records(50, start=50))
     plots.redraw()
     assert view.viewRange()[0] == pytest.approx([100, 200], abs=5)  # left where the user put it
     plots.follow_check.setChecked(True)
@@ -78,7 +84,7 @@ def test_zooming_by_hand_stops_following_and_the_box_brings_it_back(plots):
 
 
 def test_log_scale_and_hover_readout(plots):
-    plots.add_records(records(20))
+    feed(plots, records(20))
     plots.redraw()
     plots.log_check.setChecked(True)
     assert plots.plots["losses"].ctrl.logYCheck.isChecked()
@@ -87,17 +93,18 @@ def test_log_scale_and_hover_readout(plots):
 
 
 def test_events_are_marked_on_every_plot(plots):
-    plots.add_events(
-        [
+    feed(
+        plots,
+        events=[
             {"step": 50, "kind": "settings_changed", "lr_g": 1e-4},
             {"step": 70, "kind": "nonfinite_recovery", "restored_step": 0},
             {"step": 80, "kind": "checkpoint"},  # not an event the plots mark
-        ]
+        ],
     )
     assert len(plots.events) == 2
-    assert len(plots._event_lines) == 2 * len(plots.plots)
-    plots.clear()
-    assert plots._event_lines == [] and plots.point_count() == 0
+    assert plots.marker_count() == 2 * len(plots.plots)
+    plots.workspace.show_run(RunInfo("folder", "another run"), Mode.INSPECTING)
+    assert plots.marker_count() == 0 and plots.point_count() == 0
 
 
 def test_nice_numbers():
@@ -137,7 +144,7 @@ def test_worker_coalesces_updates_and_delivers_every_record_once(qtbot):
     worker.updated.connect(lambda u: (updates.append(u), worker.acknowledge()))
     worker.run_ended.connect(ended.append)
     thread = TrainingThread(worker)
-    with qtbot.waitSignal(thread.thread.finished, timeout=120_000):
+    with qtbot.waitSignal(thread.qthread.finished, timeout=120_000):
         thread.start()
     qtbot.waitUntil(lambda: bool(ended), timeout=10_000)
     assert ended[0].reason == "finished" and ended[0].step == 400

@@ -1,0 +1,335 @@
+"""The one model of what the window shows: which run, at which step, which generator.
+
+Every panel takes the workspace in its constructor and subscribes to the signals it draws;
+controllers (training, inspection, exports) are the only writers. A panel never asks another
+panel anything: what two panels share lives here. Sources of runs (the built-in trainer, a run
+folder on disk, later a folder another process writes or a TensorBoard log) all feed it the
+same way, through `show_run` and `extend` (see `core.run_sources`).
+
+Qt-free: signals are psygnal's, emitted synchronously on the thread that changes the model,
+which is the GUI thread in the window. psygnal holds bound methods weakly, so a panel that
+goes away is simply no longer called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psygnal import Signal
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ganviz_gui.core.config import TrainingConfig
+    from ganviz_gui.core.diagnostics import Finding
+    from ganviz_gui.core.generator_files import GeneratorFile
+    from ganviz_gui.core.live_views import FieldSnapshot, SampleSheet
+
+MAX_PICKED = 3  # latents of the samples last clicked: the plane through three of them
+
+
+class Mode(str, Enum):
+    IDLE = "idle"  # nothing opened, nothing trained yet
+    TRAINING = "training"  # the run the built-in trainer is training
+    FOLLOWING = "following"  # a run folder that another process is still writing
+    INSPECTING = "inspecting"  # a run or a generator opened from disk, scrubbed by the user
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a source says of its run once, when it is shown."""
+
+    source: str  # "trainer", "folder", ...: where the run comes from, for people
+    name: str  # a short name for the status bar (the run folder's name)
+    run_dir: Path | None = None
+    config: TrainingConfig | None = None
+    is_image: bool = True
+    sample_shape: tuple[int, ...] = ()
+    fixed_noise: np.ndarray | None = None  # (n_samples, latent_dim): the sample grid's latents
+    device: str = ""  # where it trains, if it trains here
+    threads: int = 0
+
+
+@dataclass
+class RunDelta:
+    """What is new in a run since a source was last asked."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl lines
+    events: list[dict[str, Any]] = field(default_factory=list)
+    stats: list[dict[str, Any]] = field(default_factory=list)  # network_stats.jsonl lines
+    checkpoints: list[tuple[int, Path]] | None = None  # the whole list now, when it changed
+    restarted: bool = False  # the source's files were rewritten: forget what came before
+
+    def __bool__(self) -> bool:
+        return bool(self.records or self.events or self.stats or self.checkpoints is not None) or (
+            self.restarted
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a training run stands (the status bar; the run controls' enabled states)."""
+
+    step: int
+    total_steps: int
+    steps_per_sec: float
+    active_seconds: float
+    state: str  # "running", "paused", "starting", "stopping", "ended"
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.state != "running" or self.steps_per_sec <= 0:
+            return None
+        return max(self.total_steps - self.step, 0) / self.steps_per_sec
+
+
+@dataclass(frozen=True)
+class ShownGenerator:
+    """The generator the explorer, the forward pass and sample clicks work with."""
+
+    generator: GeneratorFile
+    # "opened" (a file the user chose), "checkpoint" (the cursor's checkpoint of the run shown),
+    # "live" (copies of the weights being trained)
+    origin: str
+    path: str = ""  # what the user opened, for messages and recent files
+
+
+class Workspace:
+    mode_changed = Signal(object)  # Mode
+    run_changed = Signal(object)  # RunInfo | None: a different run (panels start afresh)
+    run_extended = Signal(object)  # RunDelta: records, events or stats appended to the run
+    checkpoints_changed = Signal(object)  # list[(step, Path)] of the run, oldest first
+    step_changed = Signal(object)  # int | None: the one step cursor every panel follows
+    progress_changed = Signal(object)  # Progress | None
+    sheet_changed = Signal(object)  # SampleSheet | None: the fixed-noise samples at the step
+    field_changed = Signal(object)  # FieldSnapshot | None: the 2D field at the step
+    generator_changed = Signal(object)  # ShownGenerator | None
+    picked_changed = Signal(object)  # list[torch.Tensor]: latents clicked in the sample grid
+    layer_changed = Signal(object)  # (network, layer name) | None
+    findings_changed = Signal(object)  # list[Finding] of the newest diagnosis
+    following_changed = Signal(object)  # (follow: bool, interval seconds)
+    comparison_wanted = Signal(int)  # the checkpoint step chosen as B in Compare
+    comparison_changed = Signal(object)  # SampleSheet | None: B's samples
+    devices_changed = Signal(object)  # [(name, description)] once the engine has loaded
+    preview_changed = Signal(object)  # (picture | None, text): real samples of the setup's data
+    setting_refused = Signal(str)  # the engine's message on a live change it refused
+    message = Signal(str, int)  # (text, milliseconds): for the status line
+    problem = Signal(str)  # something the user must read: a dialog
+
+    def __init__(self) -> None:
+        self.mode = Mode.IDLE
+        self.run: RunInfo | None = None
+        self.records: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.stats: list[dict[str, Any]] = []
+        self.checkpoints: list[tuple[int, Path]] = []
+        self.step: int | None = None
+        self.progress: Progress | None = None
+        self.sheet: SampleSheet | None = None
+        self.field: FieldSnapshot | None = None
+        self.shown: ShownGenerator | None = None
+        self.picked: list[Any] = []
+        self.layer: tuple[str, str] | None = None
+        self.findings: list[Finding] = []
+        # The explorer follows the run being trained, refreshed every `follow_interval` s.
+        self.follow_training = False
+        self.follow_interval = 1.0
+        self.forward_pass_shown = False  # the Networks tab's forward pass wants live weights
+        self.cursor_latent: Any = None  # the latent under the explorer's cursor
+        self.comparison_step: int | None = None
+        self.comparison: SampleSheet | None = None
+        self.devices: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------------ the run
+    def show_run(self, run: RunInfo | None, mode: Mode, initial: RunDelta | None = None) -> None:
+        """Show another run (or none): everything of the previous one is forgotten. `initial`:
+        what the run recorded so far, there for the panels when they hear of the new run."""
+        initial = initial or RunDelta()
+        self.run = run
+        self.records = list(initial.records)
+        self.events = list(initial.events)
+        self.stats = list(initial.stats)
+        self.checkpoints = list(initial.checkpoints or [])
+        self.step = None
+        self.progress = None
+        self.sheet = None
+        self.field = None
+        self.findings = []
+        self.picked = []
+        self.comparison_step, self.comparison = None, None
+        self._set_mode(mode)
+        self.run_changed.emit(run)
+        if self.checkpoints:
+            self.checkpoints_changed.emit(self.checkpoints)
+
+    def forget_run(self) -> None:
+        """A lone generator is shown: no run, no curves, no step."""
+        self.show_run(None, Mode.INSPECTING)
+
+    def extend(self, delta: RunDelta) -> None:
+        """Append what a source found new; a restarted source replaces what came before."""
+        if delta.restarted:
+            self.records, self.events, self.stats = [], [], []
+            self.run_changed.emit(self.run)
+        self.records.extend(delta.records)
+        self.events.extend(delta.events)
+        self.stats.extend(delta.stats)
+        if delta.records or delta.events or delta.stats or delta.restarted:
+            self.run_extended.emit(delta)
+        if delta.checkpoints is not None and delta.checkpoints != self.checkpoints:
+            self.checkpoints = list(delta.checkpoints)
+            self.checkpoints_changed.emit(self.checkpoints)
+
+    def set_mode(self, mode: Mode) -> None:
+        """The same run, seen another way (a trained run that ended is inspected)."""
+        self._set_mode(mode)
+
+    def _set_mode(self, mode: Mode) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            self.mode_changed.emit(mode)
+
+    @property
+    def inspecting_run(self) -> bool:
+        """A run from disk is shown, with checkpoints to scrub through."""
+        return self.mode in (Mode.INSPECTING, Mode.FOLLOWING) and self.run is not None
+
+    @property
+    def config(self) -> TrainingConfig | None:
+        """The settings of the run shown, or of the generator shown where it carries them."""
+        if self.run is not None and self.run.config is not None:
+            return self.run.config
+        return self.shown.generator.config if self.shown is not None else None
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.run.run_dir if self.run is not None else None
+
+    # ------------------------------------------------------------------ the step cursor
+    def set_step(self, step: int | None) -> None:
+        if step != self.step:
+            self.step = step
+            self.step_changed.emit(step)
+
+    def checkpoint_nearest(self, step: float) -> tuple[int, Path] | None:
+        """The run's checkpoint nearest `step` (a click on a plot, a finding's first step)."""
+        if not self.checkpoints:
+            return None
+        return min(self.checkpoints, key=lambda item: abs(item[0] - step))
+
+    def checkpoint_at(self, step: int | None) -> Path | None:
+        return dict(self.checkpoints).get(step) if step is not None else None
+
+    def set_progress(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.progress_changed.emit(progress)
+
+    # ------------------------------------------------------------------ pictures and generator
+    def set_sheet(self, sheet: SampleSheet | None) -> None:
+        self.sheet = sheet
+        self.sheet_changed.emit(sheet)
+
+    def set_field(self, snapshot: FieldSnapshot | None) -> None:
+        self.field = snapshot
+        self.field_changed.emit(snapshot)
+
+    def show_generator(self, shown: ShownGenerator | None) -> None:
+        self.shown = shown
+        self.generator_changed.emit(shown)
+
+    @property
+    def generator(self) -> GeneratorFile | None:
+        return self.shown.generator if self.shown is not None else None
+
+    # ------------------------------------------------------------------ selections
+    def latent_of_sample(self, index: int) -> Any:
+        """The latent behind sample `index` of the grid, if the shown generator drew the grid:
+        the scrubbed checkpoint of the run shown, or the live run's newest weights."""
+        shown = self.shown
+        if shown is None:
+            return None
+        if shown.origin == "checkpoint" and shown.generator.checkpoint is not None:
+            noise = shown.generator.checkpoint.state.get("fixed_noise")
+            return noise[index] if noise is not None and index < len(noise) else None
+        if shown.origin == "live" and self.run is not None and self.run.fixed_noise is not None:
+            import torch
+
+            if index < len(self.run.fixed_noise):
+                return torch.from_numpy(self.run.fixed_noise[index])
+        return None
+
+    def pick_latent(self, z: Any) -> None:
+        """A latent picked in the grid: the explorer's origin, and one of the three-sample plane."""
+        self.picked = [*self.picked, z.reshape(-1).float()][-MAX_PICKED:]
+        self.picked_changed.emit(self.picked)
+
+    def select_layer(self, network: str, layer: str) -> None:
+        self.layer = (network, layer)
+        self.layer_changed.emit(self.layer)
+
+    def set_findings(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        self.findings_changed.emit(self.findings)
+
+    def set_following(self, follow: bool, interval: float | None = None) -> None:
+        self.follow_training = follow
+        if interval is not None:
+            self.follow_interval = float(interval)
+        self.following_changed.emit((self.follow_training, self.follow_interval))
+
+    def set_forward_pass_shown(self, shown: bool) -> None:
+        if shown != self.forward_pass_shown:
+            self.forward_pass_shown = shown
+            self.following_changed.emit((self.follow_training, self.follow_interval))
+
+    @property
+    def live_weights_wanted(self) -> bool:
+        """Copies of the live weights serve the explorer's live mode and the forward pass."""
+        return self.follow_training or self.forward_pass_shown
+
+    def set_cursor_latent(self, z: Any) -> None:
+        self.cursor_latent = z
+
+    # ------------------------------------------------------------------ compare
+    def want_comparison(self, step: int) -> None:
+        self.comparison_step = step
+        self.comparison_wanted.emit(step)
+
+    def set_comparison(self, sheet: SampleSheet | None) -> None:
+        self.comparison = sheet
+        self.comparison_changed.emit(sheet)
+
+    # ------------------------------------------------------------------ the application
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        self.devices = list(devices)
+        self.devices_changed.emit(self.devices)
+
+    def set_preview(self, picture: np.ndarray | None, text: str) -> None:
+        self.preview_changed.emit((picture, text))
+
+    def say(self, text: str, milliseconds: int = 8000) -> None:
+        """A line for the status bar."""
+        self.message.emit(text, milliseconds)
+
+    def warn(self, text: str) -> None:
+        """Something went wrong that the user must know about (a non-blocking dialog)."""
+        self.problem.emit(text)
+
+    def scrub_to(self, step: float) -> None:
+        """A click on a plot: an inspected run moves to the checkpoint nearest it."""
+        if self.inspecting_run and self.checkpoints:
+            self.go_to_step(step)
+
+    def go_to_step(self, step: float) -> None:
+        """A click on a plot or a finding: an inspected run moves to its nearest checkpoint,
+        anything else just moves the step cursor."""
+        if self.inspecting_run and self.checkpoints:
+            nearest = self.checkpoint_nearest(step)
+            assert nearest is not None
+            self.set_step(nearest[0])
+        else:
+            self.set_step(round(step))

@@ -1,0 +1,69 @@
+"""What the window remembers between sessions: QSettings in GANVIZ_HOME, and recent items.
+
+One `RecentItems` list serves both recent files (File > Open recent) and recent runs (File >
+Recent runs): newest first, no duplicates, at most `MAX_RECENT` entries, paths that no longer
+exist dropped when read back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMenu
+
+from ganviz_gui.core.app_dirs import app_home
+
+MAX_RECENT = 10
+SETTINGS_VERSION = 2  # 2: the Networks and Quality docks
+
+
+def app_settings() -> QSettings:
+    """Settings in GANVIZ_HOME (not the registry): tests and portable installs stay isolated."""
+    path = app_home() / "settings.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+class RecentItems:
+    """A recent-items list kept in the settings under `key`, shown in `menu`."""
+
+    def __init__(
+        self,
+        key: str,
+        menu: QMenu,
+        open_item: Callable[[str], object],
+        label: Callable[[str], str] = lambda path: Path(path).name,
+        exists: Callable[[Path], bool] = Path.exists,
+    ):
+        self.key, self.menu, self.open_item, self.label = key, menu, open_item, label
+        self._exists = exists
+        self.items: list[str] = []
+
+    def load(self, settings: QSettings) -> None:
+        saved = settings.value(self.key, "[]")
+        try:
+            items = json.loads(saved) if isinstance(saved, str) else []
+        except json.JSONDecodeError:
+            items = []
+        if not isinstance(items, list):
+            items = []
+        self.items = [p for p in items if isinstance(p, str) and self._exists(Path(p))]
+        self._fill()
+
+    def save(self, settings: QSettings) -> None:
+        settings.setValue(self.key, json.dumps(self.items))
+
+    def remember(self, path: str) -> None:
+        self.items = [path, *(p for p in self.items if p != path)][:MAX_RECENT]
+        self._fill()
+
+    def _fill(self) -> None:
+        self.menu.clear()
+        for path in self.items:
+            action = self.menu.addAction(self.label(path))
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_item(p))
+        self.menu.setEnabled(bool(self.items))

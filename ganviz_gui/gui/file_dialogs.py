@@ -1,0 +1,33 @@
+"""The questions the window asks: which file or folder to open, and whether to trust code."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from ganviz_gui.core.app_dirs import runs_dir
+
+GENERATOR_FILES = "PyTorch files (*.pt *.pth *.ckpt *.tar);;All files (*)"
+
+
+def ask_generator_file(parent: QWidget) -> str:
+    """A checkpoint or generator file to open ("" if none was chosen)."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open a checkpoint or generator", str(runs_dir()), GENERATOR_FILES
+    )
+    return path
+
+
+def ask_folder(parent: QWidget, title: str) -> str:
+    """A run folder, starting where GANViz keeps its runs ("" if none was chosen)."""
+    return QFileDialog.getExistingDirectory(parent, title, str(runs_dir()))
+
+
+def confirm_trust(parent: QWidget, path: str) -> bool:
+    """A TorchScript file runs code when it is loaded: only with the user's word."""
+    answer = QMessageBox.question(
+        parent,
+        "Open a TorchScript model?",
+        f"{path} is a TorchScript model. Such a file carries code, which runs when it is "
+        "opened. Open it only if you trust where it came from.\n\nOpen it?",
+    )
+    return answer == QMessageBox.StandardButton.Yes

@@ -1,0 +1,109 @@
+"""The status bar as a view of the workspace: the run shown, where it stands, where it lives.
+
+Step, steps/s, ETA and time spent training follow a live run's progress; an inspected run shows
+the step of the slider. Everything is reset when another run (or a lone generator) is shown,
+so no label ever describes the previous run.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from ganviz_gui.core.workspace import Progress, RunInfo, Workspace
+
+W = TypeVar("W", bound=QObject)
+
+
+class RunStatusBar:
+    def __init__(self, workspace: Workspace, bar: QStatusBar):
+        self.workspace = workspace
+        self.bar = bar
+        self.step_label = named(QLabel(), "stepLabel")
+        self.rate_label = named(QLabel(), "rateLabel")
+        self.eta_label = named(QLabel(), "etaLabel")
+        self.elapsed_label = named(QLabel(), "elapsedLabel")
+        self.device_label = named(QLabel(), "deviceLabel")
+        self.run_folder_label = named(QLabel(), "runFolderLabel")
+        self.run_folder_label.setTextFormat(Qt.TextFormat.RichText)
+        self.run_folder_label.linkActivated.connect(open_folder)
+        for label in self.labels():
+            bar.addPermanentWidget(label)
+        workspace.run_changed.connect(self._on_run_changed)
+        workspace.progress_changed.connect(self._on_progress_changed)
+        workspace.step_changed.connect(self._on_step_changed)
+        workspace.message.connect(self._on_message)
+
+    def labels(self) -> tuple[QLabel, ...]:
+        return (
+            self.step_label,
+            self.rate_label,
+            self.eta_label,
+            self.elapsed_label,
+            self.device_label,
+            self.run_folder_label,
+        )
+
+    def _on_message(self, text: str, milliseconds: int) -> None:
+        self.bar.showMessage(text, milliseconds)
+
+    def _on_run_changed(self, run: RunInfo | None) -> None:
+        for label in self.labels():
+            label.setText("")
+            label.setToolTip("")
+        if run is None:
+            return
+        if run.device:
+            self.device_label.setText(f"{run.device}, {run.threads} thread(s)")
+        if run.run_dir is not None:
+            url = QUrl.fromLocalFile(str(run.run_dir)).toString()
+            self.run_folder_label.setText(f"<a href='{url}'>{run.name}</a>")
+            self.run_folder_label.setToolTip(f"Open {run.run_dir}")
+
+    def _on_progress_changed(self, progress: Progress | None) -> None:
+        if progress is None:
+            for label in (self.step_label, self.rate_label, self.eta_label, self.elapsed_label):
+                label.setText("")
+            return
+        if progress.state == "starting":
+            self.step_label.setText("starting...")
+            return
+        self.step_label.setText(f"step {progress.step:,} / {progress.total_steps:,}")
+        if progress.state == "paused":
+            self.rate_label.setText("paused")
+            self.eta_label.setText("")
+        elif progress.state in ("ended", "stopping"):
+            self.rate_label.setText(progress.state if progress.state == "stopping" else "")
+            self.eta_label.setText("")
+        else:
+            self.rate_label.setText(f"{progress.steps_per_sec:,.0f} steps/s")
+            eta = progress.eta_seconds
+            self.eta_label.setText(f"ETA {clock(eta)}" if eta is not None else "ETA -")
+        self.elapsed_label.setText(f"elapsed {clock(progress.active_seconds)}")
+
+    def _on_step_changed(self, step: int | None) -> None:
+        workspace = self.workspace
+        if workspace.inspecting_run and step is not None:
+            last = workspace.checkpoints[-1][0] if workspace.checkpoints else step
+            self.step_label.setText(f"step {step:,} of {last:,} (inspecting)")
+
+
+def named(widget: W, name: str) -> W:
+    """`widget` with its objectName set (tests and automation find it by this)."""
+    widget.setObjectName(name)
+    return widget
+
+
+def open_folder(link: str) -> None:
+    url = QUrl(link) if "://" in link else QUrl.fromLocalFile(link)
+    QDesktopServices.openUrl(url)
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

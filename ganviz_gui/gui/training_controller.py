@@ -1,0 +1,276 @@
+"""Training in the window: start, resume, pause, step, stop, save, live settings.
+
+Owns the one training thread and turns what it reports into changes of the `Workspace`
+(through a `TrainerSource`, the same way any other source of runs feeds it). When the run
+ends, its folder stays shown and becomes an inspected run: the slider, the explorer and
+Compare offer the run just trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ganviz_gui.core.config import TrainingConfig
+from ganviz_gui.core.live_loop import (
+    Pause,
+    RefreshRates,
+    Resume,
+    RunEnded,
+    RunStarted,
+    SaveCheckpoint,
+    SetDSteps,
+    SetLearningRates,
+    SetLoss,
+    SetSteps,
+    Step,
+    TrainingUpdate,
+)
+from ganviz_gui.core.run_sources import TrainerSource
+from ganviz_gui.core.workspace import Mode, Progress, ShownGenerator, Workspace
+from ganviz_gui.gui.training_worker import TrainingThread, TrainingWorker
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ganviz_gui.core.live_loop import Command, StepKind
+
+# A live setting of the setup panel -> the typed command that applies it.
+LIVE_SETTINGS: dict[str, Callable[[Any], Command]] = {
+    "lr_g": lambda value: SetLearningRates(lr_g=value),
+    "lr_d": lambda value: SetLearningRates(lr_d=value),
+    "d_steps": lambda value: SetDSteps(int(value)),
+    "loss": lambda value: SetLoss(str(value)),
+    "steps": lambda value: SetSteps(int(value)),
+}
+
+
+class TrainingController(QObject):
+    state_changed = Signal()  # started, paused, resumed, stopping or ended: refresh the actions
+    run_finished = Signal(object)  # RunEnded, after the thread has gone
+
+    def __init__(self, workspace: Workspace, rates: RefreshRates | None = None, parent=None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self.rates = rates or RefreshRates()
+        self.training: TrainingThread | None = None
+        self.source: TrainerSource | None = None
+        self.started: RunStarted | None = None
+        self.last_update: TrainingUpdate | None = None
+        self.last_end: RunEnded | None = None
+        self.stopping = False
+        self.wanted = {"field": True, "samples": True}  # panels shown on screen
+        workspace.following_changed.connect(self._on_following_changed)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def active(self) -> bool:
+        """A run's thread exists (starting, training, paused or saving at its end)."""
+        return self.training is not None
+
+    @property
+    def started_run(self) -> bool:
+        return self.training is not None and self.started is not None
+
+    @property
+    def paused(self) -> bool:
+        return (
+            self.started_run and self.last_update is not None and self.last_update.state == "paused"
+        )
+
+    def is_running(self) -> bool:
+        return self.training is not None and self.training.is_running()
+
+    # ------------------------------------------------------------------ commands
+    def start(self, config: TrainingConfig, paused: bool = False) -> bool:
+        if self.training is not None:
+            return False
+        self._launch(TrainingWorker(config, start_paused=paused, rates=self.rates))
+        return True
+
+    def resume(self, checkpoint: str) -> bool:
+        if self.training is not None:
+            return False
+        self._launch(TrainingWorker(resume_from=checkpoint, rates=self.rates))
+        return True
+
+    def send(self, command: Command) -> None:
+        if self.training is not None:
+            self.training.worker.send(command)
+
+    def toggle_pause(self) -> None:
+        if self.started_run:
+            self.send(Resume() if self.paused else Pause())
+
+    def step(self, kind: StepKind = "both") -> None:
+        self.send(Step(kind))
+
+    def save(self) -> None:
+        if self.started_run:
+            self.send(SaveCheckpoint())
+
+    def change_setting(self, name: str, value: Any) -> None:
+        """A live change from the setup panel, as the engine's typed command."""
+        make = LIVE_SETTINGS.get(name)
+        if make is not None:
+            self.send(make(value))
+
+    def stop(self, reason: str = "stopped") -> None:
+        if self.training is not None and not self.stopping:
+            self.stopping = True
+            self.training.stop(reason)
+            self.workspace.say("Stopping: saving a checkpoint...", 0)
+            self.state_changed.emit()
+
+    def shutdown(self, milliseconds: int) -> bool:
+        """Stop between two steps and wait for the checkpoint; False if it is still busy."""
+        if self.training is None:
+            return True
+        self.stop("window closed")
+        if not self.training.wait(milliseconds):
+            return False
+        self._on_thread_finished()
+        return True
+
+    def wait_more(self, milliseconds: int) -> bool:
+        return self.training is None or self.training.wait(milliseconds)
+
+    def set_shown(self, view: str, shown: bool) -> None:
+        """Whether the field view / sample grid is on screen: hidden pictures cost nothing."""
+        self.wanted[view] = shown
+        if self.training is not None:
+            self.training.worker.set_wanted(view, shown)
+
+    # ------------------------------------------------------------------ the thread
+    def _launch(self, worker: TrainingWorker) -> None:
+        self.started, self.last_update, self.last_end, self.stopping = None, None, None, False
+        worker.run_started.connect(self._on_run_started)
+        worker.updated.connect(self._on_update)
+        worker.run_ended.connect(self._on_run_ended)
+        worker.setting_refused.connect(self._on_setting_refused)
+        worker.checkpoint_saved.connect(self._on_checkpoint_saved)
+        for view, shown in self.wanted.items():
+            worker.set_wanted(view, shown)
+        worker.set_wanted("weights", self.workspace.live_weights_wanted)
+        worker.set_weights_interval(self.workspace.follow_interval)
+        # Not parented: dropping the reference when the thread has finished frees the run.
+        self.training = TrainingThread(worker)
+        self.training.qthread.finished.connect(self._on_thread_finished)
+        # The previous run (trained or inspected) leaves every panel now, not when the engine
+        # has loaded the data.
+        self.workspace.show_run(None, Mode.TRAINING)
+        self.workspace.set_progress(Progress(0, 0, 0.0, 0.0, "starting"))
+        self.workspace.say("Starting: loading data and building the models...", 0)
+        self.training.start()
+        self.state_changed.emit()
+
+    def _on_run_started(self, started: RunStarted) -> None:
+        self.started = started
+        self.source = TrainerSource(started)
+        workspace = self.workspace
+        workspace.show_run(self.source.describe(), Mode.TRAINING)
+        message = f"Training {started.data_summary} on {started.device}"
+        if started.skipped_files:
+            message += f" ({len(started.skipped_files)} unreadable file(s) skipped)"
+        workspace.say(message, 8000)
+        self.state_changed.emit()
+
+    def _on_update(self, update: TrainingUpdate) -> None:
+        try:
+            if self.source is None or self.training is None:
+                return
+            was_paused = self.paused
+            self.last_update = update
+            self.source.push(update)
+            workspace = self.workspace
+            workspace.extend(self.source.poll())
+            workspace.set_progress(
+                Progress(
+                    update.step,
+                    update.total_steps,
+                    update.steps_per_sec,
+                    update.active_seconds,
+                    "stopping" if self.stopping else update.state,
+                )
+            )
+            if update.samples is not None:
+                workspace.set_sheet(update.samples)
+            if update.field is not None:
+                workspace.set_field(update.field)
+            if update.weights is not None:
+                self._show_live_weights(update)
+            if self.paused != was_paused:
+                self.state_changed.emit()
+        finally:
+            if self.training is not None:
+                self.training.worker.acknowledge()
+
+    def _show_live_weights(self, update: TrainingUpdate) -> None:
+        """The generator being trained, at its newest weights (built by whoever draws it, on
+        their own threads: this only wraps the CPU copies)."""
+        from ganviz_gui.core.generator_files import live_generator
+
+        started = self.started
+        assert started is not None and update.weights is not None
+        live = live_generator(
+            TrainingConfig.from_dict(started.config),
+            started.sample_shape,
+            update.weights,
+            update.step,
+            started.run_dir,
+        )
+        self.workspace.show_generator(ShownGenerator(live, "live", started.run_dir))
+
+    def _on_run_ended(self, end: RunEnded) -> None:
+        self.last_end = end
+        if end.reason == "error":
+            kept = (
+                f"\n\nThe run up to step {end.step:,} is kept ({end.checkpoint})."
+                if end.checkpoint
+                else ""
+            )
+            self.workspace.warn(f"Training stopped with an error:\n{end.message}{kept}")
+        else:
+            saved = f"; checkpoint {Path(end.checkpoint).name}" if end.checkpoint else ""
+            self.workspace.say(f"Run {end.reason} at step {end.step:,}{saved}", 0)
+
+    def _on_thread_finished(self) -> None:
+        if self.training is None:
+            return
+        self.training = None
+        end, source = self.last_end, self.source
+        self.source = None
+        workspace = self.workspace
+        if source is not None and workspace.run is not None and workspace.mode == Mode.TRAINING:
+            source.checkpoint_written()
+            workspace.extend(source.poll())
+            progress = workspace.progress
+            if progress is not None:
+                workspace.set_progress(
+                    Progress(
+                        progress.step, progress.total_steps, 0.0, progress.active_seconds, "ended"
+                    )
+                )
+            # The run just trained is now a run to inspect, at its newest checkpoint.
+            workspace.set_mode(Mode.INSPECTING)
+            if workspace.checkpoints:
+                workspace.set_step(workspace.checkpoints[-1][0])
+        self.state_changed.emit()
+        self.run_finished.emit(end)
+
+    def _on_setting_refused(self, message: str) -> None:
+        self.workspace.setting_refused.emit(message)
+        self.workspace.warn(f"The engine refused the change: {message}")
+
+    def _on_checkpoint_saved(self, path: str) -> None:
+        if self.source is not None:
+            self.source.checkpoint_written()
+        self.workspace.say(f"Saved {path}", 5000)
+
+    def _on_following_changed(self, _following: Any) -> None:
+        if self.training is not None:
+            worker = self.training.worker
+            worker.set_weights_interval(self.workspace.follow_interval)
+            worker.set_wanted("weights", self.workspace.live_weights_wanted)

@@ -1,0 +1,126 @@
+"""The window's actions, as one table: File, Run and Help menus, the run control buttons, their
+shortcuts and the rule for when each is enabled (`actions.ActionRegistry` builds them); and
+the View menu, which shows the window's docks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup
+
+from ganviz_gui.core.app_dirs import runs_dir
+from ganviz_gui.gui.actions import SEPARATOR, ActionSpec, MenuItem
+from ganviz_gui.gui.help_texts import SHORTCUTS
+from ganviz_gui.gui.status_bar import named, open_folder
+from ganviz_gui.gui.theme import THEMES
+
+if TYPE_CHECKING:
+    from ganviz_gui.gui.main_window import MainWindow
+
+KEYS = dict((text, key) for key, text in SHORTCUTS)
+
+
+def window_actions(window: MainWindow) -> list[ActionSpec | MenuItem]:
+    """Every action of the window: menus, buttons, shortcuts and when each is enabled."""
+    trainer, exports = window.trainer, window.exports
+    idle = lambda: not trainer.active  # noqa: E731 (the table reads best with short rules)
+    started = lambda: trainer.started_run  # noqa: E731
+    can_step = lambda: not trainer.active or trainer.started_run  # noqa: E731
+    pause_text = lambda: "Resume" if trainer.paused else "Pause"  # noqa: E731
+    return [
+        ActionSpec("openAction", "&Open...", window._choose_file_to_open, "File", "Ctrl+O",
+                   "A checkpoint, a DCGAN state_dict or a TorchScript generator"),
+        ActionSpec("openRunAction", "Open run &folder...", window._choose_folder_to_open,
+                   "File", "Ctrl+Shift+O"),
+        ActionSpec("openExampleAction", "Open e&xample", window.open_example, "File",
+                   tip="A small digits DCGAN run trained by GANViz, to try the inspection views"),
+        MenuItem("File", "Open recent", "recentFilesMenu"),
+        MenuItem("File", "Export", "exportMenu"),
+        ActionSpec("exportGridAction", "Sample grid as PNG (true pixels)...",
+                   exports.export_grid, "File/Export"),
+        ActionSpec("exportMosaicAction", "Explorer mosaic (a 2D mesh) as PNG...",
+                   exports.export_mosaic, "File/Export"),
+        ActionSpec("exportStripAction", "Interpolation strip as PNG...",
+                   exports.export_strip, "File/Export"),
+        ActionSpec("exportStripGifAction", "Interpolation as an animated GIF...",
+                   exports.export_strip_gif, "File/Export"),
+        ActionSpec("exportMetricsAction", "Metrics as CSV...", exports.export_metrics,
+                   "File/Export"),
+        ActionSpec("exportGifAction", "Training as an animated GIF...", exports.export_gif,
+                   "File/Export"),
+        ActionSpec("saveBookmarksAction", "Save latent bookmarks...", exports.save_bookmarks,
+                   "File"),
+        ActionSpec("loadBookmarksAction", "Load latent bookmarks...", exports.load_bookmarks,
+                   "File"),
+        MenuItem("File", SEPARATOR),
+        ActionSpec("resumeAction", "&Continue a run...", window._choose_run_to_resume, "File",
+                   tip="Continue training a run folder from its newest checkpoint",
+                   enabled_when=idle),
+        MenuItem("File", "Recent runs", "recentRunsMenu"),
+        ActionSpec("showRunsAction", "Show runs folder", lambda: open_folder(str(runs_dir())),
+                   "File"),
+        MenuItem("File", SEPARATOR),
+        ActionSpec("quitAction", "&Quit", window.close, "File", "Ctrl+Q"),
+        # The run controls: a button each, and the Run menu with keyboard shortcuts.
+        ActionSpec("startButtonAction", "Start", window.start_training, tip=
+                   "Start a new run with these settings", button="startButton",
+                   enabled_when=idle),
+        ActionSpec("pauseButtonAction", "Pause", trainer.toggle_pause,
+                   tip="Pause or resume between two steps", button="pauseButton",
+                   enabled_when=started, text_when=pause_text),
+        ActionSpec("stepButtonAction", "Step", window.step, tip=
+                   "One iteration (D steps, then one G step)", button="stepButton",
+                   enabled_when=can_step),
+        ActionSpec("stepDButtonAction", "Step D", lambda: window.step("d"),
+                   tip="One discriminator update only", button="stepDButton",
+                   enabled_when=can_step),
+        ActionSpec("stepGButtonAction", "Step G", lambda: window.step("g"),
+                   tip="One generator update only", button="stepGButton",
+                   enabled_when=can_step),
+        ActionSpec("stopButtonAction", "Stop", window.stop_training,
+                   tip="Stop and save a checkpoint", button="stopButton",
+                   enabled_when=lambda: trainer.active and not trainer.stopping),
+        ActionSpec("saveButtonAction", "Save checkpoint", trainer.save,
+                   tip="Save a checkpoint now", button="saveButton", enabled_when=started),
+        ActionSpec("startPauseAction", "Start / Pause", window.start_or_pause, "Run",
+                   KEYS[SHORTCUTS[0][1]], SHORTCUTS[0][1], enabled_when=can_step,
+                   text_when=lambda: "Start" if not trainer.active else pause_text()),
+        ActionSpec("stepAction", "Step", window.step, "Run", KEYS[SHORTCUTS[1][1]],
+                   SHORTCUTS[1][1], enabled_when=can_step),
+        ActionSpec("stepDAction", "Step D", lambda: window.step("d"), "Run",
+                   KEYS[SHORTCUTS[2][1]], SHORTCUTS[2][1], enabled_when=can_step),
+        ActionSpec("stepGAction", "Step G", lambda: window.step("g"), "Run",
+                   KEYS[SHORTCUTS[3][1]], SHORTCUTS[3][1], enabled_when=can_step),
+        ActionSpec("stopAction", "Stop", window.stop_training, "Run", KEYS[SHORTCUTS[4][1]],
+                   SHORTCUTS[4][1], enabled_when=lambda: trainer.active),
+        ActionSpec("saveCheckpointAction", "Save checkpoint", trainer.save, "Run",
+                   KEYS[SHORTCUTS[5][1]], SHORTCUTS[5][1], enabled_when=started),
+        ActionSpec("tourAction", "Tour of the panels", window.show_tour, "Help", "F1"),
+        ActionSpec("shortcutsAction", "Keyboard shortcuts", window.show_shortcuts, "Help"),
+        ActionSpec("aboutAction", "About GANViz", window.show_about, "Help"),
+    ]  # fmt: skip
+
+
+def build_view_menu(window: MainWindow) -> QActionGroup:
+    """Show or hide each dock, restore the layout, choose the theme."""
+    view_menu = window.menuBar().addMenu("&View")
+    # The View menu sits between File and Run, as before.
+    window.menuBar().insertMenu(window.registry.menus["Run"].menuAction(), view_menu)
+    for dock in window.panel_docks():
+        view_menu.addAction(dock.toggleViewAction())
+    view_menu.addAction(window.controls.toggleViewAction())
+    view_menu.addSeparator()
+    restore = named(QAction("Restore default layout", window), "restoreLayoutAction")
+    restore.triggered.connect(window.restore_default_layout)
+    view_menu.addAction(restore)
+    theme_menu = view_menu.addMenu("Theme")
+    theme_menu.setObjectName("themeMenu")
+    themes = QActionGroup(window)
+    for key, text in THEMES:
+        action = named(QAction(text, window), f"theme{key.capitalize()}Action")
+        action.setCheckable(True)
+        action.setData(key)
+        action.triggered.connect(lambda _=False, k=key: window.set_theme(k))
+        themes.addAction(action)
+        theme_menu.addAction(action)
+    return themes
