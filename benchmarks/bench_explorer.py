@@ -172,7 +172,7 @@ def main() -> int:
         ("MLP 8x8", folder / "mlp.pt", 5),
     ):
         if path.suffix == ".pt":
-            window._confirm_trust = lambda _path: True  # our own file
+            window.inspector.confirm_trust = lambda _path: True  # our own file
         times = drag_latencies(window, path, args.moves)
         print(
             f"{name}, while training: move-to-picture p50 {np.percentile(times, 50):.1f} ms, "

@@ -76,6 +76,14 @@ class GeneratorFile:
     def has_critic(self) -> bool:
         return self._build_critic is not None
 
+    def probe_latents(self, count: int = 16) -> torch.Tensor:
+        """Latents to take a forward pass apart with: a GANViz checkpoint's fixed noise (the
+        sample grid's latents, so sample i of the grid is latent i here), else `count` seeded
+        ones (seed 0: the same latents each time the file is opened)."""
+        if self.checkpoint is not None and "fixed_noise" in self.checkpoint.state:
+            return self.checkpoint.state["fixed_noise"]
+        return torch.randn(count, self.latent_dim, generator=torch.Generator().manual_seed(0))
+
     def build_critic(self) -> tuple[nn.Module, str] | None:
         """(D in eval mode, the loss that gives its output a meaning), where the file has D."""
         return self._build_critic() if self._build_critic is not None else None

@@ -25,8 +25,10 @@ class OpenedPath:
     network_stats: list[dict[str, Any]] = field(default_factory=list)  # see core.network_stats
 
 
-def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
-    """Open a run folder (its newest checkpoint), a checkpoint, or any generator file."""
+def open_path(path: str | Path, trust: bool = False, read_records: bool = True) -> OpenedPath:
+    """Open a run folder (its newest checkpoint), a checkpoint, or any generator file.
+    `read_records=False` leaves the run's metrics, events and statistics unread (the window's
+    run source reads them itself, and then only what is new)."""
     path = Path(path)
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -42,6 +44,8 @@ def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
         checkpoints = list_checkpoints(run_dir) if run_dir is not None else []
     if run_dir is None:
         return OpenedPath(generator)
+    if not read_records:
+        return OpenedPath(generator, run_dir=run_dir, checkpoints=checkpoints)
     return OpenedPath(
         generator,
         run_dir=run_dir,

@@ -1,14 +1,16 @@
 """The one model of what the window shows: which run, at which step, which generator.
 
-Every panel takes the workspace in its constructor and subscribes to the signals it draws;
-controllers (training, inspection, exports) are the only writers. A panel never asks another
-panel anything: what two panels share lives here. Sources of runs (the built-in trainer, a run
+Every panel takes the workspace in its constructor and subscribes to the signals it draws.
+Controllers (training, inspection) write the run and what is shown of it; panels write only
+the user's selections (the step, picked latents, the layer, following training). A panel never
+asks another panel anything: what two panels share lives here. Sources of runs (the built-in trainer, a run
 folder on disk, later a folder another process writes or a TensorBoard log) all feed it the
 same way, through `show_run` and `extend` (see `core.run_sources`).
 
 Qt-free: signals are psygnal's, emitted synchronously on the thread that changes the model,
-which is the GUI thread in the window. psygnal holds bound methods weakly, so a panel that
-goes away is simply no longer called.
+which is the GUI thread in the window (results of worker threads reach it through queued Qt
+signals first). psygnal holds bound methods weakly, so a panel that goes away is no longer
+called; a lambda is held strongly, and keeps what it captures alive as long as the workspace.
 """
 
 from __future__ import annotations
@@ -65,9 +67,8 @@ class RunDelta:
     restarted: bool = False  # the source's files were rewritten: forget what came before
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.events or self.stats or self.checkpoints is not None) or (
-            self.restarted
-        )
+        new = self.records or self.events or self.stats or self.restarted
+        return bool(new) or self.checkpoints is not None
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class Workspace:
     picked_changed = Signal(object)  # list[torch.Tensor]: latents clicked in the sample grid
     layer_changed = Signal(object)  # (network, layer name) | None
     findings_changed = Signal(object)  # list[Finding] of the newest diagnosis
-    following_changed = Signal(object)  # (follow: bool, interval seconds)
+    following_changed = Signal(object)  # (follow: bool, interval seconds): the explorer's
+    forward_pass_changed = Signal(bool)  # the Networks tab's forward pass is on screen
     comparison_wanted = Signal(int)  # the checkpoint step chosen as B in Compare
     comparison_changed = Signal(object)  # SampleSheet | None: B's samples
     devices_changed = Signal(object)  # [(name, description)] once the engine has loaded
@@ -154,6 +156,7 @@ class Workspace:
         self.events = list(initial.events)
         self.stats = list(initial.stats)
         self.checkpoints = list(initial.checkpoints or [])
+        had_step, had_progress = self.step is not None, self.progress is not None
         self.step = None
         self.progress = None
         self.sheet = None
@@ -165,6 +168,11 @@ class Workspace:
         self.run_changed.emit(run)
         if self.checkpoints:
             self.checkpoints_changed.emit(self.checkpoints)
+        # What was reset and is drawn outside the run's own panels: the step cursor, progress.
+        if had_step:
+            self.step_changed.emit(None)
+        if had_progress:
+            self.progress_changed.emit(None)
 
     def forget_run(self) -> None:
         """A lone generator is shown: no run, no curves, no step."""
@@ -172,9 +180,8 @@ class Workspace:
 
     def extend(self, delta: RunDelta) -> None:
         """Append what a source found new; a restarted source replaces what came before."""
-        if delta.restarted:
+        if delta.restarted:  # subscribers see `delta.restarted` and redraw from the lists
             self.records, self.events, self.stats = [], [], []
-            self.run_changed.emit(self.run)
         self.records.extend(delta.records)
         self.events.extend(delta.events)
         self.stats.extend(delta.stats)
@@ -247,15 +254,18 @@ class Workspace:
 
     # ------------------------------------------------------------------ selections
     def latent_of_sample(self, index: int) -> Any:
-        """The latent behind sample `index` of the grid, if the shown generator drew the grid:
-        the scrubbed checkpoint of the run shown, or the live run's newest weights."""
+        """The latent behind sample `index` of the grid, if the generator the explorer shows drew
+        the grid: the scrubbed checkpoint of the run shown, or the live run it follows."""
         shown = self.shown
         if shown is None:
             return None
-        if shown.origin == "checkpoint" and shown.generator.checkpoint is not None:
-            noise = shown.generator.checkpoint.state.get("fixed_noise")
+        checkpoint = shown.generator.checkpoint
+        # A checkpoint of the run inspected: the grid shows its sheet (opened, or scrubbed to).
+        if shown.origin in ("checkpoint", "opened") and self.inspecting_run and checkpoint:
+            noise = checkpoint.state.get("fixed_noise")
             return noise[index] if noise is not None and index < len(noise) else None
-        if shown.origin == "live" and self.run is not None and self.run.fixed_noise is not None:
+        live = shown.origin == "live" and self.follow_training  # the explorer shows it then
+        if live and self.run is not None and self.run.fixed_noise is not None:
             import torch
 
             if index < len(self.run.fixed_noise):
@@ -284,7 +294,7 @@ class Workspace:
     def set_forward_pass_shown(self, shown: bool) -> None:
         if shown != self.forward_pass_shown:
             self.forward_pass_shown = shown
-            self.following_changed.emit((self.follow_training, self.follow_interval))
+            self.forward_pass_changed.emit(shown)
 
     @property
     def live_weights_wanted(self) -> bool:
@@ -321,7 +331,7 @@ class Workspace:
 
     def scrub_to(self, step: float) -> None:
         """A click on a plot: an inspected run moves to the checkpoint nearest it."""
-        if self.inspecting_run and self.checkpoints:
+        if self.inspecting_run:
             self.go_to_step(step)
 
     def go_to_step(self, step: float) -> None:

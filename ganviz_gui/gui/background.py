@@ -59,6 +59,10 @@ class LatestOnly(QObject):
         self._ticket += 1
         self.pool.start(_Job(function, self._ticket, self._relay))
 
+    def cancel(self) -> None:
+        """Drop the result of whatever was asked so far (it is about something gone)."""
+        self._ticket += 1
+
     def close(self, milliseconds: int = 30_000) -> bool:
         """Start nothing more, drop what is still to come, wait for the running job."""
         self.closed = True

@@ -71,50 +71,64 @@ class CheckpointCompare(QWidget):
         )
         self.mode_combo.activated.connect(lambda _: self._draw())
         self.compare_wanted.connect(self.workspace.want_comparison)
+        self._steps: list[int] | None = None  # the steps B is chosen from (None: not yet)
         workspace = self.workspace
-        workspace.run_changed.connect(
-            lambda _run: self._on_checkpoints_changed(workspace.checkpoints)
-        )
+        workspace.run_changed.connect(self._on_run_changed)
+        workspace.mode_changed.connect(self._on_checkpoints_changed)
         workspace.checkpoints_changed.connect(self._on_checkpoints_changed)
-        workspace.mode_changed.connect(
-            lambda _mode: self._on_checkpoints_changed(workspace.checkpoints)
-        )
         workspace.sheet_changed.connect(self._on_sheet_changed)
-        workspace.comparison_changed.connect(lambda sheet: self.set_sheets(sheet_b=sheet))
+        workspace.comparison_changed.connect(self._on_comparison_changed)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_checkpoints_changed(self, checkpoints: list[Any]) -> None:
-        """The checkpoints of an image run, to choose B from; B stays where it still exists."""
-        run = self.workspace.run
-        shown = run is not None and run.is_image and self.workspace.inspecting_run
-        steps = [step for step, _ in checkpoints] if shown else []
-        current = self.b_combo.currentData()
-        if steps and current in steps and self.sheet_b is not None:
-            self.b_combo.blockSignals(True)
-            self.b_combo.clear()
-            for step in steps:
-                self.b_combo.addItem(f"{step:,}", step)
-            self.b_combo.setCurrentIndex(steps.index(current))
-            self.b_combo.blockSignals(False)
+    def _on_run_changed(self, _run: Any) -> None:
+        """Another run: nothing of the last one stays drawn; B starts at its oldest checkpoint."""
+        self._steps = None
+        self.sheet_a = self.sheet_b = None
+        self._blink_timer.stop()
+        for item in (self.left_item, self.right_item):
+            item.clear()
+        for label in (self.left_label, self.right_label):
+            label.setText("")
+        self._on_checkpoints_changed(None)
+
+    def _on_checkpoints_changed(self, _what: Any) -> None:
+        """The run's checkpoints (of an inspected image run) to choose B from; B stays where it
+        still exists, else it moves to the oldest."""
+        workspace = self.workspace
+        run = workspace.run
+        shown = run is not None and run.is_image and workspace.inspecting_run
+        steps = [step for step, _ in workspace.checkpoints] if shown else []
+        if steps == self._steps:
             return
-        self.set_steps(steps)
-        if self.workspace.sheet is not None and steps:
-            self.set_sheets(sheet_a=self.workspace.sheet)
+        current = workspace.comparison_step
+        self._steps = steps
+        self.b_combo.blockSignals(True)
+        self.b_combo.clear()
+        for step in steps:
+            self.b_combo.addItem(f"{step:,}", step)
+        self.b_combo.blockSignals(False)
+        if not steps:
+            self.sheet_a = self.sheet_b = None
+            self.frame.show_message(self.frame.placeholder)
+            return
+        if current in steps:
+            self.b_combo.setCurrentIndex(steps.index(current))
+        else:
+            self.sheet_b = None
+            self.b_combo.setCurrentIndex(0)
+            self.compare_wanted.emit(steps[0])
+        if workspace.sheet is not None:
+            self.set_sheets(sheet_a=workspace.sheet)
 
     def _on_sheet_changed(self, sheet: Any) -> None:
         if sheet is not None and self.workspace.inspecting_run:
             self.set_sheets(sheet_a=sheet)  # A is the slider's checkpoint
 
-    # ------------------------------------------------------------------ data in
-    def set_steps(self, steps: list[int]) -> None:
-        """The run's checkpoint steps; B starts at the oldest."""
-        self.b_combo.clear()
-        for step in steps:
-            self.b_combo.addItem(f"{step:,}", step)
-        self.sheet_a = self.sheet_b = None
-        if steps:
-            self.compare_wanted.emit(steps[0])
+    def _on_comparison_changed(self, sheet: Any) -> None:
+        if sheet is not None:
+            self.set_sheets(sheet_b=sheet)
 
+    # ------------------------------------------------------------------ data in
     def set_sheets(self, sheet_a: Any = None, sheet_b: Any = None) -> None:
         """New A and/or B (None keeps the one shown)."""
         self.sheet_a = sheet_a or self.sheet_a

@@ -107,10 +107,15 @@ class DiagnosticsPanel(QWidget):
             self.add_records(workspace.records, workspace.events)
 
     def _on_run_extended(self, delta: Any) -> None:
+        if delta.restarted:
+            self._on_run_changed(self.workspace.run)
+            return
         self.add_records(delta.records, delta.events)
 
     # ------------------------------------------------------------------ data in
     def clear(self) -> None:
+        self._timer.stop()
+        self._diagnoser.cancel()  # a pass over the last run must not land on the next one
         self.records, self.events, self.findings = [], [], []
         self.findings_list.clear()
         self.details.clear()

@@ -114,7 +114,7 @@ class ExportController:
 
         def write(path: Path) -> str:
             save_png(picture, path)
-            return f"a strip of {self.explorer.strip_steps_spin.value()} samples"
+            return f"a strip of {len(self.explorer.strip_frames())} samples"
 
         self._export("Export the interpolation strip", "interpolation.png", "PNG (*.png)", write)
 
@@ -169,7 +169,10 @@ class ExportController:
         if run_dir is None:
             self.workspace.warn("There is no run to export metrics from yet.")
             return
-        records = list(self.workspace.records)  # the curves shown, as recorded
+        from ganviz_gui.core.run_folder import read_jsonl
+
+        # The whole run as recorded (a continued run's plots begin where it was resumed).
+        records = read_jsonl(run_dir / "metrics.jsonl")
 
         def write(path: Path) -> str:
             write_metrics_csv(records, path)

@@ -104,6 +104,9 @@ class FieldView(QWidget):
         self._pending = None
         if run is not None and run.is_image:
             self.show_message("The field view shows 2D data; this run trains images.")
+        elif run is None:
+            self.snapshot = None
+            self.show_message(self.frame.placeholder)
 
     def _on_field_changed(self, snapshot: Any) -> None:
         if snapshot is None:

@@ -38,7 +38,7 @@ def open_for_inspection(
     """(OpenedPath, the run's source or None, everything the run recorded so far)."""
     from ganviz_gui.core.inspection import open_path
 
-    opened = open_path(path, trust=trust)
+    opened = open_path(path, trust=trust, read_records=False)  # the source reads them below
     if opened.run_dir is None:
         return opened, None, None
     source = RunFolderSource(opened.run_dir, opened.generator)
@@ -63,21 +63,22 @@ def load_checkpoint_views(
 
 
 class CheckpointCache:
-    """The newest `size` loaded checkpoints' views, by step."""
+    """The newest `size` loaded checkpoints' views, by file (a step of another run, or a
+    checkpoint rewritten since, is never mistaken for one shown before)."""
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
-        self._items: OrderedDict[int, CheckpointViews] = OrderedDict()
+        self._items: OrderedDict[Path, CheckpointViews] = OrderedDict()
 
-    def get(self, step: int) -> CheckpointViews | None:
-        if step in self._items:
-            self._items.move_to_end(step)
-            return self._items[step]
+    def get(self, path: Path) -> CheckpointViews | None:
+        if path in self._items:
+            self._items.move_to_end(path)
+            return self._items[path]
         return None
 
-    def put(self, step: int, value: CheckpointViews) -> None:
-        self._items[step] = value
-        self._items.move_to_end(step)
+    def put(self, path: Path, value: CheckpointViews) -> None:
+        self._items[path] = value
+        self._items.move_to_end(path)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
@@ -99,7 +100,7 @@ class InspectionController(QObject):
         super().__init__(parent)
         self.workspace = workspace
         self._training_active = training_active
-        self._confirm_trust = confirm_trust
+        self.confirm_trust = confirm_trust
         self.source: RunFolderSource | None = None
         self.cache = CheckpointCache()
         self._opening: tuple[str, bool] = ("", False)
@@ -133,7 +134,7 @@ class InspectionController(QObject):
         path, trust = self._opening
         workspace = self.workspace
         if error:
-            if "TorchScript" in error and not trust and self._confirm_trust(path):
+            if "TorchScript" in error and not trust and self.confirm_trust(path):
                 self.open_path(path, trust=True)
                 return
             workspace.warn(f"Cannot open it:\n{error}")
@@ -143,18 +144,19 @@ class InspectionController(QObject):
         workspace.set_following(False)  # the opened file is what the explorer shows now
         shown = ShownGenerator(opened.generator, "opened", path)
         generator = opened.generator
-        if not self._training_active():
-            if source is not None:
-                self.cache.clear()
-                self.source = source
-                workspace.show_run(source.describe(), Mode.INSPECTING, delta)
-                self._update_polling()
-            else:  # a lone generator: no curves, no slider
-                workspace.forget_run()
+        inspect_run = source is not None and not self._training_active()
+        if inspect_run:
+            assert source is not None
+            self.cache.clear()
+            self.source = source
+            self._opened_generator = generator  # its views are made from it, not read again
+            workspace.show_run(source.describe(), Mode.INSPECTING, delta)
+            self._update_polling()
+        elif not self._training_active():  # a lone generator: no curves, no slider
+            workspace.forget_run()
         workspace.show_generator(shown)
-        if source is not None and not self._training_active():
-            self._opened_generator = generator
-            steps = [step for step, _ in workspace.checkpoints]
+        steps = [step for step, _ in workspace.checkpoints]
+        if inspect_run and steps:
             workspace.set_step(generator.step if generator.step in steps else steps[-1])
         what = generator.kind + (f", step {generator.step:,}" if generator.step is not None else "")
         workspace.say(f"Opened {Path(path).name} ({what})", 8000)
@@ -201,11 +203,11 @@ class InspectionController(QObject):
     def _on_checkpoints_changed(self, checkpoints: list[tuple[int, Path]]) -> None:
         """Rotated away under the slider: move to the nearest checkpoint still there."""
         workspace = self.workspace
-        if not workspace.inspecting_run or not checkpoints:
-            return
+        if not workspace.inspecting_run or not checkpoints or workspace.step is None:
+            return  # the step of a run just shown is chosen by whoever showed it
         steps = [step for step, _ in checkpoints]
         if workspace.step not in steps:
-            nearest = workspace.checkpoint_nearest(workspace.step or steps[-1])
+            nearest = workspace.checkpoint_nearest(workspace.step)
             assert nearest is not None
             workspace.set_step(nearest[0])
 
@@ -218,7 +220,7 @@ class InspectionController(QObject):
         path = workspace.checkpoint_at(step)
         if path is None or step is None:
             return
-        views = self.cache.get(step)
+        views = self.cache.get(path)
         if views is not None:
             self._show_views(views[1], views[2])
             return
@@ -229,16 +231,20 @@ class InspectionController(QObject):
 
     def _on_checkpoint_loaded(self, result: Any, error: str) -> None:
         if error:
-            self._checkpoint_failed(error, "Cannot show that checkpoint")
+            asked = self.workspace.checkpoint_at(self.workspace.step)
+            if asked is not None:
+                self._checkpoint_failed(error, "Cannot show that checkpoint", asked)
             return
-        step, generator, picture = result
-        self.cache.put(step, result)
-        if step == self.workspace.step:
-            self._show_views(generator, picture)
+        _step, generator, picture = result
+        self.cache.put(generator.path, result)
+        if generator.path == self.workspace.checkpoint_at(self.workspace.step):
+            self._show_views(generator, picture)  # (not a late result of another run or step)
 
-    def _checkpoint_failed(self, error: str, what: str) -> None:
-        """A checkpoint rotated away between listing and loading is no error: look again."""
-        if "No such file" in error or "not found" in error.lower():
+    def _checkpoint_failed(self, error: str, what: str, path: Path) -> None:
+        """A checkpoint rotated away between listing and loading is no error: say so, and look
+        at the folder again (the slider then drops it). Anything else is a dialog."""
+        if not path.exists():
+            self.workspace.say(f"{path.name} is gone (rotated away?); looking at the run again")
             self.poll()
             return
         self.workspace.warn(f"{what}:\n{error}")
@@ -249,10 +255,10 @@ class InspectionController(QObject):
 
         workspace = self.workspace
         shown = workspace.shown
-        if shown is None or shown.generator is not generator:
+        # A file the user opened from elsewhere while this run trained stays in the explorer.
+        kept = shown is not None and shown.origin == "opened" and not _inside(shown, workspace)
+        if not kept and (shown is None or shown.generator is not generator):
             workspace.show_generator(ShownGenerator(generator, "checkpoint", str(generator.path)))
-        elif shown.origin == "opened":  # the file just opened is this checkpoint: same object
-            workspace.shown = ShownGenerator(generator, "checkpoint", shown.path)
         if isinstance(picture, SampleSheet):
             if not _same_step_with_real_samples(workspace.sheet, picture):
                 workspace.set_sheet(picture)
@@ -267,7 +273,7 @@ class InspectionController(QObject):
         path = workspace.checkpoint_at(step)
         if run is None or not run.is_image or path is None:
             return  # 2D runs are compared by scrubbing the field view
-        views = self.cache.get(step)
+        views = self.cache.get(path)
         if views is not None:
             self._compare_with(views)
             return
@@ -275,11 +281,13 @@ class InspectionController(QObject):
 
     def _on_compare_loaded(self, result: Any, error: str) -> None:
         if error:
-            self._checkpoint_failed(error, "Cannot compare with that checkpoint")
+            asked = self.workspace.checkpoint_at(self.workspace.comparison_step)
+            if asked is not None:
+                self._checkpoint_failed(error, "Cannot compare with that checkpoint", asked)
             return
-        step = result[0]
-        self.cache.put(step, result)
-        if step == self.workspace.comparison_step:
+        generator = result[1]
+        self.cache.put(generator.path, result)
+        if generator.path == self.workspace.checkpoint_at(self.workspace.comparison_step):
             self._compare_with(result)
 
     def _compare_with(self, views: CheckpointViews) -> None:
@@ -297,3 +305,11 @@ def _same_step_with_real_samples(shown: SampleSheet | None, loaded: SampleSheet)
     """The sheet shown is the run's last live one, at the loaded checkpoint's step: it also has
     real samples beside the generated ones, so it stays (a run that just ended)."""
     return shown is not None and shown.step == loaded.step and shown.real_grid is not None
+
+
+def _inside(shown: ShownGenerator, workspace: Workspace) -> bool:
+    """The shown generator's file lies in the run shown (one of its checkpoints)."""
+    run_dir = workspace.run_dir
+    return run_dir is not None and Path(shown.generator.path).resolve().is_relative_to(
+        Path(run_dir).resolve()
+    )

@@ -117,6 +117,8 @@ class LatentDecoder(QObject):
             generator_file, self._to_build = self._to_build, None
         if generator_file is None:
             return
+        with self._lock:  # nothing decodes with the previous file's networks from now on
+            self.generator, self.critic = None, None
         generator = _own_copy(generator_file.build_generator("ema"))
         critic = generator_file.build_critic()
         with self._lock:

@@ -314,7 +314,9 @@ class LatentExplorer(QWidget):
         if self.decoder is not None:
             self.decoder.close()
             self.decoder = None
-        self._planner.pool.waitForDone(30_000)
+        # A plane still being found is for the generator going away: its result is dropped
+        # (it works on its own copy, so nothing waits for it here).
+        self._planner.cancel()
 
     def shut_down(self) -> None:
         """The window closes: stop the decoder and never start another."""
@@ -439,17 +441,17 @@ class LatentExplorer(QWidget):
         u, v = self.cursor_uv()
         return self.plane.latents([u], [v])[0]
 
-    def use_latent(self, z: Any) -> None:
-        """A latent picked elsewhere: the workspace's picks, which the explorer follows."""
-        self.workspace.pick_latent(z)
-
     def _on_picked_changed(self, picked: list[Any]) -> None:
         """A sample clicked in the grid: the plane moves to pass through its latent with the
         cursor on it, and it counts towards the three-sample plane."""
         from ganviz_gui.core.latent_plane import LatentPlane
 
-        self.picked = list(picked)
-        if not self.picked or self.plane is None:
+        # Only latents of this generator's space (the grid may show another generator's
+        # samples, e.g. the live run while an opened file is explored).
+        self.picked = [
+            z for z in picked if self.opened is not None and z.numel() == self.opened.latent_dim
+        ]
+        if not self.picked or self.plane is None or self.picked[-1] is not picked[-1]:
             return
         if self.plane_combo.currentData() == "picked" and len(self.picked) == 3:
             self._make_plane()

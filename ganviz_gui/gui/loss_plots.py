@@ -225,6 +225,9 @@ class LossPlots(QWidget):
         self.add_events(self.workspace.events)
 
     def _on_run_extended(self, delta: Any) -> None:
+        if delta.restarted:  # the run's files were rewritten: its curves are drawn anew
+            self._on_run_changed(self.workspace.run)
+            return
         self.add_records(delta.records)
         self.add_events(delta.events)
 

@@ -44,11 +44,12 @@ from ganviz_gui.gui.latent_explorer import LatentExplorer
 from ganviz_gui.gui.loss_plots import LossPlots
 from ganviz_gui.gui.neighbour_search import NeighbourSearch
 from ganviz_gui.gui.network_view import NetworkView
+from ganviz_gui.gui.panel_frame import named
 from ganviz_gui.gui.run_scrubber import RunScrubber
 from ganviz_gui.gui.sample_grid import SampleGrid
 from ganviz_gui.gui.setup_controller import SetupController
 from ganviz_gui.gui.setup_panel import SetupPanel
-from ganviz_gui.gui.status_bar import RunStatusBar, named
+from ganviz_gui.gui.status_bar import RunStatusBar
 from ganviz_gui.gui.theme import THEMES, apply_theme
 from ganviz_gui.gui.training_controller import TrainingController
 from ganviz_gui.gui.window_actions import build_view_menu, window_actions
@@ -72,7 +73,10 @@ class MainWindow(QMainWindow):
         workspace = self.workspace = Workspace()
         self.trainer = TrainingController(workspace, rates, parent=self)
         self.inspector = InspectionController(
-            workspace, lambda: self.trainer.active, self._confirm_trust, parent=self
+            workspace,
+            training_active=lambda: self.trainer.active,
+            confirm_trust=lambda path: file_dialogs.confirm_trust(self, path),
+            parent=self,
         )
         self.setup = SetupController(workspace, parent=self)
         self.neighbours = NeighbourSearch(workspace, parent=self)
@@ -315,9 +319,6 @@ class MainWindow(QMainWindow):
         folder = file_dialogs.ask_folder(self, "Open a run folder")
         if folder:
             self.open_path(folder)
-
-    def _confirm_trust(self, path: str) -> bool:
-        return file_dialogs.confirm_trust(self, path)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():

@@ -29,9 +29,9 @@ class NeighbourSearch(QObject):
             return
         config = self.workspace.config
         if config is None or config.is_2d:
-            dialog.neighbours_label.setText("The training data of this generator is not known.")
+            dialog.say("The training data of this generator is not known.")
             return
-        dialog.neighbours_label.setText("Looking for the nearest training images...")
+        dialog.say("Looking for the nearest training images...")
         key = config.to_json()
         known = self._training_data
         cached = known if known is not None and known[0] == key else None
@@ -68,7 +68,7 @@ class NeighbourSearch(QObject):
 
         if error:
             if self._dialog is not None and self._dialog.isVisible():
-                self._dialog.neighbours_label.setText(f"Cannot search the training data: {error}")
+                self._dialog.say(f"Cannot search the training data: {error}")
             return
         dialog, training_data, pictures, distances = result
         self._training_data = training_data

@@ -63,7 +63,6 @@ class NetworkView(QWidget):
         self.architecture: dict[str, list[Any]] = {}  # network -> [core LayerInfo]
         self.opened: Any = None  # core.generator_files.GeneratorFile for the forward pass
         self.networks: dict[str, Any] = {}  # network -> module (copies owned by this panel)
-        self.loss: str | None = None
         self.latents: Any = None  # (N, Z) tensor the latent index picks from
         self.step: int | None = None  # the inspected step (None: the newest)
         self.layer: str | None = None  # the layer chosen for histograms and activations
@@ -110,8 +109,9 @@ class NetworkView(QWidget):
         self.cursor_button.clicked.connect(self._take_cursor_apart)
         workspace = self.workspace
         workspace.run_changed.connect(self._on_run_changed)
-        workspace.run_extended.connect(lambda delta: self.add_stats(delta.stats))
-        workspace.step_changed.connect(self.set_step)
+        workspace.run_extended.connect(self._on_run_extended)
+        workspace.step_changed.connect(self._on_step_changed)
+        workspace.layer_changed.connect(self._on_layer_changed)
         workspace.generator_changed.connect(self._on_generator_changed)
 
     # ------------------------------------------------------------------ the workspace
@@ -133,6 +133,17 @@ class NetworkView(QWidget):
 
         self._describer.submit(describe)
 
+    def _on_run_extended(self, delta: Any) -> None:
+        if delta.restarted:
+            self.set_stats(self.workspace.stats)
+        else:
+            self.add_stats(delta.stats)
+
+    def _on_step_changed(self, step: int | None) -> None:
+        """An inspected run's step; a live run's histograms follow the newest record (a
+        finding clicked while training only moves the plots' cursor)."""
+        self.set_step(step if self.workspace.inspecting_run else None)
+
     def _on_generator_changed(self, shown: Any) -> None:
         if shown is None:
             return
@@ -144,7 +155,7 @@ class NetworkView(QWidget):
 
                 self.set_generator_file(generator, torch.from_numpy(run.fixed_noise))
             return
-        self.set_generator_file(generator, latents_of(generator))
+        self.set_generator_file(generator, generator.probe_latents())
         if run is None:  # a lone generator file: its layers come from the file's networks
             self._describer.submit(lambda: (None, describe_generator_file(generator)))
 
@@ -380,7 +391,17 @@ class NetworkView(QWidget):
             self.select_layer(layers[rows[0].row()].name)
 
     def select_layer(self, name: str) -> None:
-        """Choose the layer for the histograms and the activations (by its module name)."""
+        """Choose the layer for the histograms and the activations (by its module name): the
+        user's selection, kept in the workspace."""
+        self.workspace.select_layer(self.network(), name)
+
+    def _on_layer_changed(self, selected: tuple[str, str] | None) -> None:
+        if selected is None:
+            return
+        network, name = selected
+        if network != self.network():
+            self.network_combo.setCurrentIndex(self.network_combo.findData(network))
+            self._fill_table()
         self.layer = name
         index = self.activation_layer_combo.findData(name)
         if index >= 0:
@@ -509,8 +530,8 @@ class NetworkView(QWidget):
         names = [row["layer"] for row in self._records_of(self.network())[-1][self.network()]]
         row = len(names) - 1 - math.floor(point.y())
         if 0 <= row < len(names):
-            self.layer = names[row]
-            self.set_step(int(point.x()))
+            self.select_layer(names[row])
+            self.set_step(int(point.x()))  # the record there: this panel's own look back
 
     # ------------------------------------------------------------------ forward-pass tab
     def _fill_activation_layers(self) -> None:
@@ -568,16 +589,6 @@ class NetworkView(QWidget):
             self.saliency_item.setImage(heat, levels=(0.0, float(heat.max()) or 1.0))
             self.saliency_box.autoRange(padding=0.02)
         self.forward_label.setText(result["text"])
-
-
-def latents_of(generator: Any) -> Any:
-    """The latents a generator file's forward pass picks from: a GANViz checkpoint's fixed
-    noise (the sample grid's latents), else 16 seeded ones."""
-    import torch
-
-    if generator.checkpoint is not None and "fixed_noise" in generator.checkpoint.state:
-        return generator.checkpoint.state["fixed_noise"]
-    return torch.randn(16, generator.latent_dim, generator=torch.Generator().manual_seed(0))
 
 
 def build_networks(opened: Any) -> dict[str, Any]:

@@ -3,14 +3,25 @@ something to draw, and a one-line read-out of what is under the mouse."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QStackedLayout, QVBoxLayout, QWidget
+
+W = TypeVar("W", bound=QObject)
+
+
+def named(widget: W, name: str) -> W:
+    """`widget` with its objectName set (tests and automation find it by this)."""
+    widget.setObjectName(name)
+    return widget
 
 
 class PanelFrame:
     def __init__(self, owner: QWidget, bar: QLayout, view: QWidget, name: str, message: str):
         self.message = QLabel(objectName=f"{name}Message", alignment=Qt.AlignCenter, wordWrap=True)
         self.message.setText(message)
+        self.placeholder = message  # what the panel says while it has nothing to show
         self.readout = QLabel(objectName=f"{name}Readout")
         # A long readout is cut, never allowed to widen the dock and squeeze its neighbours.
         self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)

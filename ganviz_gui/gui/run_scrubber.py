@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QSlider, QToolBar, QWidget
 
 from ganviz_gui.core.workspace import Workspace
-from ganviz_gui.gui.status_bar import named
+from ganviz_gui.gui.panel_frame import named
 
 PLAY_INTERVAL_MS = 400
 

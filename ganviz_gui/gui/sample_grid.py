@@ -33,7 +33,6 @@ GAP = 4  # sample pixels between the generated and the real grid
 
 
 class SampleGrid(QWidget):
-    sample_clicked = Signal(str, int)  # ("fake" or "real", index)
     sample_opened = Signal(str, int, object)  # (which, index, the SampleDialog showing it)
 
     def __init__(self, workspace: Workspace | None = None, parent: QWidget | None = None):
@@ -217,7 +216,11 @@ class SampleGrid(QWidget):
             latent = self.workspace.latent_of_sample(index)
             if latent is not None:
                 self.workspace.pick_latent(latent)
-        self.sample_clicked.emit(which, index)
+                picked = len(self.workspace.picked)
+                self.workspace.say(
+                    f"Sample {index}'s latent is the explorer's origin now ({picked} of 3 picked "
+                    "for the plane through three samples)"
+                )
         self.sample_opened.emit(which, index, dialog)
         return dialog
 
@@ -244,6 +247,10 @@ class SampleDialog(QDialog):
         layout.addWidget(QLabel(caption, wordWrap=True))
         layout.addLayout(self.neighbours)
         layout.addWidget(self.neighbours_label)
+
+    def say(self, text: str) -> None:
+        """A line under the sample: what the memorisation check is doing or found."""
+        self.neighbours_label.setText(text)
 
     def show_neighbours(self, pictures: list[np.ndarray], text: str) -> None:
         """The nearest training images, nearest first, and what their distances say."""

@@ -105,7 +105,10 @@ def _stages(say: Callable[[str], None]) -> None:
     window.open_path(str(checkpoint))
     seconds = wait_for(
         "reopening the checkpoint",
-        lambda: window.workspace.shown is not None or window.error_box is not None,
+        lambda: (
+            (window.workspace.shown is not None and window.workspace.shown.origin == "opened")
+            or window.error_box is not None
+        ),
         60,
     )
     if window.error_box is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.workspace import Workspace
@@ -27,8 +27,6 @@ def preview_data(config: TrainingConfig) -> tuple[Any, str]:
 
 
 class SetupController(QObject):
-    engine_loaded = Signal()
-
     def __init__(self, workspace: Workspace, parent: QObject | None = None):
         super().__init__(parent)
         self.workspace = workspace
@@ -50,7 +48,6 @@ class SetupController(QObject):
         self.engine_ready = True
         self.workspace.set_devices(devices)
         self.workspace.say("Ready", 3000)
-        self.engine_loaded.emit()
         if self._pending_preview is not None:
             self.preview(self._pending_preview)
 

@@ -7,15 +7,12 @@ so no label ever describes the previous run.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from PySide6.QtCore import QObject, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from ganviz_gui.core.workspace import Progress, RunInfo, Workspace
-
-W = TypeVar("W", bound=QObject)
+from ganviz_gui.gui.panel_frame import named
 
 
 class RunStatusBar:
@@ -89,12 +86,6 @@ class RunStatusBar:
         if workspace.inspecting_run and step is not None:
             last = workspace.checkpoints[-1][0] if workspace.checkpoints else step
             self.step_label.setText(f"step {step:,} of {last:,} (inspecting)")
-
-
-def named(widget: W, name: str) -> W:
-    """`widget` with its objectName set (tests and automation find it by this)."""
-    widget.setObjectName(name)
-    return widget
 
 
 def open_folder(link: str) -> None:

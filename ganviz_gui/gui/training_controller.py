@@ -49,7 +49,6 @@ LIVE_SETTINGS: dict[str, Callable[[Any], Command]] = {
 
 class TrainingController(QObject):
     state_changed = Signal()  # started, paused, resumed, stopping or ended: refresh the actions
-    run_finished = Signal(object)  # RunEnded, after the thread has gone
 
     def __init__(self, workspace: Workspace, rates: RefreshRates | None = None, parent=None):
         super().__init__(parent)
@@ -61,8 +60,10 @@ class TrainingController(QObject):
         self.last_update: TrainingUpdate | None = None
         self.last_end: RunEnded | None = None
         self.stopping = False
+        self._closing = False  # the window is closing: a run that ends is not inspected
         self.wanted = {"field": True, "samples": True}  # panels shown on screen
         workspace.following_changed.connect(self._on_following_changed)
+        workspace.forward_pass_changed.connect(self._on_following_changed)
 
     # ------------------------------------------------------------------ state
     @property
@@ -79,9 +80,6 @@ class TrainingController(QObject):
         return (
             self.started_run and self.last_update is not None and self.last_update.state == "paused"
         )
-
-    def is_running(self) -> bool:
-        return self.training is not None and self.training.is_running()
 
     # ------------------------------------------------------------------ commands
     def start(self, config: TrainingConfig, paused: bool = False) -> bool:
@@ -128,6 +126,7 @@ class TrainingController(QObject):
         """Stop between two steps and wait for the checkpoint; False if it is still busy."""
         if self.training is None:
             return True
+        self._closing = True
         self.stop("window closed")
         if not self.training.wait(milliseconds):
             return False
@@ -240,10 +239,15 @@ class TrainingController(QObject):
         if self.training is None:
             return
         self.training = None
-        end, source = self.last_end, self.source
-        self.source = None
+        source, self.source = self.source, None
         workspace = self.workspace
-        if source is not None and workspace.run is not None and workspace.mode == Mode.TRAINING:
+        if workspace.mode != Mode.TRAINING:
+            pass  # another run was opened meanwhile: it stays shown
+        elif source is None or workspace.run is None:
+            workspace.show_run(None, Mode.IDLE)  # it never started (bad data, a missing device)
+        elif self._closing:
+            pass  # the window closes: nothing more is loaded for it
+        else:
             source.checkpoint_written()
             workspace.extend(source.poll())
             progress = workspace.progress
@@ -258,7 +262,6 @@ class TrainingController(QObject):
             if workspace.checkpoints:
                 workspace.set_step(workspace.checkpoints[-1][0])
         self.state_changed.emit()
-        self.run_finished.emit(end)
 
     def _on_setting_refused(self, message: str) -> None:
         self.workspace.setting_refused.emit(message)

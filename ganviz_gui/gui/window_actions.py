@@ -11,7 +11,8 @@ from PySide6.QtGui import QAction, QActionGroup
 from ganviz_gui.core.app_dirs import runs_dir
 from ganviz_gui.gui.actions import SEPARATOR, ActionSpec, MenuItem
 from ganviz_gui.gui.help_texts import SHORTCUTS
-from ganviz_gui.gui.status_bar import named, open_folder
+from ganviz_gui.gui.panel_frame import named
+from ganviz_gui.gui.status_bar import open_folder
 from ganviz_gui.gui.theme import THEMES
 
 if TYPE_CHECKING:
@@ -62,39 +63,31 @@ def window_actions(window: MainWindow) -> list[ActionSpec | MenuItem]:
         MenuItem("File", SEPARATOR),
         ActionSpec("quitAction", "&Quit", window.close, "File", "Ctrl+Q"),
         # The run controls: a button each, and the Run menu with keyboard shortcuts.
+        # The run controls: one action each, shown in the Run menu with its shortcut and, where
+        # it has one, as a button; Start and Pause are buttons of their own, Space does both.
         ActionSpec("startButtonAction", "Start", window.start_training, tip=
                    "Start a new run with these settings", button="startButton",
                    enabled_when=idle),
         ActionSpec("pauseButtonAction", "Pause", trainer.toggle_pause,
                    tip="Pause or resume between two steps", button="pauseButton",
                    enabled_when=started, text_when=pause_text),
-        ActionSpec("stepButtonAction", "Step", window.step, tip=
-                   "One iteration (D steps, then one G step)", button="stepButton",
-                   enabled_when=can_step),
-        ActionSpec("stepDButtonAction", "Step D", lambda: window.step("d"),
-                   tip="One discriminator update only", button="stepDButton",
-                   enabled_when=can_step),
-        ActionSpec("stepGButtonAction", "Step G", lambda: window.step("g"),
-                   tip="One generator update only", button="stepGButton",
-                   enabled_when=can_step),
-        ActionSpec("stopButtonAction", "Stop", window.stop_training,
-                   tip="Stop and save a checkpoint", button="stopButton",
-                   enabled_when=lambda: trainer.active and not trainer.stopping),
-        ActionSpec("saveButtonAction", "Save checkpoint", trainer.save,
-                   tip="Save a checkpoint now", button="saveButton", enabled_when=started),
         ActionSpec("startPauseAction", "Start / Pause", window.start_or_pause, "Run",
                    KEYS[SHORTCUTS[0][1]], SHORTCUTS[0][1], enabled_when=can_step,
                    text_when=lambda: "Start" if not trainer.active else pause_text()),
         ActionSpec("stepAction", "Step", window.step, "Run", KEYS[SHORTCUTS[1][1]],
-                   SHORTCUTS[1][1], enabled_when=can_step),
+                   SHORTCUTS[1][1], button="stepButton", enabled_when=can_step),
         ActionSpec("stepDAction", "Step D", lambda: window.step("d"), "Run",
-                   KEYS[SHORTCUTS[2][1]], SHORTCUTS[2][1], enabled_when=can_step),
+                   KEYS[SHORTCUTS[2][1]], SHORTCUTS[2][1], button="stepDButton",
+                   enabled_when=can_step),
         ActionSpec("stepGAction", "Step G", lambda: window.step("g"), "Run",
-                   KEYS[SHORTCUTS[3][1]], SHORTCUTS[3][1], enabled_when=can_step),
+                   KEYS[SHORTCUTS[3][1]], SHORTCUTS[3][1], button="stepGButton",
+                   enabled_when=can_step),
         ActionSpec("stopAction", "Stop", window.stop_training, "Run", KEYS[SHORTCUTS[4][1]],
-                   SHORTCUTS[4][1], enabled_when=lambda: trainer.active),
+                   SHORTCUTS[4][1], button="stopButton",
+                   enabled_when=lambda: trainer.active and not trainer.stopping),
         ActionSpec("saveCheckpointAction", "Save checkpoint", trainer.save, "Run",
-                   KEYS[SHORTCUTS[5][1]], SHORTCUTS[5][1], enabled_when=started),
+                   KEYS[SHORTCUTS[5][1]], SHORTCUTS[5][1], button="saveButton",
+                   enabled_when=started),
         ActionSpec("tourAction", "Tour of the panels", window.show_tour, "Help", "F1"),
         ActionSpec("shortcutsAction", "Keyboard shortcuts", window.show_shortcuts, "Help"),
         ActionSpec("aboutAction", "About GANViz", window.show_about, "Help"),

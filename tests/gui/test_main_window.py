@@ -281,6 +281,9 @@ def test_unreadable_data_is_a_message_not_a_crash(qtbot, window, tmp_path):
     assert window.trainer.last_end.reason == "error"
     assert str(broken) in window.error_box.text()
     assert button(window, "startButton").isEnabled()
+    # The form is editable again, so the path can be fixed; nothing says "starting" any more.
+    assert panel.data_path_edit.isEnabled() and panel.preset_combo.isEnabled()
+    assert window.status.step_label.text() == ""
 
 
 # ---------------------------------------------------------------------- persistence

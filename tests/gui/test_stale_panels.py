@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -192,3 +193,45 @@ def test_scrubbing_a_run_that_is_still_training_raises_no_error(qtbot, window, t
         stop.set()
         writer.join()
         session.close()
+
+
+def test_compare_forgets_the_previous_runs_checkpoint_b(qtbot, window, digits_run, tmp_path):
+    """Two runs with checkpoints at the same steps: B is loaded from the run shown."""
+    from ganviz_gui.core.training_session import TrainingSession
+    from tests.core.helpers import tiny_image_config
+
+    config = tiny_image_config(steps=30, checkpoint_every=10, seed=5)
+    other = TrainingSession.start(config, run_dir=tmp_path / "other")
+    other.run(config.steps)
+    other.close()
+    compare = window.compare
+    window.open_path(str(digits_run))
+    qtbot.waitUntil(lambda: compare.sheet_b is not None, timeout=WAIT_MS)
+    first_b = compare.sheet_b
+    window.open_path(str(tmp_path / "other"))
+    qtbot.waitUntil(
+        lambda: compare.sheet_b is not None and compare.sheet_b is not first_b, timeout=WAIT_MS
+    )
+    assert compare.sheet_b.step == 10
+    assert not np.array_equal(compare.sheet_b.fake_grid, first_b.fake_grid)  # the other run's
+
+
+def test_opening_a_run_reads_its_checkpoint_once(qtbot, window, digits_run, monkeypatch):
+    from ganviz_gui.core import generator_files, inspection
+
+    reads = []
+    real = generator_files.open_generator_file
+
+    def counted(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(inspection, "open_generator_file", counted)
+    monkeypatch.setattr(generator_files, "open_generator_file", counted)
+    window.open_path(str(digits_run))
+    grid = window.sample_grid
+    qtbot.waitUntil(lambda: getattr(grid.sheet, "step", None) == 30, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.compare.sheet_b is not None, timeout=WAIT_MS)
+    qtbot.wait(300)
+    # The newest (opened, shown at once) and the oldest (Compare's B), one read each.
+    assert sorted(reads) == ["step_00000010.pt", "step_00000030.pt"]
