@@ -7,7 +7,7 @@ reaching the GUI. Prints p50/p90; targets p90 <= 33 ms (DCGAN), <= 5 ms (MLP). A
 whole mosaics (9x9 and 21x21, and a 2D generator's mesh), request to picture, and scrubbing an
 opened run: the first open of a checkpoint and a return to a cached one.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py [--moves 150]
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py [--moves 150] [--run-steps 600]
 """
 
 from __future__ import annotations
@@ -138,6 +138,9 @@ def ring_checkpoint(folder: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=150)
+    parser.add_argument(
+        "--run-steps", type=int, default=600, help="steps of the digits run that is scrubbed"
+    )
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     from ganviz_gui.core.presets import preset_named
@@ -154,10 +157,12 @@ def main() -> int:
     mlp.append(nn.Tanh())
     torch.jit.save(torch.jit.script(mlp), folder / "mlp.pt")
     run = TrainingSession.start(
-        preset_named("Digits - DCGAN").config(steps=600, checkpoint_every=100, image_size=32),
+        preset_named("Digits - DCGAN").config(
+            steps=args.run_steps, checkpoint_every=max(1, args.run_steps // 6), image_size=32
+        ),
         run_dir=folder / "run",
     )
-    run.run(600)
+    run.run(args.run_steps)
     run.close()
 
     window = MainWindow()

@@ -123,13 +123,22 @@ class LatentExplorer(QWidget):
         ):
             second_row.addWidget(widget)
         second_row.addStretch(1)
-        second_row.addWidget(self.follow_check)
-        second_row.addWidget(self.follow_combo)
-        second_row.addWidget(self.bookmark_button)
-        second_row.addWidget(self.bookmark_combo)
+        third_row = QHBoxLayout()
+        third_row.addWidget(self.follow_check)
+        third_row.addWidget(self.follow_combo)
+        third_row.addStretch(1)
+        third_row.addWidget(self.bookmark_button)
+        third_row.addWidget(self.bookmark_combo)
+        # Three short rows, and a plane list that may shorten its texts: the explorer's dock
+        # must not need so much width that the Setup panel beside it is squeezed to labels.
+        self.plane_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.plane_combo.setMinimumContentsLength(16)
         bar = QVBoxLayout()
         bar.addLayout(first_row)
         bar.addLayout(second_row)
+        bar.addLayout(third_row)
         self.strip_ends: list[Any] = [None, None]  # latents A and B
         self.strip_picture: np.ndarray | None = None
         self.bookmarks: Any = None  # core.latent_bookmarks.LatentBookmarks of this latent size

@@ -223,6 +223,7 @@ class LossPlots(QWidget):
         self.clear()
         self.add_records(self.workspace.records)
         self.add_events(self.workspace.events)
+        self.redraw()  # a whole run arrived at once: drawn now, not at the next live tick
 
     def _on_run_extended(self, delta: Any) -> None:
         if delta.restarted:  # the run's files were rewritten: its curves are drawn anew

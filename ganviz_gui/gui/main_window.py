@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.first_paint_after: float | None = None  # seconds from process start, where known
         self._engine_load_started = False
+        self._raise_on_first_paint: QDockWidget | None = None
         self.theme = "system"
 
         workspace = self.workspace = Workspace()
@@ -137,6 +138,8 @@ class MainWindow(QMainWindow):
         docks = self.panel_docks()[1:]
         for first, second in itertools.pairwise(docks):
             self.tabifyDockWidget(first, second)
+        # The form needs room to be read; the tabbed panels take what the plots leave.
+        self.resizeDocks([self.setup_dock, self.field_dock], [300, 600], Qt.Orientation.Horizontal)
         self.field_dock.raise_()
         self.setAcceptDrops(True)  # drop a checkpoint, a run folder or a generator to open it
 
@@ -246,6 +249,8 @@ class MainWindow(QMainWindow):
 
             self.first_paint_after = seconds_since_process_start()  # for the self-test
             self._engine_load_started = True
+            if self._raise_on_first_paint is not None:
+                QTimer.singleShot(0, self, self._raise_on_first_paint.raise_)
             # Importing torch holds the GIL for 2-3 s: started before the window has painted,
             # it would delay the first paint by as much. So it waits for it.
             QTimer.singleShot(50, self.setup.load_engine)
@@ -345,6 +350,8 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state, SETTINGS_VERSION)
+        else:  # the first start: the default preset's own view in front, once laid out
+            self._raise_on_first_paint = self.field_dock
         self.recent_runs.load(settings)
         self.recent_files.load(settings)
         theme = settings.value("view/theme", "system")

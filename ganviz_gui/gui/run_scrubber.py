@@ -45,7 +45,9 @@ class RunScrubber(QToolBar):
         workspace.mode_changed.connect(self._on_shape_changed)
         workspace.checkpoints_changed.connect(self._on_shape_changed)
         workspace.step_changed.connect(self._on_step_changed)
-        self._on_shape_changed(None)
+        # Hidden until a run is inspected; applied once the window has placed this tool bar
+        # (adding a tool bar to a window shows it).
+        QTimer.singleShot(0, self, lambda: self._on_shape_changed(None))
 
     # ------------------------------------------------------------------ the workspace
     def _on_shape_changed(self, _what: Any) -> None:

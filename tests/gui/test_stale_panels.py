@@ -60,6 +60,7 @@ def test_opening_the_example_after_a_run_shows_the_examples_step_and_folder(qtbo
     assert "/ 20" not in label(window, "stepLabel")  # not the trained run's step any more
     assert "3,000" in label(window, "stepLabel")  # the example's newest checkpoint
     assert label(window, "deviceLabel") == ""  # nothing trains here now
+    qtbot.waitUntil(lambda: window.latent_explorer.mosaic_picture is not None, timeout=WAIT_MS)
     screenshot(window, "after_open_example")
 
 
