@@ -6,7 +6,7 @@ seen by two generators: what changed between the steps is what differs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,6 +15,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.panel_frame import PanelFrame
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.live_views import SampleSheet
+    from ganviz_gui.core.workspace import RunInfo
 
 MODES = (("side", "Side by side"), ("difference", "Difference |A - B|"), ("blink", "Blink"))
 BLINK_MS = 500
@@ -28,8 +32,8 @@ class CheckpointCompare(QWidget):
         super().__init__(parent)
         self.setObjectName("compareView")
         self.workspace = workspace or Workspace()
-        self.sheet_a: Any = None  # core.live_views.SampleSheet of the slider's checkpoint
-        self.sheet_b: Any = None  # ... of the checkpoint chosen here
+        self.sheet_a: SampleSheet | None = None  # of the slider's checkpoint
+        self.sheet_b: SampleSheet | None = None  # ... of the checkpoint chosen here
         self.shown_left = "A"  # blink state
 
         self.b_combo = QComboBox(objectName="compareCombo")
@@ -80,7 +84,7 @@ class CheckpointCompare(QWidget):
         workspace.comparison_changed.connect(self._on_comparison_changed)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, _run: Any) -> None:
+    def _on_run_changed(self, _run: RunInfo | None) -> None:
         """Another run: nothing of the last one stays drawn; B starts at its oldest checkpoint."""
         self._steps = None
         self.sheet_a = self.sheet_b = None
@@ -91,7 +95,7 @@ class CheckpointCompare(QWidget):
             label.setText("")
         self._on_checkpoints_changed(None)
 
-    def _on_checkpoints_changed(self, _what: Any) -> None:
+    def _on_checkpoints_changed(self, _what: object) -> None:
         """The run's checkpoints (of an inspected image run) to choose B from; B stays where it
         still exists, else it moves to the oldest."""
         workspace = self.workspace
@@ -120,16 +124,18 @@ class CheckpointCompare(QWidget):
         if workspace.sheet is not None:
             self.set_sheets(sheet_a=workspace.sheet)
 
-    def _on_sheet_changed(self, sheet: Any) -> None:
+    def _on_sheet_changed(self, sheet: SampleSheet | None) -> None:
         if sheet is not None and self.workspace.inspecting_run:
             self.set_sheets(sheet_a=sheet)  # A is the slider's checkpoint
 
-    def _on_comparison_changed(self, sheet: Any) -> None:
+    def _on_comparison_changed(self, sheet: SampleSheet | None) -> None:
         if sheet is not None:
             self.set_sheets(sheet_b=sheet)
 
     # ------------------------------------------------------------------ data in
-    def set_sheets(self, sheet_a: Any = None, sheet_b: Any = None) -> None:
+    def set_sheets(
+        self, sheet_a: SampleSheet | None = None, sheet_b: SampleSheet | None = None
+    ) -> None:
         """New A and/or B (None keeps the one shown)."""
         self.sheet_a = sheet_a or self.sheet_a
         self.sheet_b = sheet_b or self.sheet_b

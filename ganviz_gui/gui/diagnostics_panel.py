@@ -11,7 +11,7 @@ the window uses to put the plots' cursor (and the step slider of an opened run) 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,6 +20,10 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
 
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.diagnostics import Finding
+    from ganviz_gui.core.workspace import RunDelta, RunInfo
 
 DIAGNOSE_SECONDS = 3.0
 # The metrics the detectors and the summary read; records are kept slim to these.
@@ -54,7 +58,7 @@ class DiagnosticsPanel(QWidget):
         self.records: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.loss: str | None = None
-        self.findings: list[Any] = []  # core.diagnostics.Finding
+        self.findings: list[Finding] = []
         self._timer = QTimer(self, singleShot=True, interval=round(DIAGNOSE_SECONDS * 1000))
         self._timer.timeout.connect(self._diagnose_in_background)
         self._diagnoser = LatestOnly(self, own_thread=True)  # a live run's passes, off the GUI
@@ -95,7 +99,7 @@ class DiagnosticsPanel(QWidget):
         self.step_chosen.connect(self.workspace.go_to_step)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, run: Any) -> None:
+    def _on_run_changed(self, run: RunInfo | None) -> None:
         """A run from disk is diagnosed at once; a run training now as its records come."""
         self.clear()
         workspace = self.workspace
@@ -106,7 +110,7 @@ class DiagnosticsPanel(QWidget):
             self.loss = loss
             self.add_records(workspace.records, workspace.events)
 
-    def _on_run_extended(self, delta: Any) -> None:
+    def _on_run_extended(self, delta: RunDelta) -> None:
         if delta.restarted:
             self._on_run_changed(self.workspace.run)
             return
@@ -143,7 +147,7 @@ class DiagnosticsPanel(QWidget):
             self._timer.start()
 
     # ------------------------------------------------------------------ diagnosing
-    def diagnose(self) -> list[Any]:
+    def diagnose(self) -> list[Finding]:
         """Diagnose the records now, on this thread (an opened run: once)."""
         from ganviz_gui.core.diagnostics import diagnose
 
@@ -155,7 +159,7 @@ class DiagnosticsPanel(QWidget):
 
         records, events, loss = list(self.records), list(self.events), self.loss
 
-        def run() -> tuple[list[Any], float]:
+        def run() -> tuple[list[Finding], float]:
             started = time.perf_counter()
             return diagnose(records, events, loss), time.perf_counter() - started
 
@@ -170,7 +174,7 @@ class DiagnosticsPanel(QWidget):
         self._timer.setInterval(round(1000 * max(DIAGNOSE_SECONDS, 20 * seconds)))
         self._show_findings(findings)
 
-    def _show_findings(self, findings: list[Any]) -> None:
+    def _show_findings(self, findings: list[Finding]) -> None:
         self.findings = findings
         self.findings_list.blockSignals(True)
         self.findings_list.clear()

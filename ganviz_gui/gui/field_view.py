@@ -10,7 +10,7 @@ Everything arrives computed (`core.live_views.FieldSnapshot`); this panel only d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,6 +20,10 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsPixmapItem, QHBoxLayout, QLabe
 from ganviz_gui.core.workspace import Mode, Workspace
 from ganviz_gui.gui.latent_mesh import lattice_lines, polyline
 from ganviz_gui.gui.panel_frame import PanelFrame
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.live_views import FieldSnapshot
+    from ganviz_gui.core.workspace import RunInfo
 
 HEAT_LIGHTEN = 0.3  # share of white mixed into the heat map, so points and lines stand out
 ARROW_FRACTION = 0.07  # the longest arrow spans this share of the view's width
@@ -32,8 +36,8 @@ class FieldView(QWidget):
         super().__init__(parent)
         self.setObjectName("fieldView")
         self.workspace = workspace or Workspace()
-        self.snapshot: Any = None  # core.live_views.FieldSnapshot last drawn
-        self._pending: Any = None  # arrived while hidden: drawn when shown
+        self.snapshot: FieldSnapshot | None = None  # the snapshot last drawn
+        self._pending: FieldSnapshot | None = None  # arrived while hidden: drawn when shown
 
         self.layer_checks: dict[str, QCheckBox] = {}
         bar = QHBoxLayout()
@@ -100,7 +104,7 @@ class FieldView(QWidget):
         self.workspace.field_changed.connect(self._on_field_changed)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, run: Any) -> None:
+    def _on_run_changed(self, run: RunInfo | None) -> None:
         self._pending = None
         if run is not None and run.is_image:
             self.show_message("The field view shows 2D data; this run trains images.")
@@ -108,7 +112,7 @@ class FieldView(QWidget):
             self.snapshot = None
             self.show_message(self.frame.placeholder)
 
-    def _on_field_changed(self, snapshot: Any) -> None:
+    def _on_field_changed(self, snapshot: FieldSnapshot | None) -> None:
         if snapshot is None:
             return
         on_screen = self.isVisible() and not self.visibleRegion().isEmpty()
@@ -127,7 +131,7 @@ class FieldView(QWidget):
     def show_message(self, text: str) -> None:
         self.frame.show_message(text)
 
-    def set_snapshot(self, snapshot: Any) -> None:
+    def set_snapshot(self, snapshot: FieldSnapshot) -> None:
         first = self.snapshot is None or self.snapshot.bounds != snapshot.bounds
         self.snapshot = snapshot
         self.frame.show_view()
@@ -167,7 +171,7 @@ class FieldView(QWidget):
         # Rows then columns of the deformed grid, as one curve broken between lines.
         self.mesh.setData(*polyline(np.concatenate(lattice_lines(mesh))), connect="finite")
 
-    def _draw_arrows(self, snapshot: Any) -> None:
+    def _draw_arrows(self, snapshot: FieldSnapshot) -> None:
         starts = snapshot.fake[: len(snapshot.arrows)]
         vectors = snapshot.arrows
         lengths = np.linalg.norm(vectors, axis=1)

@@ -18,9 +18,16 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from ganviz_gui.core.generator_files import GeneratorFile
 
 KINDS = ("cursor", "mosaic", "strip")  # decoded in this order of priority
 
@@ -29,7 +36,7 @@ KINDS = ("cursor", "mosaic", "strip")  # decoded in this order of priority
 class DecodeRequest:
     kind: str
     ticket: int
-    latents: Any  # torch.Tensor (N, D)
+    latents: torch.Tensor  # (N, D)
     columns: int
     asked_at: float
 
@@ -38,10 +45,14 @@ class DecodeRequest:
 class DecodedPicture:
     kind: str
     ticket: int
-    picture: Any  # (H, W, 3) uint8, the samples tiled `columns` wide; None for 2D points
+    picture: (
+        np.ndarray | None
+    )  # (H, W, 3) uint8, the samples tiled `columns` wide; None for 2D points
     seconds: float  # from the request to the picture being ready
-    scores: Any = None  # (N,) D's output on each sample, when a discriminator is at hand
-    points: Any = None  # (N, 2) float32, what a 2D generator made of the latents
+    scores: np.ndarray | None = (
+        None  # (N,) D's output on each sample, when a discriminator is at hand
+    )
+    points: np.ndarray | None = None  # (N, 2) float32, what a 2D generator made of the latents
     loss: str | None = None  # the loss that gives D's scores their meaning
 
 
@@ -49,11 +60,11 @@ class LatentDecoder(QObject):
     decoded = Signal(object)  # DecodedPicture
     failed = Signal(str)
 
-    def __init__(self, generator_file: Any):
+    def __init__(self, generator_file: GeneratorFile):
         super().__init__()
-        self.generator: Any = None  # built on the decoder thread from `_to_build`
-        self.critic: tuple[Any, str] | None = None  # (D, loss name) to score mosaic samples
-        self._to_build = generator_file  # core.generator_files.GeneratorFile, not built yet
+        self.generator: nn.Module | None = None  # built on the decoder thread from `_to_build`
+        self.critic: tuple[nn.Module, str] | None = None  # (D, loss name) to score mosaic samples
+        self._to_build: GeneratorFile | None = generator_file  # not built yet
         self._pending: dict[str, DecodeRequest] = {}
         self._tickets = dict.fromkeys(KINDS, 0)
         self._lock = threading.Lock()
@@ -61,7 +72,7 @@ class LatentDecoder(QObject):
         self._stopping = False
 
     # ------------------------------------------------------------------ GUI thread
-    def request(self, kind: str, latents: Any, columns: int = 1) -> int:
+    def request(self, kind: str, latents: torch.Tensor, columns: int = 1) -> int:
         """Ask for a picture; returns its ticket. A waiting request of the same kind is replaced."""
         with self._lock:
             self._tickets[kind] += 1
@@ -70,7 +81,7 @@ class LatentDecoder(QObject):
         self._wake.set()
         return ticket
 
-    def set_generator(self, generator_file: Any) -> None:
+    def set_generator(self, generator_file: GeneratorFile) -> None:
         """Decode with another generator file's G (and score with its D) from the next request
         on; the networks are built on the decoder thread."""
         with self._lock:
@@ -154,7 +165,7 @@ class LatentDecoder(QObject):
         return DecodedPicture(request.kind, request.ticket, picture, seconds, scores, points, loss)
 
 
-def _own_copy(generator: Any) -> Any:
+def _own_copy(generator: nn.Module) -> nn.Module:
     """A copy to decode with: never the weights another thread may be changing."""
     try:
         return copy.deepcopy(generator).eval()
@@ -165,7 +176,7 @@ def _own_copy(generator: Any) -> Any:
 class DecoderThread:
     """A decoder on its own QThread, wired before start; `close()` stops and joins it."""
 
-    def __init__(self, generator_file: Any):
+    def __init__(self, generator_file: GeneratorFile):
         self.decoder = LatentDecoder(generator_file)
         self.thread = QThread()
         self.thread.setObjectName("latentDecoderThread")

@@ -12,7 +12,7 @@ the window still opens before torch has loaded.)
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -35,6 +35,14 @@ from ganviz_gui.gui.latent_decoder import DecodedPicture, DecoderThread
 from ganviz_gui.gui.latent_mesh import CROSS_POINTS, MeshLayers, dense_size
 from ganviz_gui.gui.panel_frame import PanelFrame
 
+if TYPE_CHECKING:
+    import torch
+
+    from ganviz_gui.core.generator_files import GeneratorFile
+    from ganviz_gui.core.latent_bookmarks import LatentBookmarks
+    from ganviz_gui.core.latent_plane import LatentPlane
+    from ganviz_gui.core.workspace import ShownGenerator
+
 PLANES = (
     ("random", "Random plane (seed 0)"),
     ("sefa", "SeFa: the first layer's top directions"),
@@ -55,8 +63,8 @@ class LatentExplorer(QWidget):
         self.setObjectName("latentExplorer")
         self.workspace = workspace or Workspace()
         self._closed = False  # the window closed: no decoder thread is started again
-        self.opened: Any = None  # core.generator_files.GeneratorFile being explored
-        self.plane: Any = None  # core.latent_plane.LatentPlane
+        self.opened: GeneratorFile | None = None  # the generator explored
+        self.plane: LatentPlane | None = None
         self.decoder: DecoderThread | None = None
         self.cursor_picture: np.ndarray | None = None
         self.mosaic_picture: np.ndarray | None = None
@@ -139,10 +147,12 @@ class LatentExplorer(QWidget):
         bar.addLayout(first_row)
         bar.addLayout(second_row)
         bar.addLayout(third_row)
-        self.strip_ends: list[Any] = [None, None]  # latents A and B
+        self.strip_ends: list[torch.Tensor | None] = [None, None]  # latents A and B
         self.strip_picture: np.ndarray | None = None
-        self.bookmarks: Any = None  # core.latent_bookmarks.LatentBookmarks of this latent size
-        self.picked: list[Any] = []  # latents of the samples last clicked in the grid (<= 3)
+        self.bookmarks: LatentBookmarks | None = None  # of this latent size
+        self.picked: list[
+            torch.Tensor
+        ] = []  # latents of the samples last clicked in the grid (<= 3)
         self.score_loss: str | None = None  # the loss of the D scoring the mosaic, if any
 
         self.graphics = pg.GraphicsLayoutWidget()
@@ -209,7 +219,7 @@ class LatentExplorer(QWidget):
         workspace.following_changed.connect(self._on_following_changed)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_generator_changed(self, shown: Any) -> None:
+    def _on_generator_changed(self, shown: ShownGenerator | None) -> None:
         """A file opened is explored afresh; another checkpoint of the run shown keeps the
         decoder and (where it does not depend on the weights) the plane; the live run's newest
         weights are shown only while following training."""
@@ -241,7 +251,7 @@ class LatentExplorer(QWidget):
             self.follow_combo.setCurrentIndex(index)
 
     # ------------------------------------------------------------------ generator in
-    def set_generator(self, opened: Any) -> None:
+    def set_generator(self, opened: GeneratorFile) -> None:
         """Explore `opened` (a GeneratorFile); replaces whatever was explored before."""
         if self._closed:
             return
@@ -259,7 +269,7 @@ class LatentExplorer(QWidget):
         self.frame.show_view()
         self._make_plane()
 
-    def show_generator(self, opened: Any, keep_plane: bool = False) -> None:
+    def show_generator(self, opened: GeneratorFile, keep_plane: bool = False) -> None:
         """Another checkpoint of the same run (or the live run's newest weights): same decoder
         thread; a random plane is kept, SeFa and PCA planes are found anew (they depend on the
         weights) unless `keep_plane` (following a run live, where that would cost each second)."""
@@ -358,7 +368,7 @@ class LatentExplorer(QWidget):
             self.set_plane(latent_plane.plane_through(*self.picked))
             return
 
-        def make() -> Any:
+        def make() -> LatentPlane:
             import copy
 
             torch_threads_for_this_job()
@@ -378,7 +388,7 @@ class LatentExplorer(QWidget):
             return
         self.set_plane(plane)
 
-    def set_plane(self, plane: Any) -> None:
+    def set_plane(self, plane: LatentPlane) -> None:
         self.plane = plane
         self.plane_changed.emit(plane.name)
         self._request_mosaic()
@@ -446,11 +456,11 @@ class LatentExplorer(QWidget):
         row = int(np.clip(round((e - v) / (2 * e) * (n - 1)), 0, n - 1))  # row 0: v = +e
         return float(self.mosaic_scores[row, col])
 
-    def cursor_latent(self) -> Any:
+    def cursor_latent(self) -> torch.Tensor:
         u, v = self.cursor_uv()
         return self.plane.latents([u], [v])[0]
 
-    def _on_picked_changed(self, picked: list[Any]) -> None:
+    def _on_picked_changed(self, picked: list[torch.Tensor]) -> None:
         """A sample clicked in the grid: the plane moves to pass through its latent with the
         cursor on it, and it counts towards the three-sample plane."""
         from ganviz_gui.core.latent_plane import LatentPlane
@@ -477,7 +487,7 @@ class LatentExplorer(QWidget):
         self.strip_ends[which] = self.cursor_latent()
         self._request_strip()
 
-    def strip_latents(self) -> Any:
+    def strip_latents(self) -> torch.Tensor:
         from ganviz_gui.core.latent_plane import interpolate
 
         start, end = self.strip_ends
@@ -512,7 +522,7 @@ class LatentExplorer(QWidget):
         self._fill_bookmarks()
         return name
 
-    def set_bookmarks(self, bookmarks: Any) -> None:
+    def set_bookmarks(self, bookmarks: LatentBookmarks) -> None:
         """Bookmarks loaded from a file (their latent size must fit the generator)."""
         bookmarks.check_fits(self.opened.latent_dim if self.opened else bookmarks.latent_dim)
         self.bookmarks = bookmarks

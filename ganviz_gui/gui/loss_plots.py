@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,6 +26,10 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayo
 
 from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
 from ganviz_gui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.diagnostics import Finding
+    from ganviz_gui.core.workspace import RunDelta, RunInfo
 
 
 @dataclass(frozen=True)
@@ -218,14 +222,14 @@ class LossPlots(QWidget):
         self.step_clicked.connect(self.workspace.scrub_to)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, _run: Any) -> None:
+    def _on_run_changed(self, _run: RunInfo | None) -> None:
         """Another run (or none): its curves so far replace the last run's."""
         self.clear()
         self.add_records(self.workspace.records)
         self.add_events(self.workspace.events)
         self.redraw()  # a whole run arrived at once: drawn now, not at the next live tick
 
-    def _on_run_extended(self, delta: Any) -> None:
+    def _on_run_extended(self, delta: RunDelta) -> None:
         if delta.restarted:  # the run's files were rewritten: its curves are drawn anew
             self._on_run_changed(self.workspace.run)
             return
@@ -312,7 +316,7 @@ class LossPlots(QWidget):
                 plot.addItem(line, ignoreBounds=True)
                 self._event_lines.append((plot, line))
 
-    def set_findings(self, findings: list[Any]) -> None:
+    def set_findings(self, findings: list[Finding]) -> None:
         """Shade each diagnostic finding's step range on the plot of its evidence."""
         for plot, region in self._finding_regions:
             plot.removeItem(region)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -44,6 +44,13 @@ from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.panel_frame import PanelFrame
 
+if TYPE_CHECKING:
+    import torch
+
+    from ganviz_gui.core.generator_files import GeneratorFile
+    from ganviz_gui.core.network_stats import LayerInfo
+    from ganviz_gui.core.workspace import RunDelta, RunInfo, ShownGenerator
+
 D_COLOR, G_COLOR = (66, 133, 244), (244, 140, 40)  # as in the plots: blue real/D, orange fake/G
 NETWORKS = (("generator", "Generator"), ("discriminator", "Discriminator"))
 MEASURES = (("grad_norm", "gradient norm"), ("weight_norm", "weight norm"))
@@ -54,16 +61,18 @@ class NetworkView(QWidget):
         super().__init__(parent)
         self.setObjectName("networkView")
         self.workspace = workspace or Workspace()
-        self._built: tuple[Any, dict[str, Any]] | None = None  # (generator file, its networks)
+        self._built: tuple[GeneratorFile, dict[str, Any]] | None = (
+            None  # (generator file, its networks)
+        )
         self._forward = LatestOnly(self, own_thread=True)  # forward passes, off the GUI thread
         self._forward.finished.connect(self._on_forward_pass)
         self._describer = LatestOnly(self, own_thread=True)  # architecture tables
         self._describer.finished.connect(self._on_described)
         self.stats: list[dict[str, Any]] = []  # network_stats records, oldest first
-        self.architecture: dict[str, list[Any]] = {}  # network -> [core LayerInfo]
-        self.opened: Any = None  # core.generator_files.GeneratorFile for the forward pass
+        self.architecture: dict[str, list[LayerInfo]] = {}  # network -> its layers
+        self.opened: GeneratorFile | None = None  # for the forward pass
         self.networks: dict[str, Any] = {}  # network -> module (copies owned by this panel)
-        self.latents: Any = None  # (N, Z) tensor the latent index picks from
+        self.latents: torch.Tensor | None = None  # (N, Z) the latent index picks from
         self.step: int | None = None  # the inspected step (None: the newest)
         self.layer: str | None = None  # the layer chosen for histograms and activations
         self._dirty = False  # stats arrived and are not drawn yet
@@ -115,7 +124,7 @@ class NetworkView(QWidget):
         workspace.generator_changed.connect(self._on_generator_changed)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, run: Any) -> None:
+    def _on_run_changed(self, run: RunInfo | None) -> None:
         """Another run: its layer statistics, and its networks' architecture (built from its
         settings on a background thread: shapes need no weights)."""
         self.clear()
@@ -133,7 +142,7 @@ class NetworkView(QWidget):
 
         self._describer.submit(describe)
 
-    def _on_run_extended(self, delta: Any) -> None:
+    def _on_run_extended(self, delta: RunDelta) -> None:
         if delta.restarted:
             self.set_stats(self.workspace.stats)
         else:
@@ -144,7 +153,7 @@ class NetworkView(QWidget):
         finding clicked while training only moves the plots' cursor)."""
         self.set_step(step if self.workspace.inspecting_run else None)
 
-    def _on_generator_changed(self, shown: Any) -> None:
+    def _on_generator_changed(self, shown: ShownGenerator | None) -> None:
         if shown is None:
             return
         generator = shown.generator
@@ -275,7 +284,7 @@ class NetworkView(QWidget):
         layout.addWidget(self.forward_label)
         self.activation_picture: np.ndarray | None = None
         self.saliency_map: np.ndarray | None = None
-        self.latent_override: Any = None  # a latent sent from the explorer
+        self.latent_override: torch.Tensor | None = None  # the explorer's cursor
         self.cursor_button.setEnabled(False)
         return tab
 
@@ -301,7 +310,7 @@ class NetworkView(QWidget):
             "discriminator here."
         )
 
-    def set_architecture(self, architecture: dict[str, list[Any]]) -> None:
+    def set_architecture(self, architecture: dict[str, list[LayerInfo]]) -> None:
         """{network: [LayerInfo]}, from `core.network_stats.describe_layers`."""
         self.architecture = architecture
         self.frame.show_view()
@@ -327,7 +336,9 @@ class NetworkView(QWidget):
         self.step = step
         self._draw_step()
 
-    def set_generator_file(self, opened: Any, latents: Any = None) -> None:
+    def set_generator_file(
+        self, opened: GeneratorFile, latents: torch.Tensor | None = None
+    ) -> None:
         """The networks to take apart in the forward-pass tab, and the latents to pick from.
         They are built when the tab is drawn: scrubbing a run must not wait for them."""
         self.opened = opened
@@ -341,7 +352,7 @@ class NetworkView(QWidget):
         elif self.tabs.currentIndex() == 1:
             self._dirty = True
 
-    def use_latent(self, z: Any) -> None:
+    def use_latent(self, z: torch.Tensor) -> None:
         """Take apart this latent (the explorer's cursor) instead of a fixed-noise one."""
         self.latent_override = z.reshape(1, -1)
         self.draw_forward_pass()
@@ -544,7 +555,7 @@ class NetworkView(QWidget):
         index = combo.findData(current)
         combo.setCurrentIndex(index if index >= 0 else max(combo.count() - 2, 0))
 
-    def current_latent(self) -> Any:
+    def current_latent(self) -> torch.Tensor | None:
         if self.latent_override is not None:
             return self.latent_override
         if self.latents is None:
@@ -591,7 +602,7 @@ class NetworkView(QWidget):
         self.forward_label.setText(result["text"])
 
 
-def build_networks(opened: Any) -> dict[str, Any]:
+def build_networks(opened: GeneratorFile) -> dict[str, Any]:
     """Copies of a generator file's G (EMA) and, where it has one, D with its loss."""
     networks: dict[str, Any] = {"generator": opened.build_generator("ema")}
     critic = opened.build_critic()
@@ -600,7 +611,13 @@ def build_networks(opened: Any) -> dict[str, Any]:
     return networks
 
 
-def forward_pass(opened: Any, built: Any, network: str, layer: str, z: Any) -> dict[str, Any]:
+def forward_pass(
+    opened: GeneratorFile,
+    built: tuple[GeneratorFile, dict[str, Any]] | None,
+    network: str,
+    layer: str,
+    z: torch.Tensor,
+) -> dict[str, Any]:
     """What the forward-pass tab draws, as numpy pictures and text (a background job)."""
     import torch
 
@@ -643,7 +660,7 @@ def forward_pass(opened: Any, built: Any, network: str, layer: str, z: Any) -> d
     return result
 
 
-def describe_generator_file(generator: Any) -> Any:
+def describe_generator_file(generator: GeneratorFile) -> dict[str, list[LayerInfo]]:
     """The layer table of a generator file's own networks."""
     from ganviz_gui.core.network_stats import describe_networks
 

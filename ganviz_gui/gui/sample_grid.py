@@ -8,7 +8,7 @@ D's verdict on it; clicking one opens it large. Real samples can be shown beside
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -28,6 +28,10 @@ from PySide6.QtWidgets import (
 from ganviz_gui.core.workspace import Mode, Workspace
 from ganviz_gui.gui.panel_frame import PanelFrame
 
+if TYPE_CHECKING:
+    from ganviz_gui.core.live_views import SampleSheet
+    from ganviz_gui.core.workspace import RunInfo
+
 ZOOMS = ("Fit", "1:1", "2:1", "4:1", "8:1")
 GAP = 4  # sample pixels between the generated and the real grid
 
@@ -39,8 +43,8 @@ class SampleGrid(QWidget):
         super().__init__(parent)
         self.setObjectName("sampleGrid")
         self.workspace = workspace or Workspace()
-        self.sheet: Any = None  # core.live_views.SampleSheet last shown
-        self._pending_sheet: Any = None  # arrived while hidden: drawn when shown
+        self.sheet: SampleSheet | None = None  # the sheet last shown
+        self._pending_sheet: SampleSheet | None = None  # arrived while hidden: drawn when shown
         self.dialogs: list[SampleDialog] = []
 
         self.real_check = QCheckBox("Real samples beside", objectName="showRealCheck")
@@ -83,14 +87,14 @@ class SampleGrid(QWidget):
         self.workspace.sheet_changed.connect(self._on_sheet_changed)
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, run: Any) -> None:
+    def _on_run_changed(self, run: RunInfo | None) -> None:
         self.clear()
         if run is not None and not run.is_image:
             self.show_message("This run trains 2D points: its samples are in the 2D field view.")
         elif run is None and self.workspace.mode != Mode.TRAINING:
             self.show_message("Open a run folder or start a run on image data to see samples.")
 
-    def _on_sheet_changed(self, sheet: Any) -> None:
+    def _on_sheet_changed(self, sheet: SampleSheet | None) -> None:
         # A hidden panel is not drawn while training (drawing costs the training thread the
         # GIL); it catches up with the newest sheet when shown again.
         if sheet is None:
@@ -113,7 +117,7 @@ class SampleGrid(QWidget):
     def show_message(self, text: str) -> None:
         self.frame.show_message(text)
 
-    def set_sheet(self, sheet: Any) -> None:
+    def set_sheet(self, sheet: SampleSheet) -> None:
         first = self.sheet is None or self.sheet.fake_grid.shape != sheet.fake_grid.shape
         self.sheet = sheet
         self.frame.show_view()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -44,6 +44,9 @@ from ganviz_gui.core.config import (
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.core.presets import PRESETS, preset_named
 from ganviz_gui.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.workspace import Progress, RunInfo
 
 LIVE_FIELDS = ("lr_g", "lr_d", "d_steps", "loss", "steps")  # changeable while training
 PATH_DATASETS = ("points", "folder", "array", "mnist", "fashion-mnist")
@@ -193,12 +196,12 @@ class SetupPanel(QWidget):
             pass  # an invalid form is not worth keeping; the last good one stays
 
     # ------------------------------------------------------------------ the workspace
-    def _on_run_changed(self, run: Any) -> None:
+    def _on_run_changed(self, run: RunInfo | None) -> None:
         """A run started here shows its settings (a resumed run's, or the engine's defaults)."""
         if run is not None and run.source == "trainer" and run.config is not None:
             self.set_config(run.config)
 
-    def _on_progress_changed(self, progress: Any) -> None:
+    def _on_progress_changed(self, progress: Progress | None) -> None:
         running = progress is not None and progress.state != "ended"
         if running != self._running:
             self.set_running(running)

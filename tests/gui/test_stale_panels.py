@@ -181,14 +181,14 @@ def test_scrubbing_a_run_that_is_still_training_raises_no_error(qtbot, window, t
         window.open_path(str(tmp_path / "live"))
         qtbot.waitUntil(lambda: window.scrubber.isVisible(), timeout=WAIT_MS)
         slider = window.scrubber.slider
-        ends = time.monotonic() + 6
+        ends = time.monotonic() + 3
         moves = 0
         while time.monotonic() < ends:
             slider.setValue(moves % (slider.maximum() + 1))
             moves += 1
             qtbot.wait(60)
         assert error_dialogs(window) == []
-        assert moves > 50
+        assert moves > 25
         assert window.scrubber.steps[-1] > 6  # it offered the checkpoints that appeared
     finally:
         stop.set()
