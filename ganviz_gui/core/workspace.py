@@ -37,7 +37,9 @@ MAX_PICKED = 3  # latents of the samples last clicked: the plane through three o
 class Mode(str, Enum):
     IDLE = "idle"  # nothing opened, nothing trained yet
     TRAINING = "training"  # the run the built-in trainer is training
-    FOLLOWING = "following"  # a run folder that another process is still writing
+    # A run folder that another process is still writing, followed as it grows: kept for the
+    # sources of issue 12 (an opened folder is already polled while INSPECTING).
+    FOLLOWING = "following"
     INSPECTING = "inspecting"  # a run or a generator opened from disk, scrubbed by the user
 
 
@@ -157,12 +159,14 @@ class Workspace:
         self.stats = list(initial.stats)
         self.checkpoints = list(initial.checkpoints or [])
         had_step, had_progress = self.step is not None, self.progress is not None
+        had_picks, had_layer = bool(self.picked), self.layer is not None
         self.step = None
         self.progress = None
         self.sheet = None
         self.field = None
         self.findings = []
         self.picked = []
+        self.layer = None
         self.comparison_step, self.comparison = None, None
         self._set_mode(mode)
         self.run_changed.emit(run)
@@ -173,6 +177,10 @@ class Workspace:
             self.step_changed.emit(None)
         if had_progress:
             self.progress_changed.emit(None)
+        if had_picks:
+            self.picked_changed.emit(self.picked)
+        if had_layer:
+            self.layer_changed.emit(None)
 
     def forget_run(self) -> None:
         """A lone generator is shown: no run, no curves, no step."""
@@ -261,7 +269,8 @@ class Workspace:
             return None
         checkpoint = shown.generator.checkpoint
         # A checkpoint of the run inspected: the grid shows its sheet (opened, or scrubbed to).
-        if shown.origin in ("checkpoint", "opened") and self.inspecting_run and checkpoint:
+        of_this_run = self.inspecting_run and self.generator_in_run()
+        if shown.origin in ("checkpoint", "opened") and of_this_run and checkpoint:
             noise = checkpoint.state.get("fixed_noise")
             return noise[index] if noise is not None and index < len(noise) else None
         live = shown.origin == "live" and self.follow_training  # the explorer shows it then
@@ -271,6 +280,13 @@ class Workspace:
             if index < len(self.run.fixed_noise):
                 return torch.from_numpy(self.run.fixed_noise[index])
         return None
+
+    def generator_in_run(self) -> bool:
+        """The shown generator's file lies in the run shown (one of its checkpoints)."""
+        if self.shown is None or self.run is None or self.run.run_dir is None:
+            return False
+        path = Path(self.shown.generator.path).resolve()
+        return path.is_relative_to(Path(self.run.run_dir).resolve())
 
     def pick_latent(self, z: Any) -> None:
         """A latent picked in the grid: the explorer's origin, and one of the three-sample plane."""

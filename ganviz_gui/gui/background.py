@@ -56,6 +56,8 @@ class LatestOnly(QObject):
     def submit(self, function: Callable[[], Any]) -> None:
         if self.closed:
             return
+        if self.pool is not QThreadPool.globalInstance():
+            self.pool.clear()  # jobs still waiting are for older requests: never started
         self._ticket += 1
         self.pool.start(_Job(function, self._ticket, self._relay))
 
@@ -69,6 +71,7 @@ class LatestOnly(QObject):
         self._ticket += 1
         if self.pool is QThreadPool.globalInstance():
             return True  # the shared pool is waited for once, by close_jobs
+        self.pool.clear()
         return self.pool.waitForDone(milliseconds)
 
     def _on_done(self, ticket: int, result: Any, error: str) -> None:

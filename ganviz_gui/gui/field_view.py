@@ -111,6 +111,9 @@ class FieldView(QWidget):
         elif run is None:
             self.snapshot = None
             self.show_message(self.frame.placeholder)
+        else:  # another 2D run: nothing of the last one's field until this one's arrives
+            self.snapshot = None
+            self.show_message(f"{run.name}: drawing D's field...")
 
     def _on_field_changed(self, snapshot: FieldSnapshot | None) -> None:
         if snapshot is None:

@@ -63,8 +63,9 @@ def load_checkpoint_views(
 
 
 class CheckpointCache:
-    """The newest `size` loaded checkpoints' views, by file (a step of another run, or a
-    checkpoint rewritten since, is never mistaken for one shown before)."""
+    """The newest `size` loaded checkpoints' views, by file: a step of another run is never
+    mistaken for one shown before (the cache is emptied when another run is shown or the run's
+    files are rewritten)."""
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
@@ -107,6 +108,8 @@ class InspectionController(QObject):
         # The checkpoint File > Open read (not read a second time to show it).
         self._opened_generator: GeneratorFile | None = None
         self._polling = False
+        self._loading: Path | None = None  # the checkpoint of the newest load asked for
+        self._comparing: Path | None = None  # ... of the newest comparison asked for
         self._opener = LatestOnly(self)
         self._opener.finished.connect(self._on_opened)
         self._checkpoint_loader = LatestOnly(self, own_thread=True)  # scrubbing stays quick
@@ -121,6 +124,7 @@ class InspectionController(QObject):
         workspace.mode_changed.connect(self._on_mode_changed)
         workspace.step_changed.connect(self._on_step_changed)
         workspace.checkpoints_changed.connect(self._on_checkpoints_changed)
+        workspace.run_extended.connect(self._on_run_extended)
         workspace.comparison_wanted.connect(self._on_comparison_wanted)
 
     # ------------------------------------------------------------------ opening
@@ -154,12 +158,16 @@ class InspectionController(QObject):
             self._update_polling()
         elif not self._training_active():  # a lone generator: no curves, no slider
             workspace.forget_run()
+
         workspace.show_generator(shown)
         steps = [step for step, _ in workspace.checkpoints]
         if inspect_run and steps:
             workspace.set_step(generator.step if generator.step in steps else steps[-1])
         what = generator.kind + (f", step {generator.step:,}" if generator.step is not None else "")
-        workspace.say(f"Opened {Path(path).name} ({what})", 8000)
+        message = f"Opened {Path(path).name} ({what})"
+        if source is not None and not inspect_run:
+            message += " in the explorer; the run training here keeps the plots and the slider"
+        workspace.say(message, 8000)
         self.opened.emit(shown)
 
     # ------------------------------------------------------------------ following the folder
@@ -168,6 +176,11 @@ class InspectionController(QObject):
             self.source = None  # another run is shown: its source is no longer polled
         self.cache.clear()
         self._update_polling()
+
+    def _on_run_extended(self, delta: RunDelta) -> None:
+        if delta.restarted:  # the run's files were rewritten: so may its checkpoints have been
+            self.cache.clear()
+            self._opened_generator = None
 
     def _on_mode_changed(self, mode: Mode) -> None:
         run = self.workspace.run
@@ -227,13 +240,13 @@ class InspectionController(QObject):
         opened = self._opened_generator
         if opened is None or opened.step != step or opened.path != path:
             opened = None
+        self._loading = path  # only the newest load reports back: a failure is this file's
         self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path, opened))
 
     def _on_checkpoint_loaded(self, result: Any, error: str) -> None:
         if error:
-            asked = self.workspace.checkpoint_at(self.workspace.step)
-            if asked is not None:
-                self._checkpoint_failed(error, "Cannot show that checkpoint", asked)
+            if self._loading is not None:
+                self._checkpoint_failed(error, "Cannot show that checkpoint", self._loading)
             return
         _step, generator, picture = result
         self.cache.put(generator.path, result)
@@ -256,7 +269,7 @@ class InspectionController(QObject):
         workspace = self.workspace
         shown = workspace.shown
         # A file the user opened from elsewhere while this run trained stays in the explorer.
-        kept = shown is not None and shown.origin == "opened" and not _inside(shown, workspace)
+        kept = shown is not None and shown.origin == "opened" and not workspace.generator_in_run()
         if not kept and (shown is None or shown.generator is not generator):
             workspace.show_generator(ShownGenerator(generator, "checkpoint", str(generator.path)))
         if isinstance(picture, SampleSheet):
@@ -277,13 +290,15 @@ class InspectionController(QObject):
         if views is not None:
             self._compare_with(views)
             return
+        self._comparing = path
         self._compare_loader.submit(lambda: load_checkpoint_views(step, path))
 
     def _on_compare_loaded(self, result: Any, error: str) -> None:
         if error:
-            asked = self.workspace.checkpoint_at(self.workspace.comparison_step)
-            if asked is not None:
-                self._checkpoint_failed(error, "Cannot compare with that checkpoint", asked)
+            if self._comparing is not None:
+                self._checkpoint_failed(
+                    error, "Cannot compare with that checkpoint", self._comparing
+                )
             return
         generator = result[1]
         self.cache.put(generator.path, result)
@@ -305,11 +320,3 @@ def _same_step_with_real_samples(shown: SampleSheet | None, loaded: SampleSheet)
     """The sheet shown is the run's last live one, at the loaded checkpoint's step: it also has
     real samples beside the generated ones, so it stays (a run that just ended)."""
     return shown is not None and shown.step == loaded.step and shown.real_grid is not None
-
-
-def _inside(shown: ShownGenerator, workspace: Workspace) -> bool:
-    """The shown generator's file lies in the run shown (one of its checkpoints)."""
-    run_dir = workspace.run_dir
-    return run_dir is not None and Path(shown.generator.path).resolve().is_relative_to(
-        Path(run_dir).resolve()
-    )

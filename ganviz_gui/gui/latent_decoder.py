@@ -14,6 +14,7 @@ pushed a DCGAN decode's p90 from 16 ms to 98 ms while training ran).
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ganviz_gui.core.generator_files import GeneratorFile
 
 KINDS = ("cursor", "mosaic", "strip")  # decoded in this order of priority
+_SERIALS = itertools.count(1)  # each decoder's number: its pictures are told from a previous one's
 
 
 @dataclass
@@ -54,6 +56,7 @@ class DecodedPicture:
     )
     points: np.ndarray | None = None  # (N, 2) float32, what a 2D generator made of the latents
     loss: str | None = None  # the loss that gives D's scores their meaning
+    decoder: int = 0  # the serial of the decoder that made it
 
 
 class LatentDecoder(QObject):
@@ -65,6 +68,7 @@ class LatentDecoder(QObject):
         self.generator: nn.Module | None = None  # built on the decoder thread from `_to_build`
         self.critic: tuple[nn.Module, str] | None = None  # (D, loss name) to score mosaic samples
         self._to_build: GeneratorFile | None = generator_file  # not built yet
+        self.serial = next(_SERIALS)
         self._pending: dict[str, DecodeRequest] = {}
         self._tickets = dict.fromkeys(KINDS, 0)
         self._lock = threading.Lock()
@@ -162,7 +166,9 @@ class LatentDecoder(QObject):
             scores = d_scores(critic[0], critic[1], torch.from_numpy(samples))
         seconds = time.perf_counter() - request.asked_at
         loss = critic[1] if critic is not None else None
-        return DecodedPicture(request.kind, request.ticket, picture, seconds, scores, points, loss)
+        return DecodedPicture(
+            request.kind, request.ticket, picture, seconds, scores, points, loss, self.serial
+        )
 
 
 def _own_copy(generator: nn.Module) -> nn.Module:
@@ -174,7 +180,8 @@ def _own_copy(generator: nn.Module) -> nn.Module:
 
 
 class DecoderThread:
-    """A decoder on its own QThread, wired before start; `close()` stops and joins it."""
+    """A decoder on its own QThread, wired before start; `stop()` asks it to end after the
+    decode under way, `close()` also joins it."""
 
     def __init__(self, generator_file: GeneratorFile):
         self.decoder = LatentDecoder(generator_file)
@@ -183,6 +190,12 @@ class DecoderThread:
         self.decoder.moveToThread(self.thread)
         self.thread.started.connect(self.decoder.run)
         self.thread.start()
+
+    def stop(self) -> None:
+        self.decoder.stop()
+
+    def running(self) -> bool:
+        return self.thread.isRunning()
 
     def close(self, milliseconds: int = 5000) -> bool:
         self.decoder.stop()

@@ -63,6 +63,7 @@ class LatentExplorer(QWidget):
         self.setObjectName("latentExplorer")
         self.workspace = workspace or Workspace()
         self._closed = False  # the window closed: no decoder thread is started again
+        self._retired: list[DecoderThread] = []  # decoders let go, still finishing a decode
         self.opened: GeneratorFile | None = None  # the generator explored
         self.plane: LatentPlane | None = None
         self.decoder: DecoderThread | None = None
@@ -330,9 +331,13 @@ class LatentExplorer(QWidget):
         return points
 
     def close_decoder(self) -> None:
+        """Let the decoder go: it ends after the decode under way (a big mosaic can take
+        seconds), without the GUI waiting for it; closing the window joins it."""
         if self.decoder is not None:
-            self.decoder.close()
+            self.decoder.stop()
+            self._retired.append(self.decoder)
             self.decoder = None
+        self._retired = [decoder for decoder in self._retired if decoder.running()]
         # A plane still being found is for the generator going away: its result is dropped
         # (it works on its own copy, so nothing waits for it here).
         self._planner.cancel()
@@ -342,9 +347,12 @@ class LatentExplorer(QWidget):
         self._closed = True
         self._planner.close()
         self.close_decoder()
+        for decoder in self._retired:
+            decoder.close(60_000)  # a QThread must not be destroyed while it runs
+        self._retired = []
 
     def closeEvent(self, event) -> None:
-        self.close_decoder()
+        self.shut_down()
         super().closeEvent(event)
 
     # ------------------------------------------------------------------ plane
@@ -570,7 +578,10 @@ class LatentExplorer(QWidget):
 
     # ------------------------------------------------------------------ results
     def _on_decoded(self, result: DecodedPicture) -> None:
-        if self.decoder is None or result.ticket != self.decoder.decoder.latest_ticket(result.kind):
+        decoder = self.decoder.decoder if self.decoder is not None else None
+        if decoder is None or result.decoder != decoder.serial:
+            return  # a picture of a decoder let go (another generator is explored now)
+        if result.ticket != decoder.latest_ticket(result.kind):
             return  # a newer request is on its way: this picture is stale
         if result.loss is not None:
             self.score_loss = result.loss

@@ -231,7 +231,10 @@ class LossPlots(QWidget):
 
     def _on_run_extended(self, delta: RunDelta) -> None:
         if delta.restarted:  # the run's files were rewritten: its curves are drawn anew
+            following = self.follow_check.isChecked()
             self._on_run_changed(self.workspace.run)
+            self.follow_check.setChecked(following)
+            self.set_step_cursor(self.workspace.step)
             return
         self.add_records(delta.records)
         self.add_events(delta.events)

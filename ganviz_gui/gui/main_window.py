@@ -383,6 +383,7 @@ class MainWindow(QMainWindow):
                 "Training has not stopped yet (a long step or a slow disk). Keep waiting?",
             )
             if answer != QMessageBox.StandardButton.Yes:
+                self.trainer.keep_going()
                 event.ignore()
                 return
             self.trainer.wait_more(24 * 3600 * 1000)

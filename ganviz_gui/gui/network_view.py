@@ -13,7 +13,8 @@ they are the same live and for an opened run.
 
 Forward pass tab: a chosen layer's activations for a chosen latent (G), or for the sample it
 makes (D), and D's saliency on that sample: |dD/dx|, the pixels its verdict hangs on. They run
-on this panel's own copies of the networks, on the GUI thread (one sample: a few ms).
+on this panel's own copies of the networks, built and run on a thread of the panel's own (a
+backward pass); only pictures and text come back.
 """
 
 from __future__ import annotations
@@ -304,6 +305,7 @@ class NetworkView(QWidget):
         self.opened = None
         self.step = None
         self.layer = None
+        self.latent_override = None
         self.table.setRowCount(0)
         self.frame.show_message(
             "Start a run or open one (File > Open) to look inside its generator and "
@@ -341,6 +343,8 @@ class NetworkView(QWidget):
     ) -> None:
         """The networks to take apart in the forward-pass tab, and the latents to pick from.
         They are built when the tab is drawn: scrubbing a run must not wait for them."""
+        if self.opened is not None and self.opened.latent_dim != opened.latent_dim:
+            self.latent_override = None  # the explorer's latent belongs to another space
         self.opened = opened
         self.networks = {}
         self._built = None

@@ -28,8 +28,9 @@ from ganviz_gui.core.live_loop import (
     Step,
     TrainingUpdate,
 )
-from ganviz_gui.core.run_sources import TrainerSource
-from ganviz_gui.core.workspace import Mode, Progress, ShownGenerator, Workspace
+from ganviz_gui.core.run_sources import RunFolderSource, TrainerSource
+from ganviz_gui.core.workspace import Mode, Progress, RunDelta, ShownGenerator, Workspace
+from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.training_worker import TrainingThread, TrainingWorker
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ class TrainingController(QObject):
         self.last_end: RunEnded | None = None
         self.stopping = False
         self._closing = False  # the window is closing: a run that ends is not inspected
+        self._resuming = False  # the next run launched continues a run folder
+        self._continues_a_run = False  # the run launched last does
+        self._history = LatestOnly(self, own_thread=True)  # a continued run's records so far
+        self._history.finished.connect(self._on_history_read)
         self.wanted = {"field": True, "samples": True}  # panels shown on screen
         workspace.following_changed.connect(self._on_following_changed)
         workspace.forward_pass_changed.connect(self._on_following_changed)
@@ -91,6 +96,7 @@ class TrainingController(QObject):
     def resume(self, checkpoint: str) -> bool:
         if self.training is not None:
             return False
+        self._resuming = True
         self._launch(TrainingWorker(resume_from=checkpoint, rates=self.rates))
         return True
 
@@ -133,6 +139,11 @@ class TrainingController(QObject):
         self._on_thread_finished()
         return True
 
+    def keep_going(self) -> None:
+        """The window stays open after all (the user would not wait): the run, already told to
+        stop, ends as any stopped run does and is then inspected."""
+        self._closing = False
+
     def wait_more(self, milliseconds: int) -> bool:
         return self.training is None or self.training.wait(milliseconds)
 
@@ -144,6 +155,8 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------------ the thread
     def _launch(self, worker: TrainingWorker) -> None:
+        self._continues_a_run, self._resuming = self._resuming, False
+        self._history.cancel()
         self.started, self.last_update, self.last_end, self.stopping = None, None, None, False
         worker.run_started.connect(self._on_run_started)
         worker.updated.connect(self._on_update)
@@ -170,6 +183,10 @@ class TrainingController(QObject):
         self.source = TrainerSource(started)
         workspace = self.workspace
         workspace.show_run(self.source.describe(), Mode.TRAINING)
+        if self._continues_a_run:
+            # Its curves so far, read off the GUI thread (the run waits paused meanwhile).
+            run_dir = self.source.run_dir
+            self._history.submit(lambda: (started, RunFolderSource(run_dir).poll()))
         message = f"Training {started.data_summary} on {started.device}"
         if started.skipped_files:
             message += f" ({len(started.skipped_files)} unreadable file(s) skipped)"
@@ -224,6 +241,8 @@ class TrainingController(QObject):
 
     def _on_run_ended(self, end: RunEnded) -> None:
         self.last_end = end
+        if self._closing:
+            return  # the window is going: no dialog for a run it stopped itself
         if end.reason == "error":
             kept = (
                 f"\n\nThe run up to step {end.step:,} is kept ({end.checkpoint})."
@@ -263,6 +282,25 @@ class TrainingController(QObject):
                 workspace.set_step(workspace.checkpoints[-1][0])
         self.state_changed.emit()
 
+    def _on_history_read(self, result: Any, error: str) -> None:
+        """A continued run's records before this session, under what it has sent since."""
+        workspace = self.workspace
+        if error or result is None or workspace.mode != Mode.TRAINING:
+            return
+        started, history = result
+        if started is not self.started or workspace.run is None:
+            return  # another run meanwhile
+        # A restarted delta: the panels redraw their curves from the merged lists, and keep
+        # the pictures they show.
+        workspace.extend(
+            RunDelta(
+                records=_then_newer(history.records, workspace.records),
+                events=_then_newer(history.events, workspace.events),
+                stats=_then_newer(history.stats, workspace.stats),
+                restarted=True,
+            )
+        )
+
     def _on_setting_refused(self, message: str) -> None:
         self.workspace.setting_refused.emit(message)
         self.workspace.warn(f"The engine refused the change: {message}")
@@ -277,3 +315,10 @@ class TrainingController(QObject):
             worker = self.training.worker
             worker.set_weights_interval(self.workspace.follow_interval)
             worker.set_wanted("weights", self.workspace.live_weights_wanted)
+
+
+def _then_newer(before: list[dict[str, Any]], since: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records read from the run's files, then those sent live after the newest of them (the
+    files may already hold the first live ones)."""
+    newest = max((r.get("step", -1) for r in before), default=-1)
+    return [*before, *(r for r in since if r.get("step", -1) > newest)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from ganviz_gui.core.run_sources import JsonlTail, RunFolderSource, TrainerSource
 from ganviz_gui.core.workspace import Mode, Progress, RunDelta, RunInfo, ShownGenerator, Workspace
@@ -47,12 +48,14 @@ def test_showing_a_run_forgets_everything_of_the_previous_one():
     workspace.set_step(10)
     workspace.set_sheet(object())
     workspace.set_findings(["a finding"])
+    workspace.pick_latent(torch.zeros(4))
     recorder = Recorder(workspace)
     workspace.show_run(run_info(name="second"), Mode.TRAINING)
     assert workspace.records == [] and workspace.checkpoints == [] and workspace.step is None
     assert workspace.sheet is None and workspace.findings == [] and workspace.progress is None
-    # The step cursor was reset too: what draws it (the plots' line) hears of it.
-    assert recorder.names() == ["mode_changed", "run_changed", "step_changed"]
+    # The step cursor and the picked latents were reset too: what draws them hears of it.
+    assert recorder.names() == ["mode_changed", "run_changed", "step_changed", "picked_changed"]
+    assert workspace.picked == []
     assert workspace.run.name == "second" and workspace.mode == Mode.TRAINING
 
 
