@@ -28,6 +28,7 @@ def test_an_opened_run_shows_its_layers_their_health_and_ds_verdicts(qtbot, wind
     window.open_path(str(stats_run))
     view = window.network_view
     qtbot.waitUntil(lambda: len(view.stats) == 4, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(view.architecture.get("generator")), timeout=WAIT_MS)
     window.network_dock.raise_()
     # The table: every layer of G, then a totals row.
     generator = window.workspace.generator.build_generator()
@@ -60,6 +61,8 @@ def test_the_forward_pass_shows_activations_and_saliency(qtbot, window, stats_ru
     window.open_path(str(stats_run))
     view = window.network_view
     qtbot.waitUntil(lambda: view.opened is not None, timeout=WAIT_MS)
+    # The layer table is built from the run's settings on a background thread.
+    qtbot.waitUntil(lambda: bool(view.architecture.get("generator")), timeout=WAIT_MS)
     window.network_dock.raise_()
     view.tabs.setCurrentIndex(1)
     first_conv = view.architecture["generator"][0]
@@ -94,6 +97,7 @@ def test_a_live_run_fills_the_network_view_and_is_diagnosed(qtbot, window):
     window.start_training()
     view = window.network_view
     qtbot.waitUntil(lambda: len(view.stats) >= 2, timeout=WAIT_MS)  # every 100 steps
+    qtbot.waitUntil(lambda: bool(view.architecture.get("generator")), timeout=WAIT_MS)
     assert next(layer.name for layer in view.architecture["generator"]) == "net.0"
     window.network_dock.raise_()  # a 2D run raised the field view when it started
     qtbot.waitUntil(lambda: view.health_heat is not None, timeout=WAIT_MS)
