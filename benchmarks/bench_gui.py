@@ -33,7 +33,11 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-WARM_UP_S = 2.0
+WARM_UP_S = 2.0  # seconds of each run not measured (--warm-up)
+
+
+def warm_up() -> float:
+    return float(os.environ.get("GANVIZ_BENCH_WARM_UP", WARM_UP_S))
 
 
 def wait(seconds: float) -> None:
@@ -52,10 +56,10 @@ def headless_rate(config, seconds: float) -> float:
     started = time.perf_counter()
 
     def should_stop() -> bool:
-        return time.perf_counter() - started > WARM_UP_S + seconds
+        return time.perf_counter() - started > warm_up() + seconds
 
     def on_step(result) -> None:
-        if time.perf_counter() - started > WARM_UP_S:
+        if time.perf_counter() - started > warm_up():
             marks.append((time.perf_counter(), result.step))
 
     session.run(10**9, should_stop=should_stop, on_step=on_step)
@@ -100,7 +104,7 @@ def window_rate(config, seconds: float, probe: LatenessProbe | None = None) -> f
     window.start_training()
     while window.trainer.last_update is None:
         wait(0.05)
-    wait(WARM_UP_S)
+    wait(warm_up())
 
     def on_update(update) -> None:
         marks.append((time.perf_counter(), update.step))
@@ -171,7 +175,10 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per run")
     parser.add_argument("--preset", default="8 Gaussians")
+    parser.add_argument("--starts", type=int, default=5, help="fresh processes timed to paint")
+    parser.add_argument("--warm-up", type=float, default=WARM_UP_S, help="seconds not measured")
     args = parser.parse_args()
+    os.environ["GANVIZ_BENCH_WARM_UP"] = str(args.warm_up)
 
     app = QApplication.instance() or QApplication(sys.argv)
     from ganviz_gui.core.presets import preset_named
@@ -205,7 +212,7 @@ def main() -> int:
         f"worst {lateness.max():.1f} ms (<= 100), {lateness.size} ticks"
     )
     print(f"loss plots, one curve of 1e6 points: repaint median {plot_repaint_ms():.1f} ms (<= 20)")
-    starts = [first_paint_seconds() for _ in range(5)]
+    starts = [first_paint_seconds() for _ in range(max(1, args.starts))]
     print(
         f"start-up to first paint: median {statistics.median(t for t, _ in starts):.2f} s "
         f"(<= 1.5), {starts[0][1]}"
