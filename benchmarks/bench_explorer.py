@@ -8,6 +8,7 @@ whole mosaics (9x9 and 21x21, and a 2D generator's mesh), request to picture, an
 opened run: the first open of a checkpoint and a return to a cached one.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_explorer.py [--moves 150] [--run-steps 600]
+        [--repeats 5]
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument(
         "--run-steps", type=int, default=600, help="steps of the digits run that is scrubbed"
     )
+    parser.add_argument("--repeats", type=int, default=5, help="whole mosaics timed per size")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     from ganviz_gui.core.presets import preset_named
@@ -186,8 +188,10 @@ def main() -> int:
             f"p90 {np.percentile(times, 90):.1f} ms (target <= {target}), "
             f"{times.size} of {args.moves} moves drawn"
         )
-        mosaics = ", ".join(f"{n}x{n} {ms:.0f} ms" for n, ms in mosaic_times(window).items())
-        print(f"{name}, while training: whole mosaic, median of 5: {mosaics}")
+        mosaics = ", ".join(
+            f"{n}x{n} {ms:.0f} ms" for n, ms in mosaic_times(window, repeats=args.repeats).items()
+        )
+        print(f"{name}, while training: whole mosaic, median of {args.repeats}: {mosaics}")
     ring = ring_checkpoint(folder)
     window.error_box = None
     window.open_path(str(ring))
@@ -195,7 +199,7 @@ def main() -> int:
         wait(20)
     meshes = ", ".join(
         f"{n}x{n} lines ({(8 * (n - 1) + 1) ** 2:,} points) {ms:.0f} ms"
-        for n, ms in mosaic_times(window).items()
+        for n, ms in mosaic_times(window, repeats=args.repeats).items()
     )
     print(f"8 Gaussians MLP generator, while training: 2D mesh with D(G(z)): {meshes}")
     window.stop_training()
