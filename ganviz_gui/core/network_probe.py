@@ -5,11 +5,15 @@
 - `saliency`: |dD(x)/dx| for one image: the pixels D's verdict is most sensitive to
   (Simonyan et al. 2014's gradient saliency).
 Both run in eval mode on the module given (pass a copy when the weights are being trained).
+`take_forward_pass_apart` puts them together for one latent: what the window's forward-pass
+tab draws, as numpy pictures and a line of text.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -17,6 +21,12 @@ from torch import nn
 
 from ganviz_gui.core.losses import d_outputs
 from ganviz_gui.core.sample_images import image_grid
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.generator_files import GeneratorFile
+    from ganviz_gui.core.network_stats import LayerInfo
+
+MAX_MAPS = 64  # feature maps drawn of one layer (activation_picture's limit)
 
 
 def layer_activations(network: nn.Module, inputs: torch.Tensor, layer_name: str) -> np.ndarray:
@@ -39,7 +49,7 @@ def layer_activations(network: nn.Module, inputs: torch.Tensor, layer_name: str)
     return captured[0][0].float().cpu().numpy()
 
 
-def activation_picture(activations: np.ndarray, max_maps: int = 64) -> np.ndarray:
+def activation_picture(activations: np.ndarray, max_maps: int = MAX_MAPS) -> np.ndarray:
     """Feature maps (C, H, W) tiled as one (rows, cols, 3) uint8 picture, at most `max_maps`;
     a vector (F,) as one row of cells."""
     if activations.ndim == 1:
@@ -69,3 +79,70 @@ def saliency(discriminator: nn.Module, loss: str, image: torch.Tensor) -> tuple[
     finally:
         discriminator.train(was_training)
     return gradient[0].abs().amax(dim=0).cpu().numpy(), float(output.detach())
+
+
+@dataclass
+class ForwardPass:
+    """One latent through G (and D): the chosen layer's activations, the sample, D's saliency."""
+
+    text: str  # what was taken apart, or why it could not be
+    activations: np.ndarray | None = None  # activation_picture of the layer; None: see text
+    sample: np.ndarray | None = None  # (H, W, 3) uint8, for image generators
+    saliency: np.ndarray | None = None  # |dD/dx| per pixel, where there is a D
+
+
+def build_networks(generator_file: GeneratorFile) -> dict[str, Any]:
+    """Copies of a generator file's G (EMA) and, where it has one, D with its loss:
+    {"generator": G, "discriminator": D, "loss": name}."""
+    networks: dict[str, Any] = {"generator": generator_file.build_generator("ema")}
+    critic = generator_file.build_critic()
+    if critic is not None:
+        networks["discriminator"], networks["loss"] = critic
+    return networks
+
+
+def take_forward_pass_apart(
+    networks: dict[str, Any], file_name: str, network: str, layer: str, z: torch.Tensor
+) -> ForwardPass:
+    """Latent `z` (1, Z) through G: `layer` of `network` ("generator" reads G on z,
+    "discriminator" reads D on G(z)), the sample, and D's saliency on it."""
+    with torch.no_grad():
+        sample = networks["generator"](z.float())
+    module = networks.get(network)
+    if module is None:
+        return ForwardPass(f"{file_name} carries no {network}.")
+    try:
+        inputs = z.float() if network == "generator" else sample
+        activations = layer_activations(module, inputs, layer)
+    except Exception as exc:  # a TorchScript module without hooks, a layer that did not run
+        return ForwardPass(f"Cannot read layer {layer}: {exc}")
+    taken = ForwardPass(
+        f"{layer}: {activations.size:,} values, shape {tuple(activations.shape)}, "
+        f"range {activations.min():.3g} to {activations.max():.3g}",
+        activations=activation_picture(activations),
+    )
+    if activations.ndim == 3 and activations.shape[0] > MAX_MAPS:
+        taken.text += f" (the first {MAX_MAPS} of {activations.shape[0]} maps)"
+    if sample.dim() == 4:
+        taken.sample = image_grid(sample.numpy(), 1, padding=0)
+        if "discriminator" in networks:
+            heat, verdict = saliency(networks["discriminator"], networks["loss"], sample[0])
+            taken.saliency = heat
+            taken.text += f". D says {verdict:.3f} on the sample; below it, |dD/dx| per pixel."
+    else:
+        point = sample[0].tolist()
+        taken.text += f". G(z) = ({point[0]:+.3f}, {point[1]:+.3f})"
+    return taken
+
+
+def describe_generator_file(generator_file: GeneratorFile) -> dict[str, list[LayerInfo]]:
+    """The layer table of a generator file's own networks (a file with no run settings)."""
+    from ganviz_gui.core.network_stats import describe_networks
+
+    networks = build_networks(generator_file)
+    return describe_networks(
+        networks["generator"],
+        networks.get("discriminator"),
+        generator_file.latent_dim,
+        generator_file.sample_shape,
+    )

@@ -98,7 +98,6 @@ class ShownGenerator:
     # "opened" (a file the user chose), "checkpoint" (the cursor's checkpoint of the run shown),
     # "live" (copies of the weights being trained)
     origin: str
-    path: str = ""  # what the user opened, for messages and recent files
 
 
 class Workspace:
@@ -144,9 +143,7 @@ class Workspace:
         self.follow_interval = 1.0
         self.forward_pass_shown = False  # the Networks tab's forward pass wants live weights
         self.cursor_latent: Any = None  # the latent under the explorer's cursor
-        self.comparison_step: int | None = None
-        self.comparison: SampleSheet | None = None
-        self.devices: list[tuple[str, str]] = []
+        self.comparison_step: int | None = None  # B of Compare, as last asked for
 
     # ------------------------------------------------------------------ the run
     def show_run(self, run: RunInfo | None, mode: Mode, initial: RunDelta | None = None) -> None:
@@ -167,7 +164,7 @@ class Workspace:
         self.findings = []
         self.picked = []
         self.layer = None
-        self.comparison_step, self.comparison = None, None
+        self.comparison_step = None
         self._set_mode(mode)
         self.run_changed.emit(run)
         if self.checkpoints:
@@ -326,13 +323,11 @@ class Workspace:
         self.comparison_wanted.emit(step)
 
     def set_comparison(self, sheet: SampleSheet | None) -> None:
-        self.comparison = sheet
         self.comparison_changed.emit(sheet)
 
     # ------------------------------------------------------------------ the application
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
-        self.devices = list(devices)
-        self.devices_changed.emit(self.devices)
+        self.devices_changed.emit(list(devices))
 
     def set_preview(self, picture: np.ndarray | None, text: str) -> None:
         self.preview_changed.emit((picture, text))

@@ -38,7 +38,7 @@ def open_for_inspection(
     """(OpenedPath, the run's source or None, everything the run recorded so far)."""
     from ganviz_gui.core.inspection import open_path
 
-    opened = open_path(path, trust=trust, read_records=False)  # the source reads them below
+    opened = open_path(path, trust=trust)
     if opened.run_dir is None:
         return opened, None, None
     source = RunFolderSource(opened.run_dir, opened.generator)
@@ -146,7 +146,7 @@ class InspectionController(QObject):
         opened, source, delta = result
         self.file_opened.emit(path)
         workspace.set_following(False)  # the opened file is what the explorer shows now
-        shown = ShownGenerator(opened.generator, "opened", path)
+        shown = ShownGenerator(opened.generator, "opened")
         generator = opened.generator
         inspect_run = source is not None and not self._training_active()
         if inspect_run:
@@ -271,7 +271,7 @@ class InspectionController(QObject):
         # A file the user opened from elsewhere while this run trained stays in the explorer.
         kept = shown is not None and shown.origin == "opened" and not workspace.generator_in_run()
         if not kept and (shown is None or shown.generator is not generator):
-            workspace.show_generator(ShownGenerator(generator, "checkpoint", str(generator.path)))
+            workspace.show_generator(ShownGenerator(generator, "checkpoint"))
         if isinstance(picture, SampleSheet):
             if not _same_step_with_real_samples(workspace.sheet, picture):
                 workspace.set_sheet(picture)

@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         self.setup_panel.config_changed.connect(self.registry.refresh)
         self.sample_grid.sample_opened.connect(self.neighbours.find)
         trainer.state_changed.connect(self.registry.refresh)
-        self.inspector.file_opened.connect(lambda path: self.recent_files.remember(path))
+        self.inspector.file_opened.connect(self.recent_files.remember)
         self.inspector.opened.connect(self._raise_opened_view)
         workspace.run_changed.connect(self._on_run_changed)
         workspace.problem.connect(self._show_error)

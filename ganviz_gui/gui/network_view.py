@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import torch
 
     from ganviz_gui.core.generator_files import GeneratorFile
+    from ganviz_gui.core.network_probe import ForwardPass
     from ganviz_gui.core.network_stats import LayerInfo
     from ganviz_gui.core.workspace import RunDelta, RunInfo, ShownGenerator
 
@@ -167,6 +168,8 @@ class NetworkView(QWidget):
             return
         self.set_generator_file(generator, generator.probe_latents())
         if run is None:  # a lone generator file: its layers come from the file's networks
+            from ganviz_gui.core.network_probe import describe_generator_file
+
             self._describer.submit(lambda: (None, describe_generator_file(generator)))
 
     def _on_described(self, result: Any, error: str) -> None:
@@ -579,99 +582,47 @@ class NetworkView(QWidget):
         opened, network = self.opened, self.network()
         built = self._built if self._built is not None and self._built[0] is opened else None
         self.forward_label.setText(f"taking {layer} apart...")
-        self._forward.submit(lambda: forward_pass(opened, built, network, layer, z))
+        self._forward.submit(lambda: _take_apart(opened, built, network, layer, z))
 
     def _on_forward_pass(self, result: Any, error: str) -> None:
         if error:
             self.forward_label.setText(f"Cannot take the forward pass apart: {error}")
             return
-        if result["opened"] is not self.opened:
+        opened, networks, taken = result
+        if opened is not self.opened:
             return  # another generator arrived meanwhile; its own pass is on its way
-        self._built = (result["opened"], result["networks"])
-        self.networks = result["networks"]
-        if "problem" in result:
-            self.forward_label.setText(result["problem"])
+        self._built = (opened, networks)
+        self.networks = networks
+        if taken.activations is None:
+            self.forward_label.setText(taken.text)
             return
-        self.activation_picture = result["activations"]
+        self.activation_picture = taken.activations
         self.activation_item.setImage(self.activation_picture, autoLevels=False, levels=(0, 255))
         self.activation_box.autoRange(padding=0.01)
-        if result.get("sample") is not None:
-            self.sample_item.setImage(result["sample"], levels=(0, 255))
+        if taken.sample is not None:
+            self.sample_item.setImage(taken.sample, levels=(0, 255))
             self.sample_box.autoRange(padding=0.02)
-        if result.get("saliency") is not None:
-            heat = result["saliency"]
-            self.saliency_map = heat
-            self.saliency_item.setImage(heat, levels=(0.0, float(heat.max()) or 1.0))
+        if taken.saliency is not None:
+            self.saliency_map = taken.saliency
+            self.saliency_item.setImage(
+                taken.saliency, levels=(0.0, float(taken.saliency.max()) or 1.0)
+            )
             self.saliency_box.autoRange(padding=0.02)
-        self.forward_label.setText(result["text"])
+        self.forward_label.setText(taken.text)
 
 
-def build_networks(opened: GeneratorFile) -> dict[str, Any]:
-    """Copies of a generator file's G (EMA) and, where it has one, D with its loss."""
-    networks: dict[str, Any] = {"generator": opened.build_generator("ema")}
-    critic = opened.build_critic()
-    if critic is not None:
-        networks["discriminator"], networks["loss"] = critic
-    return networks
-
-
-def forward_pass(
+def _take_apart(
     opened: GeneratorFile,
     built: tuple[GeneratorFile, dict[str, Any]] | None,
     network: str,
     layer: str,
     z: torch.Tensor,
-) -> dict[str, Any]:
-    """What the forward-pass tab draws, as numpy pictures and text (a background job)."""
-    import torch
-
-    from ganviz_gui.core.network_probe import activation_picture, layer_activations, saliency
-    from ganviz_gui.core.sample_images import image_grid
+) -> tuple[GeneratorFile, dict[str, Any], ForwardPass]:
+    """The forward-pass job: this panel's copies of the networks (built once per file), and
+    what the tab draws."""
+    from ganviz_gui.core.network_probe import build_networks, take_forward_pass_apart
     from ganviz_gui.gui.background import torch_threads_for_this_job
 
     torch_threads_for_this_job()
     networks = built[1] if built is not None else build_networks(opened)
-    result: dict[str, Any] = {"opened": opened, "networks": networks}
-    with torch.no_grad():
-        sample = networks["generator"](z.float())
-    module = networks.get(network)
-    if module is None:
-        result["problem"] = f"{opened.path.name} carries no {network}."
-        return result
-    try:
-        inputs = z.float() if network == "generator" else sample
-        activations = layer_activations(module, inputs, layer)
-    except Exception as exc:  # a TorchScript module without hooks, a layer that did not run
-        result["problem"] = f"Cannot read layer {layer}: {exc}"
-        return result
-    result["activations"] = activation_picture(activations)
-    text = (
-        f"{layer}: {activations.size:,} values, shape {tuple(activations.shape)}, "
-        f"range {activations.min():.3g} to {activations.max():.3g}"
-    )
-    if activations.ndim == 3 and activations.shape[0] > 64:
-        text += f" (the first 64 of {activations.shape[0]} maps)"
-    if sample.dim() == 4:
-        result["sample"] = image_grid(sample.numpy(), 1, padding=0)
-        if "discriminator" in networks:
-            heat, verdict = saliency(networks["discriminator"], networks["loss"], sample[0])
-            result["saliency"] = heat
-            text += f". D says {verdict:.3f} on the sample; below it, |dD/dx| per pixel."
-    else:
-        point = sample[0].tolist()
-        text += f". G(z) = ({point[0]:+.3f}, {point[1]:+.3f})"
-    result["text"] = text
-    return result
-
-
-def describe_generator_file(generator: GeneratorFile) -> dict[str, list[LayerInfo]]:
-    """The layer table of a generator file's own networks."""
-    from ganviz_gui.core.network_stats import describe_networks
-
-    networks = build_networks(generator)
-    return describe_networks(
-        networks["generator"],
-        networks.get("discriminator"),
-        generator.latent_dim,
-        generator.sample_shape,
-    )
+    return opened, networks, take_forward_pass_apart(networks, opened.path.name, network, layer, z)

@@ -228,16 +228,17 @@ class TrainingController(QObject):
         their own threads: this only wraps the CPU copies)."""
         from ganviz_gui.core.generator_files import live_generator
 
-        started = self.started
+        started, run = self.started, self.workspace.run
         assert started is not None and update.weights is not None
+        assert run is not None and run.config is not None  # the trainer's run, shown
         live = live_generator(
-            TrainingConfig.from_dict(started.config),
+            run.config,
             started.sample_shape,
             update.weights,
             update.step,
             started.run_dir,
         )
-        self.workspace.show_generator(ShownGenerator(live, "live", started.run_dir))
+        self.workspace.show_generator(ShownGenerator(live, "live"))
 
     def _on_run_ended(self, end: RunEnded) -> None:
         self.last_end = end
