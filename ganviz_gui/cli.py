@@ -11,6 +11,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,13 @@ TRAIN_FLAGS = {
 }
 
 
+TRAIN_FLAG_HELP = {
+    "batch_size": "samples per batch; under torchrun, per process (the global batch is N times it)",
+    "device": "auto, cpu, cuda, cuda:N or mps; under torchrun the kind only: each process "
+    "takes cuda:LOCAL_RANK",
+}
+
+
 class UsageError(Exception):
     """Bad command-line usage: exit 2 with the message."""
 
@@ -56,9 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a GAN and write a run folder")
+    train = commands.add_parser(
+        "train",
+        help="train a GAN and write a run folder",
+        description="Train a GAN and write a run folder. Under torchrun (torchrun "
+        "--nproc_per_node N -m ganviz_gui train ...) it trains with DistributedDataParallel, "
+        "one process per GPU (or N on the CPU); rank 0 alone writes the run folder.",
+    )
     for field, (flag, kind) in TRAIN_FLAGS.items():
-        train.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS)
+        train.add_argument(
+            flag, dest=field, type=kind, default=argparse.SUPPRESS, help=TRAIN_FLAG_HELP.get(field)
+        )
     train.add_argument(
         "--download",
         action="store_true",
@@ -110,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--json", action="store_true", help="print a JSON list of findings")
 
     info = commands.add_parser(
-        "info", help="what a checkpoint or generator file holds (a checkpoint: no models built)"
+        "info",
+        help="what a checkpoint, generator file or TensorBoard log holds (a checkpoint: no "
+        "models built)",
     )
     info.add_argument("checkpoint", type=Path)
     _add_foreign_file_flags(info)
@@ -124,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--trust",
         action="store_true",
         help="open a TorchScript file without asking (it carries code)",
+    )
+    open_.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep showing the newest of a run as it is written, even after it says it ended",
     )
 
     demo = commands.add_parser(
@@ -187,10 +210,10 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     if not args.path.exists():
         raise UsageError(f"{args.path}: no such file or folder")
-    return open_window(str(args.path), trust=args.trust)
+    return open_window(str(args.path), trust=args.trust, follow=args.follow)
 
 
-def open_window(path: str | None = None, trust: bool = False) -> int:
+def open_window(path: str | None = None, trust: bool = False, follow: bool = False) -> int:
     """Open the GANViz window, on `path` if given (or say why no window can open here)."""
     from ganviz_gui.gui.app import display_problem
 
@@ -208,7 +231,7 @@ def open_window(path: str | None = None, trust: bool = False) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return run_app(open_path=path, trust=trust)
+    return run_app(open_path=path, trust=trust, follow=follow)
 
 
 # ---------------------------------------------------------------------- train
@@ -244,17 +267,37 @@ def _explicit_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ganviz_gui.core.checkpoint import load_checkpoint
+    from ganviz_gui.core.distributed import DistributedContext
     from ganviz_gui.core.training_session import TrainingSession
 
+    checkpoint = None
     if args.resume is not None:
         if args.config is not None:
             raise UsageError("--config and --resume do not mix: a checkpoint carries its settings")
-        session = TrainingSession.resume(
-            args.resume, run_dir=args.run_dir, overrides=_resume_overrides(args)
-        )
+        overrides = _resume_overrides(args)
+        checkpoint = load_checkpoint(args.resume)
+        device = overrides.get("device", checkpoint.config.device)
     else:
-        session = TrainingSession.start(train_config(args), run_dir=args.run_dir)
-    return _run_session(session)
+        config = train_config(args)
+        device = config.device
+    # Under torchrun this joins the other processes (the device: this rank's own GPU); without
+    # torchrun it only resolves the device.
+    distributed = DistributedContext.from_environment(device)
+    with distributed.joined() as should_stop:
+        if checkpoint is not None:
+            session = TrainingSession.resume(
+                checkpoint,
+                run_dir=args.run_dir,
+                device=str(distributed.device),
+                overrides=overrides,
+                distributed=distributed,
+            )
+        else:
+            session = TrainingSession.start(
+                config, run_dir=args.run_dir, device=distributed.device, distributed=distributed
+            )
+        return _run_session(session, should_stop)
 
 
 def _resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -270,16 +313,23 @@ def _resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return given
 
 
-def _run_session(session) -> int:
+def _run_session(session, should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Train to the configured step, reporting progress; `should_stop`: asked between steps."""
     from ganviz_gui.core.devices import apply_num_threads
 
     trainer = session.trainer
     config = trainer.config
     threads = apply_num_threads(config.num_threads)
+    if not session.writes:  # under torchrun, a rank other than 0: it trains and says nothing
+        ended = session.run(config.steps, should_stop=should_stop)
+        session.close()
+        return EXIT_OK if ended == "finished" else EXIT_INTERRUPTED
+    ranks = trainer.distributed.world_size
     print(
         f"GANViz {__version__}: training {config.model} on {config.dataset} "
         f"({len(trainer.dataset)} samples of shape {tuple(trainer.dataset.sample_shape)}) "
         f"on {trainer.device}, {threads} thread(s)"
+        + (f" in each of {ranks} processes ({trainer.distributed.backend})" if ranks > 1 else "")
     )
     for path, reason in trainer.dataset.skipped[:10]:
         print(f"  skipped {path}: {reason}")
@@ -289,17 +339,21 @@ def _run_session(session) -> int:
     progress = _Progress(session.step_count, config.steps)
     reason = "finished"
     try:
-        session.run(config.steps, on_step=progress.update)
+        if session.run(config.steps, should_stop, progress.update) == "stopped":
+            reason = "interrupted"  # torchrun asked this process to stop (SIGTERM)
     except KeyboardInterrupt:
         reason = "interrupted"
         raise
     except Exception as exc:
-        reason = f"error: {exc}"
+        # Once torchrun has asked this process to stop, a peer that left first is no error.
+        reason = "interrupted" if should_stop() else f"error: {exc}"
         raise
     finally:
         progress.close()
         checkpoint = session.close(reason)
         print(f"{reason} at step {session.step_count}; checkpoint {checkpoint}")
+    if reason == "interrupted":
+        return EXIT_INTERRUPTED
     if not trainer.dataset.is_image:
         summary = trainer.evaluate_2d()
         print("evaluation (EMA generator): " + _format_metrics(summary))
@@ -438,7 +492,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     finding is information, not a failure of the command."""
     from ganviz_gui.core.config import TrainingConfig
     from ganviz_gui.core.diagnostics import diagnose
-    from ganviz_gui.core.errors import DataError
+    from ganviz_gui.core.errors import ConfigError, DataError
+    from ganviz_gui.core.record_columns import read_record_columns
     from ganviz_gui.core.run_folder import read_jsonl
 
     config_path = args.run / "config.json"
@@ -448,9 +503,18 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         settings = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DataError(f"{config_path}: unreadable ({exc})") from None
-    loss = TrainingConfig.from_dict(settings, source=str(config_path)).loss  # ConfigError names it
-    records = read_jsonl(args.run / "metrics.jsonl")
-    findings = diagnose(records, read_jsonl(args.run / "events.jsonl"), loss)
+    try:
+        loss = TrainingConfig.from_dict(settings, source=str(config_path)).loss
+    except ConfigError:
+        if isinstance(settings, dict) and {"model", "dataset"} <= settings.keys():
+            raise  # GANViz's own settings, damaged: the message names the file and the field
+        loss = None  # a run logged from the user's own loop holds the user's config
+    records = read_record_columns(args.run / "metrics.jsonl")
+    events = read_jsonl(args.run / "events.jsonl")
+    if loss is None:  # ganviz_gui.Run says in its `started` event which loss D was given
+        started = next((e for e in events if e.get("kind") == "started"), {})
+        loss = started.get("loss") if isinstance(started.get("loss"), str) else None
+    findings = diagnose(records, events, loss)
     if args.json:
         print(json.dumps([finding.to_dict() for finding in findings]))
     elif not findings:
@@ -463,7 +527,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from ganviz_gui.core.generator_files import describe_generator_file
+    from ganviz_gui.core.tensorboard_log import is_tensorboard_log
 
+    if is_tensorboard_log(args.checkpoint):
+        return _info_tensorboard_log(args.checkpoint, args.json)
     described = describe_generator_file(
         args.checkpoint, trust=args.trust, latent_dim=args.latent_dim
     )
@@ -474,6 +541,31 @@ def cmd_info(args: argparse.Namespace) -> int:
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         print(f"{key:>24}: {value}")
+    return EXIT_OK
+
+
+def _info_tensorboard_log(path: Path, as_json: bool) -> int:
+    """The run a TensorBoard log holds: its files, steps, tags and what GANViz calls them."""
+    from ganviz_gui.core.tensorboard_log import TensorBoardSource
+
+    summary = TensorBoardSource(path).summary()
+    if as_json:
+        print(json.dumps(summary))
+        return EXIT_OK
+    print(f"TensorBoard log {summary['log']}")
+    if len(summary["runs"]) > 1:
+        print(f"  the newest of {len(summary['runs'])} runs: {', '.join(summary['runs'])}")
+    print(f"  event files: {', '.join(summary['event_files'])}")
+    if summary["steps"]:
+        first, last = summary["first_step"], summary["last_step"]
+        print(f"  steps: {summary['steps']:,} (from {first} to {last})")
+    print("  scalar tags:")
+    for tag, key in summary["scalar_tags"].items():
+        print(f"    {tag} -> {key}" if key != tag else f"    {tag} (kept)")
+    print("  image tags:" if summary["image_tags"] else "  image tags: none")
+    for tag, count in summary["image_tags"].items():
+        chosen = " (the sample history)" if tag == summary["picture_tag"] else ""
+        print(f"    {tag}: {count} picture{'s' if count != 1 else ''}{chosen}")
     return EXIT_OK
 
 

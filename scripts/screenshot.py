@@ -2,6 +2,8 @@
 
     python scripts/screenshot.py [--preset "8 Gaussians"] [--steps 1500] [--out docs/images/window.png]
     python scripts/screenshot.py --open RUN_FOLDER --plane sefa --out docs/images/explorer.png
+    python scripts/screenshot.py --follow RUN_FOLDER --seconds 20 --out docs/images/following.png
+    python scripts/screenshot.py --follow RUN_A --overlay-run RUN_B --out docs/images/overlay.png
 
 It trains for real: the picture shows the window after `--steps` steps of the preset, taken
 while the run is still going (it is then stopped and its run folder left in a temporary
@@ -30,9 +32,11 @@ def main() -> int:
     parser.add_argument("--open", help="instead of training, open this run folder or generator")
     parser.add_argument("--plane", default="random", help="the explorer's plane: random/sefa/pca")
     parser.add_argument("--overlay", action="store_true", help="show D(G(z)) over the mosaic")
+    parser.add_argument("--follow", help="follow this run folder (another process writes it)")
+    parser.add_argument("--overlay-run", help="with --follow: draw this run's curves over it")
+    parser.add_argument("--seconds", type=float, default=10, help="with --follow: shoot after")
     args = parser.parse_args()
 
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv)  # kept alive for the whole run
@@ -43,14 +47,11 @@ def main() -> int:
     window.show()
     if args.open:
         return shoot_explorer(app, window, args)
+    if args.follow:
+        return shoot_following(app, window, args)
     window.setup_panel.apply_preset(args.preset)
     window.setup_panel.steps_spin.setValue(max(args.steps * 4, 5000))  # still running at the shot
     window.sample_grid.real_check.setChecked(True)
-
-    def wait(ms: int) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
 
     if not window.start_training():
         print("could not start: " + window.setup_panel.error_text(), file=sys.stderr)
@@ -69,14 +70,16 @@ def main() -> int:
     return 0
 
 
-def shoot_explorer(app, window, args) -> int:
+def wait(ms: int) -> None:
+    """Let the window run for `ms` milliseconds."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    def wait(ms: int) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
+
+def shoot_explorer(app, window, args) -> int:
     explorer = window.latent_explorer
     window.open_path(args.open)
     while explorer.mosaic_picture is None and explorer.mesh_points is None:
@@ -94,6 +97,25 @@ def shoot_explorer(app, window, args) -> int:
     wait(1000)  # the mosaic and the cursor's sample of that plane
     window.explorer_dock.raise_()  # a 2D run opens on the field view
     wait(300)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(args.out))
+    window.close()
+    app.processEvents()
+    print(f"wrote {args.out}")
+    return 0
+
+
+def shoot_following(app, window, args) -> int:
+    """The window following a run another process writes, shot after `--seconds`."""
+    window.open_path(args.follow, trust=True, follow=True)  # a run you logged yourself
+    if args.overlay_run:
+        window.inspector.overlay_path(args.overlay_run)
+    wait(round(args.seconds * 1000))
+    window.sample_dock.raise_()
+    wait(500)
+    if window.error_box is not None:
+        print(window.error_box.text(), file=sys.stderr)
+        return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))
     window.close()

@@ -14,10 +14,13 @@ whose learning rates are too high) and are checked by tests on those recordings.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from ganviz_gui.core.record_columns import RecordColumns, as_columns
 
 PROBABILISTIC = ("nonsaturating", "minimax")
 SUSTAINED = 3  # consecutive evaluations (or records, for D's outputs) a pattern must last
@@ -46,7 +49,7 @@ class Finding:
 
 
 def diagnose(
-    records: list[dict[str, Any]],
+    records: Sequence[dict[str, Any]] | RecordColumns,
     events: list[dict[str, Any]] | None = None,
     loss: str | None = None,
 ) -> list[Finding]:
@@ -216,30 +219,20 @@ def nonfinite_recoveries(events: list[dict[str, Any]]) -> list[Finding]:
 
 # ---------------------------------------------------------------------- helpers
 class MetricTable:
-    """The records as columns, sorted by step, each column built once (the detectors read
-    the same metrics several times, and a long run has 10^5 records)."""
+    """The records as columns, sorted by step (the detectors read the same metrics several
+    times, and a long run has 10^6 records)."""
 
-    def __init__(self, records: list[dict[str, Any]]):
-        self.records = sorted(
-            (r for r in records if _is_number(r.get("step"))), key=lambda r: r["step"]
-        )
-        self.steps = np.array([r["step"] for r in self.records], dtype=float)
+    def __init__(self, records: Sequence[dict[str, Any]] | RecordColumns):
+        self._records = as_columns(records)
+        self._order = np.argsort(self._records.steps, kind="stable")
+        self.steps = self._records.steps[self._order]
         self._columns: dict[str, np.ndarray] = {}
 
     def column(self, key: str) -> np.ndarray:
-        """`key` for every record, NaN where a record lacks it."""
+        """`key` for every record, NaN where a record lacks a number there."""
         if key not in self._columns:
-            values = [r.get(key) for r in self.records]
-            try:  # numpy reads None as NaN: the fast path for well-formed records
-                column = np.array(values, dtype=float)
-            except (TypeError, ValueError):  # text ("nan" from old files), lists, ...
-                column = np.array([v if _is_number(v) else np.nan for v in values], dtype=float)
-            self._columns[key] = column
+            self._columns[key] = self._records.column(key)[self._order]
         return self._columns[key]
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _series(table: MetricTable, key: str) -> tuple[np.ndarray, np.ndarray]:

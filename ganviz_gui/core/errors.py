@@ -23,6 +23,10 @@ class CheckpointError(GanvizError):
     """A checkpoint file is broken, hostile, too new or of another architecture."""
 
 
+class MissingPackageError(GanvizError):
+    """An optional package a feature needs is not installed; the message says how to add it."""
+
+
 class DeviceError(GanvizError):
     """The requested compute device does not exist on this machine."""
 

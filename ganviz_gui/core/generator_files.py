@@ -8,6 +8,9 @@ TorchScript models.
 - A TorchScript file (`torch.jit.save`) can hold any architecture, but it carries code, so it
   opens only when the caller says the user trusts it (`trust=True`; `--trust` on the command
   line, a confirmation in the window).
+- A checkpoint logged with `ganviz_gui.Run` from a user's own loop carries its weights and
+  fixed noise; its architecture is a DCGAN GANViz recognises or a TorchScript program beside
+  it, which needs trust as above (core/logged_checkpoint.py).
 
 Every file is read with the engine's safe loader first (tensors and plain values only, CRCs
 checked), and every problem is a `CheckpointError` naming the file.
@@ -22,7 +25,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -38,10 +41,14 @@ from ganviz_gui.core.checkpoint import (
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import CheckpointError
 
+if TYPE_CHECKING:
+    from ganviz_gui.core.network_stats import LayerInfo
+
 KIND_GANVIZ = "ganviz checkpoint"
 KIND_DCGAN = "pytorch-examples dcgan state_dict"
 KIND_TORCHSCRIPT = "torchscript"
 KIND_LIVE = "live run"
+KIND_LOGGED = "ganviz logged checkpoint"  # written by ganviz_gui.Run from a user's own loop
 # Where training scripts commonly nest the generator's weights inside a saved dict.
 NESTED_KEYS = ("generator", "netG", "G", "state_dict", "model")
 LATENT_ATTRIBUTES = ("latent_dim", "nz", "z_dim", "latent_size")
@@ -58,6 +65,10 @@ class GeneratorFile:
     description: dict[str, Any] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None  # the whole checkpoint (GANViz files only)
     _build_critic: Callable[[], tuple[nn.Module, str]] | None = None  # (D, loss) if known
+    fixed_noise: torch.Tensor | None = None  # (n_samples, latent_dim): the sample grid's latents
+    # Layer tables recorded when the file was written ({network: [LayerInfo]}): a TorchScript
+    # program's layers cannot be hooked to measure them after loading.
+    layers: dict[str, list[LayerInfo]] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -77,11 +88,11 @@ class GeneratorFile:
         return self._build_critic is not None
 
     def probe_latents(self, count: int = 16) -> torch.Tensor:
-        """Latents to take a forward pass apart with: a GANViz checkpoint's fixed noise (the
-        sample grid's latents, so sample i of the grid is latent i here), else `count` seeded
-        ones (seed 0: the same latents each time the file is opened)."""
-        if self.checkpoint is not None and "fixed_noise" in self.checkpoint.state:
-            return self.checkpoint.state["fixed_noise"]
+        """Latents to take a forward pass apart with: the file's fixed noise (the sample
+        grid's latents, so sample i of the grid is latent i here), else `count` seeded ones
+        (seed 0: the same latents each time the file is opened)."""
+        if self.fixed_noise is not None:
+            return self.fixed_noise
         return torch.randn(count, self.latent_dim, generator=torch.Generator().manual_seed(0))
 
     def build_critic(self) -> tuple[nn.Module, str] | None:
@@ -101,7 +112,7 @@ def open_generator_file(
                 "trust where it came from (--trust on the command line)"
             )
         return _open_torchscript(path, latent_dim)
-    return _open_contents(path, read_torch_file(path))
+    return _open_contents(path, read_torch_file(path), trust)
 
 
 def describe_generator_file(
@@ -115,13 +126,27 @@ def describe_generator_file(
     if isinstance(state, dict) and state.get("format") == FORMAT:
         check_format(state, path)
         return describe_state(state, path)
-    return _open_contents(path, state).description
+    if _is_logged(state):
+        from ganviz_gui.core.logged_checkpoint import describe_logged_checkpoint
+
+        return describe_logged_checkpoint(state, path)
+    return _open_contents(path, state, trust).description
 
 
-def _open_contents(path: Path, state: Any) -> GeneratorFile:
+def _is_logged(state: Any) -> bool:
+    from ganviz_gui.core.logged_checkpoint import LOGGED_FORMAT
+
+    return isinstance(state, dict) and state.get("format") == LOGGED_FORMAT
+
+
+def _open_contents(path: Path, state: Any, trust: bool = False) -> GeneratorFile:
     """A generator from a file's contents, already read safely."""
     if isinstance(state, dict) and state.get("format") == FORMAT:
         return _open_ganviz(path, state)
+    if _is_logged(state):  # from ganviz_gui.Run: its programs need trust, see there
+        from ganviz_gui.core.logged_checkpoint import open_logged_checkpoint
+
+        return open_logged_checkpoint(path, state, trust)
     weights = _find_state_dict(state)
     if weights is None:
         raise CheckpointError(
@@ -151,6 +176,7 @@ def _open_ganviz(path: Path, state: dict[str, Any]) -> GeneratorFile:
         checkpoint=checkpoint,
         _build=checkpoint.build_generator,
         _build_critic=lambda: (checkpoint.build_discriminator(), checkpoint.config.loss),
+        fixed_noise=checkpoint.state["fixed_noise"],
     )
 
 

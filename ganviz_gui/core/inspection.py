@@ -1,41 +1,108 @@
 """Opening something to inspect: a run folder, a checkpoint inside one, or a lone generator file.
 
-Whatever the path, the result names the generator to explore and, where the path belongs to a
-run, that run's folder and checkpoints (its records are read by `run_sources.RunFolderSource`).
+Whatever the path, the result names the generator to explore (none for a run that has no
+checkpoint yet) and, where the path belongs to a run, that run's folder and checkpoints (its
+records are read by `run_sources.RunFolderSource`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganviz_gui.core.errors import CheckpointError
-from ganviz_gui.core.generator_files import KIND_GANVIZ, GeneratorFile, open_generator_file
+from ganviz_gui.core.generator_files import (
+    KIND_GANVIZ,
+    KIND_LOGGED,
+    GeneratorFile,
+    open_generator_file,
+)
 from ganviz_gui.core.run_folder import list_checkpoints, run_dir_of_checkpoint
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.run_sources import RunSource
+
+
+# Files that are checkpoints of a run folder (GANViz's trainer's, or ganviz_gui.Run's).
+RUN_KINDS = (KIND_GANVIZ, KIND_LOGGED)
+
+
+RUN_FILES = ("config.json", "metrics.jsonl", "events.jsonl")  # any of them makes a run folder
 
 
 @dataclass
 class OpenedPath:
-    generator: GeneratorFile
+    generator: GeneratorFile | None  # None: a run without a checkpoint (yet), a log
     run_dir: Path | None = None  # the run the generator belongs to, if any
     checkpoints: list[tuple[int, Path]] = field(default_factory=list)
+    tensorboard: bool = False  # the run is a TensorBoard log
+
+    def run_source(self) -> RunSource | None:
+        """What the run's records are read from (none for a lone generator file)."""
+        if self.run_dir is None:
+            return None
+        if self.tensorboard:
+            from ganviz_gui.core.tensorboard_log import TensorBoardSource
+
+            return TensorBoardSource(self.run_dir)
+        from ganviz_gui.core.run_sources import RunFolderSource
+
+        return RunFolderSource(self.run_dir, self.generator)
 
 
 def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
     """Open a run folder (its newest checkpoint), a checkpoint, or any generator file."""
     path = Path(path)
+    if is_log(path):
+        return OpenedPath(None, run_dir=path, tensorboard=True)
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise CheckpointError(f"{path}: a folder, but not a GANViz run folder (no config.json)")
+        if not is_run_folder(path):
+            raise CheckpointError(
+                f"{path}: a folder, but neither a GANViz run folder (no config.json, "
+                "metrics.jsonl or events.jsonl) nor a TensorBoard log (no "
+                "events.out.tfevents.* files)"
+            )
         checkpoints = list_checkpoints(path)
-        if not checkpoints:
-            raise CheckpointError(f"{path}: the run has no checkpoint yet")
-        generator = open_generator_file(checkpoints[-1][1])
+        # No checkpoint yet: the curves, pictures and diagnostics open all the same.
+        generator = open_generator_file(checkpoints[-1][1], trust=trust) if checkpoints else None
         run_dir: Path | None = path
     else:
         generator = open_generator_file(path, trust=trust)
-        run_dir = run_dir_of_checkpoint(path) if generator.kind == KIND_GANVIZ else None
+        run_dir = run_dir_of_checkpoint(path) if generator.kind in RUN_KINDS else None
         checkpoints = list_checkpoints(run_dir) if run_dir is not None else []
     if run_dir is None:
         return OpenedPath(generator)
     return OpenedPath(generator, run_dir=run_dir, checkpoints=checkpoints)
+
+
+def is_log(path: Path) -> bool:
+    """A TensorBoard log (a GANViz run folder is never taken for one)."""
+    from ganviz_gui.core.tensorboard_log import is_tensorboard_log
+
+    return not is_run_folder(path) and is_tensorboard_log(path)
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder a run is written to: its config, or its records before the config (a writer
+    that has just started, or someone's own that writes no config)."""
+    return path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+
+
+def open_run_source(path: str | Path) -> RunSource:
+    """The records of a run folder or TensorBoard log, for curves only (a run overlaid on
+    another's plots)."""
+    from ganviz_gui.core.run_sources import RunFolderSource
+
+    path = Path(path)
+    if is_log(path):
+        return OpenedPath(None, run_dir=path, tensorboard=True).run_source()  # type: ignore[return-value]
+    if is_run_folder(path):
+        return RunFolderSource(path)
+    run_dir = run_dir_of_checkpoint(path)
+    if run_dir is not None:
+        return RunFolderSource(run_dir)
+    raise CheckpointError(
+        f"{path}: not a run folder (no config.json, metrics.jsonl or events.jsonl), a file "
+        "of one, or a TensorBoard log"
+    )

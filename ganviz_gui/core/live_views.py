@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from ganviz_gui.core.evaluation import decode, run_in_eval
 from ganviz_gui.core.losses import PROBABILISTIC_LOSSES, d_outputs, g_loss
 from ganviz_gui.core.sample_images import image_grid
 from ganviz_gui.core.trainer import Trainer
+
+if TYPE_CHECKING:
+    from ganviz_gui.core.generator_files import GeneratorFile
 
 GRID_PADDING = 1
 CPU = torch.device("cpu")
@@ -43,6 +46,9 @@ class SampleSheet:
     padding: int
     step: int
     score_is_probability: bool  # D(x) in [0, 1]; otherwise a raw critic score
+    # What the grid shows, for its caption: the fixed-noise samples of a generator, or a
+    # picture a run wrote (whose samples carry neither latents nor D's verdicts).
+    caption: str = "generated (EMA)"
 
     def tile_at(self, x: float, y: float) -> int | None:
         """Index of the sample under pixel (x, y) of a grid, or None on padding/outside."""
@@ -125,6 +131,24 @@ def checkpoint_field(checkpoint: Checkpoint) -> FieldSnapshot:
     return PlaneField(NetworksAtStep.from_checkpoint(checkpoint, dataset)).snapshot()
 
 
+def picture_sheet(picture: np.ndarray, step: int) -> SampleSheet:
+    """A sample picture a run wrote (its samples/ folder, a TensorBoard image) as a sheet: one
+    tile, no verdicts, nothing to click through to a latent."""
+    height, width = picture.shape[:2]
+    return SampleSheet(
+        fake_grid=picture,
+        real_grid=None,
+        fake_scores=np.zeros(0, dtype=np.float32),
+        real_scores=None,
+        columns=1,
+        tile=(height, width),
+        padding=0,
+        step=step,
+        score_is_probability=True,
+        caption="sample picture the run wrote",
+    )
+
+
 def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
     """The run's fixed-noise samples as this checkpoint draws them, with its D's verdicts.
 
@@ -136,6 +160,25 @@ def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
     loss = checkpoint.config.loss
     scores = d_scores(checkpoint.build_discriminator(), loss, torch.from_numpy(fake))
     return _sheet(fake, scores, None, None, checkpoint.step, loss)
+
+
+def generator_sample_sheet(generator_file: GeneratorFile, step: int) -> SampleSheet:
+    """The fixed-noise samples of any image generator file that carries its fixed noise (a
+    checkpoint ganviz_gui.Run logged), with D's verdicts where the file has a D (NaN without).
+    A GANViz checkpoint is shown by `checkpoint_sample_sheet` (its EMA generator)."""
+    noise = generator_file.fixed_noise
+    if noise is None:
+        noise = generator_file.probe_latents()
+    fake = decode(generator_file.build_generator("ema"), noise)  # (N, C, H, W) in [-1, 1]
+    critic = generator_file.build_critic()
+    if critic is None:
+        scores, loss = np.full(len(fake), np.nan, dtype=np.float32), "nonsaturating"
+    else:
+        discriminator, loss = critic
+        scores = d_scores(discriminator, loss, torch.from_numpy(fake))
+    sheet = _sheet(fake, scores, None, None, step, loss)
+    sheet.caption = "generated (fixed noise)"
+    return sheet
 
 
 # ---------------------------------------------------------------------- 2D field

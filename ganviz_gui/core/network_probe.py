@@ -136,8 +136,12 @@ def take_forward_pass_apart(
 
 
 def describe_generator_file(generator_file: GeneratorFile) -> dict[str, list[LayerInfo]]:
-    """The layer table of a generator file's own networks (a file with no run settings)."""
+    """The layer table of a generator file's own networks (a file with no run settings): as the
+    file recorded it where it did (a TorchScript program's layers cannot be hooked)."""
     from ganviz_gui.core.network_stats import describe_networks
+
+    if generator_file.layers:
+        return generator_file.layers
 
     networks = build_networks(generator_file)
     return describe_networks(

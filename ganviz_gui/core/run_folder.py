@@ -183,3 +183,26 @@ def run_dir_of_checkpoint(path: str | Path) -> Path | None:
     if path.parent.name == "checkpoints" and (path.parent.parent / "config.json").exists():
         return path.parent.parent
     return None
+
+
+def run_dir_of(path: str | Path) -> Path | None:
+    """The run folder `path` is (a folder with config.json) or lies in (one of its files)."""
+    path = Path(path).resolve()
+    if path.is_dir() and (path / "config.json").is_file():
+        return path
+    return run_dir_of_checkpoint(path)
+
+
+# The `writer` a folder's `started` event names when ganviz_gui.Run wrote it: its config.json
+# holds the user's own settings, not GANViz's.
+RUN_LOGGER = "ganviz_gui.Run"
+
+
+def logged_by_run(run_dir: str | Path) -> bool:
+    """Whether ganviz_gui.Run (a user's own loop) wrote the folder: its first event says so."""
+    try:
+        with (Path(run_dir) / "events.jsonl").open("rb") as handle:
+            first = json.loads(handle.readline() or b"{}")
+    except (OSError, ValueError):
+        return False
+    return isinstance(first, dict) and first.get("writer") == RUN_LOGGER

@@ -104,3 +104,26 @@ def _scatter_bounds(real: np.ndarray, fake: np.ndarray) -> tuple[float, float, f
     hi = np.max([p[1] for p in parts], axis=0)
     center, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.15, 1e-3)
     return (center[0] - half, center[0] + half, center[1] - half, center[1] + half)
+
+
+MAX_PICTURE_PIXELS = 1 << 25  # a sample picture larger than 32 megapixels is refused
+
+
+def read_picture(picture: str | Path | bytes) -> np.ndarray:
+    """A run's sample picture (a file, or the encoded bytes of one) as (H, W, 3) uint8.
+
+    Its size is checked before it is decoded: a picture that declares more than
+    MAX_PICTURE_PIXELS (a decompression bomb) is refused, as a damaged one is, by a
+    DataError that names it."""
+    from ganviz_gui.core.errors import DataError
+
+    name = "a picture in the log" if isinstance(picture, bytes) else str(picture)
+    source = io.BytesIO(picture) if isinstance(picture, bytes) else picture
+    try:
+        with Image.open(source) as image:
+            width, height = image.size
+            if width * height > MAX_PICTURE_PIXELS:
+                raise DataError(f"{name}: {width}x{height} pixels, too large to show")
+            return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataError(f"{name}: unreadable ({exc})") from None

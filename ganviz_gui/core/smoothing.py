@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK = 64  # points smoothed per matrix product; the carry between blocks is a short loop
+# Points smoothed per block: within a block the EMA is a cumulative sum scaled by the decay so
+# far, which must stay within float64's range (weight**-block <= 1e300). All blocks are
+# computed at once as rows of a matrix; only the carry from block to block is a loop, of one
+# multiply-add per block (10^6 points at weight 0.6: 740 blocks).
+LARGEST_SCALE_LOG = 690.0  # ln(1e300)
+MAX_BLOCK = 1 << 16
 
 
 @dataclass
@@ -46,20 +51,32 @@ def ema_smooth(
     x = np.where(finite, values, 0.0)
     w_in = np.where(finite, 1.0 - weight, 0.0)  # each point's share, 0 for skipped points
     decay = np.where(finite, weight, 1.0)
-    accumulated = np.empty_like(x)
-    mass = np.empty_like(x)
+    block = max(1, min(MAX_BLOCK, x.size, int(LARGEST_SCALE_LOG / -np.log(weight))))
+    blocks = -(-x.size // block)
+    pad = blocks * block - x.size  # padding points: no weight, no decay
+
+    def rows(a: np.ndarray, fill: float) -> np.ndarray:
+        return np.concatenate([a, np.full(pad, fill)]).reshape(blocks, block)
+
+    # Within block b: acc_k = D_k * (acc_in_b + sum_{j<=k} w_j x_j / D_j), D = decay so far.
+    cum = np.cumprod(rows(decay, 1.0), axis=1)
+    w = rows(w_in, 0.0)
+    within_acc = cum * np.cumsum(w * rows(x, 0.0) / cum, axis=1)
+    within_mass = cum * np.cumsum(w / cum, axis=1)
+    acc_in, mass_in = np.empty(blocks), np.empty(blocks)
     acc, m = state.accumulator, state.mass
-    # Short enough blocks that weight**block stays far from float64 underflow.
-    block = max(1, min(BLOCK, int(600 / -np.log(weight))))
-    for start in range(0, x.size, block):
-        stop = min(start + block, x.size)
-        d = decay[start:stop]
-        # Within a block: acc_k = D_k * acc_in + sum_j (D_k / D_j) * w_j * x_j, D = cumprod(d).
-        cum = np.cumprod(d)
-        ratio = np.tril(cum[:, None] / cum[None, :])
-        accumulated[start:stop] = cum * acc + ratio @ (w_in[start:stop] * x[start:stop])
-        mass[start:stop] = cum * m + ratio @ w_in[start:stop]
-        acc, m = accumulated[stop - 1], mass[stop - 1]
+    for b, (decay_b, acc_b, mass_b) in enumerate(
+        zip(
+            cum[:, -1].tolist(),
+            within_acc[:, -1].tolist(),
+            within_mass[:, -1].tolist(),
+            strict=True,
+        )
+    ):
+        acc_in[b], mass_in[b] = acc, m
+        acc, m = decay_b * acc + acc_b, decay_b * m + mass_b
+    accumulated = (within_acc + cum * acc_in[:, None]).reshape(-1)[: x.size]
+    mass = (within_mass + cum * mass_in[:, None]).reshape(-1)[: x.size]
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(mass > 0, accumulated / mass, np.nan)
     return out, SmoothingState(float(acc), float(m))

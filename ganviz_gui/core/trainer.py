@@ -12,6 +12,11 @@ kernels that take a `found_inf` flag (the mechanism torch's GradScaler uses) and
 update on the device; the interval's one fetch then reveals the refusal, and the trainer restores
 the last good state and halves the learning rates. RMSprop has no fused kernel, so with it the
 check is made (and synced) before each update.
+
+Under torchrun (`distributed`, see core/distributed.py) each rank trains on its own slice of
+every batch, G and D average their gradients through DistributedDataParallel, each decision
+that steers the ranks (a refusal, a snapshot) is taken by all of them together, and the
+interval's scalars are averaged over ranks; rank 0 alone measures quality and layer statistics.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from ganviz_gui.core import losses
 from ganviz_gui.core.config import LOSSES, TrainingConfig
 from ganviz_gui.core.data import BatchSampler, Dataset, load_dataset
 from ganviz_gui.core.devices import resolve_device
+from ganviz_gui.core.distributed import SINGLE_PROCESS, DistributedContext
 from ganviz_gui.core.errors import ConfigError, TrainingStopped
 from ganviz_gui.core.evaluation import (
     TRAINING_IMAGE_SAMPLES,
@@ -63,9 +69,11 @@ class Trainer:
         config: TrainingConfig,
         dataset: Dataset | None = None,
         device: torch.device | None = None,
+        distributed: DistributedContext | None = None,
     ):
         config.validate()
         self.config = copy.deepcopy(config)
+        self.distributed = distributed if distributed is not None else SINGLE_PROCESS
         self.device = device if device is not None else resolve_device(config.device)
         self.dataset = dataset if dataset is not None else load_dataset(config)
         _check_data_fits_model(self.config, self.dataset)
@@ -77,6 +85,11 @@ class Trainer:
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
         self.generator_ema = _make_ema(self.generator) if config.ema_decay > 0 else None
+        # The training passes go through these: under torchrun, DistributedDataParallel
+        # wrappers that average the gradients over ranks; otherwise the modules themselves.
+        # Everything else (EMA, snapshots, checkpoints, sampling) uses the plain modules.
+        self._train_generator = self.distributed.wrap(self.generator)
+        self._train_discriminator = self.distributed.wrap(self.discriminator)
         self.optimizer_g = _make_optimizer(self.config, "g", self.generator)
         self.optimizer_d = _make_optimizer(self.config, "d", self.discriminator)
         # Walking a module tree for its parameters costs more than a small step's maths; the
@@ -98,7 +111,13 @@ class Trainer:
         self.real_data = self.dataset.data.to(self.device)
         self._one = torch.ones((), device=self.device)  # the "unscale" factor of the check
         self._fused_grad_check = _has_fused_grad_check(self._one)
-        self.sampler = BatchSampler(self.real_data, config.batch_size, self.data_rng)
+        self.sampler = BatchSampler(
+            self.real_data,
+            config.batch_size,
+            self.data_rng,
+            rank=self.distributed.rank,
+            world_size=self.distributed.world_size,
+        )
 
         self.step_count = 0
         self.ema_updates = 0
@@ -127,7 +146,8 @@ class Trainer:
         # interval only: on a GPU each is a few kernel launches, and small GANs are launch-bound.
         measure = (self.step_count + 1) % self.config.log_every == 0
         every = self.config.stats_every
-        self._stats = {} if every and (self.step_count + 1) % every == 0 else None
+        stats_step = every and (self.step_count + 1) % every == 0
+        self._stats = {} if stats_step and self.distributed.is_main else None  # rank 0 writes
         if kind in ("both", "d"):
             updates = self.config.d_steps if kind == "both" else 1
             for i in range(updates):
@@ -162,20 +182,21 @@ class Trainer:
         cfg = self.config
         real = self.sampler.next()
         z = self._latents(real.shape[0])
+        generator, discriminator = self._train_generator, self._train_discriminator
         if keep_fake_graph:
-            fake = self.generator(z)  # reused by the G update that follows (as the reference does)
+            fake = generator(z)  # reused by the G update that follows (as the reference does)
         else:
             with torch.no_grad():
-                fake = self.generator(z)
-        real_logits = self.discriminator(real)
-        fake_logits = self.discriminator(fake.detach())
+                fake = generator(z)
+        real_logits = discriminator(real)
+        fake_logits = discriminator(fake.detach())
         loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
         if cfg.loss == "wgan-gp" and cfg.gp_weight > 0:
             loss = loss + cfg.gp_weight * losses.gradient_penalty(
-                self.discriminator, real, fake.detach(), self.latent_rng
+                discriminator, real, fake.detach(), self.latent_rng
             )
         if cfg.r1_weight > 0:
-            loss = loss + 0.5 * cfg.r1_weight * losses.r1_penalty(self.discriminator, real)
+            loss = loss + 0.5 * cfg.r1_weight * losses.r1_penalty(discriminator, real)
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
         pending = self._pending
@@ -193,8 +214,9 @@ class Trainer:
 
     def _update_generator(self, fake: torch.Tensor | None, measure: bool) -> bool:
         if fake is None:
-            fake = self.generator(self._latents(self.config.batch_size))
-        # D's weights need no gradient here; skipping them saves a third of D's backward.
+            fake = self._train_generator(self._latents(self.config.batch_size))
+        # D's weights need no gradient here; skipping them saves a third of D's backward. (D is
+        # called unwrapped: with no gradient of its own, it has nothing to average over ranks.)
         for p in self._d_params:
             p.requires_grad_(False)
         try:
@@ -256,19 +278,32 @@ class Trainer:
         if _refuses_on_device(optimizer):
             # Fused Adam and SGD steps read these two (GradScaler sets them too), which torch's
             # stubs do not declare. found_inf 1: the fused kernel leaves every state as it was.
+            # Under torchrun the gradients are averaged, so a bad one is refused everywhere, but
+            # the losses are each rank's own: a rank refusing alone falls behind its peers until
+            # the interval's end, where a refusal on any rank restores one snapshot on all.
             optimizer.grad_scale = None  # type: ignore[attr-defined]
             optimizer.found_inf = refused  # type: ignore[attr-defined]
             optimizer.step()
             self._pending[f"refused:{network}"].append(refused)
             return True
-        if bool(refused):
-            self._recover(network, refused=1, loss=float(loss.detach()))
+        # Refusing here skips the rest of the step, so under torchrun the ranks decide together,
+        # or one would leave its peers waiting in a collective it skips.
+        if bool(self.distributed.any_rank(refused)):
+            # Under torchrun the refusing loss may be another rank's: this one's says nothing.
+            local_loss = None if self.distributed.is_distributed else float(loss.detach())
+            self._recover(network, refused=1, loss=local_loss)
             return False
         optimizer.step()
         return True
 
     def _latents(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.latent_dim, device=self.device, generator=self.latent_rng)
+        # Under torchrun every rank draws the latents of all ranks and keeps its own slice: the
+        # ranks' latents differ, yet their generators stay in one state, which checkpoints save.
+        world, rank = self.distributed.world_size, self.distributed.rank
+        z = torch.randn(
+            n * world, self.config.latent_dim, device=self.device, generator=self.latent_rng
+        )
+        return z[rank * n : (rank + 1) * n] if world > 1 else z
 
     def _update_ema(self) -> None:
         if self.generator_ema is None:
@@ -321,8 +356,10 @@ class Trainer:
             raise TrainingStopped(reason)
 
     def _take_snapshot(self) -> None:
-        if not all_finite(self._model_states()):
-            return  # never keep a bad state as "good"
+        # Never keep a bad state as "good". Every rank decides alike: a restore must put the
+        # same state back on all of them.
+        if not self.distributed.every_rank(all_finite(self._model_states())):
+            return
         self._snapshot = {
             "models": copy.deepcopy(self._model_states()),
             "optimizer_g": copy.deepcopy(self.optimizer_g.state_dict()),
@@ -366,15 +403,15 @@ class Trainer:
         pending, self._pending = self._pending, defaultdict(list)
         refused_keys = [k for k in pending if k.startswith("refused:")]
         names = [k for k in pending if not k.startswith("refused:")]
-        stats = [_finite_mean(torch.stack(pending[n])) for n in names]
-        stats += [torch.stack(pending[k]).sum() for k in refused_keys]
-        values = torch.stack(stats).tolist() if stats else []
+        stats = {n: _finite_mean(torch.stack(pending[n])) for n in names}
+        stats.update({k: torch.stack(pending[k]).sum() for k in refused_keys})
+        # The interval's one device sync; under torchrun, the mean over ranks too, which makes
+        # the refusal counts sums over ranks: every rank then recovers, or none does.
+        values = self.distributed.all_reduce_mean(stats)
         record: dict[str, Any] = {"step": self.step_count}
-        record.update(zip(names, values[: len(names)], strict=True))
-        refused = {
-            k.partition(":")[2]: int(v)
-            for k, v in zip(refused_keys, values[len(names) :], strict=True)
-        }
+        record.update({n: values[n] for n in names})
+        ranks = self.distributed.world_size
+        refused = {k.partition(":")[2]: round(values[k] * ranks) for k in refused_keys}
         steps = self.step_count - self._interval_start_step
         record["lr_g"] = self.optimizer_g.param_groups[0]["lr"]
         record["lr_d"] = self.optimizer_d.param_groups[0]["lr"]
@@ -389,7 +426,9 @@ class Trainer:
             record["refused_updates"] = refused_total
             network = "discriminator" if refused.get("discriminator") else "generator"
             self._recover(network, refused=refused_total)  # may raise TrainingStopped
-        if self.step_count % self.config.eval_every == 0:
+        # Quality is measured by rank 0 alone: the weights are the same on every rank, and the
+        # image classifier is cached in files, which only rank 0 writes.
+        if self.step_count % self.config.eval_every == 0 and self.distributed.is_main:
             if self.dataset.is_image:
                 record.update(self.evaluate_images(generator="raw"))
             else:

@@ -3,6 +3,9 @@
 The command line and the GUI's worker both drive a session one step at a time, so what either
 writes is the same: metrics at the logging interval, sample pictures, checkpoints (the newest K
 kept), events, and a last checkpoint when the run stops for any reason.
+
+Under torchrun every rank runs a session, so all step in the same rhythm, but only rank 0's
+writes anything: the others train and write nothing (`writes` is False).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ganviz_gui.core.checkpoint import Checkpoint, load_checkpoint, save_checkpo
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.data import Dataset, load_dataset
 from ganviz_gui.core.devices import resolve_device
+from ganviz_gui.core.distributed import DistributedContext
 from ganviz_gui.core.errors import CheckpointError
 from ganviz_gui.core.run_folder import RunWriter, new_run_dir, run_dir_of_checkpoint
 from ganviz_gui.core.sample_images import image_grid, save_png, scatter_plot, tile_scale, upscale
@@ -32,7 +36,12 @@ class TrainingSession:
     def __init__(self, trainer: Trainer, run_dir: Path, resume_step: int | None = None):
         self.trainer = trainer
         self.run_dir = Path(run_dir)
-        self.writer = RunWriter(self.run_dir, trainer.config, resume_step=resume_step)
+        self.writes = trainer.distributed.is_main
+        self.writer = (
+            RunWriter(self.run_dir, trainer.config, resume_step=resume_step)
+            if self.writes
+            else None
+        )
         self._last_checkpoint_step = resume_step if resume_step is not None else -1
         self.last_checkpoint: Path | None = None
         self._last_sample_step = -1
@@ -48,10 +57,11 @@ class TrainingSession:
                     "app_version": __version__,
                     "torch_version": torch.__version__,
                     "data": trainer.dataset.describe(),
+                    **trainer.distributed.describe(),  # world_size and backend, under torchrun
                 }
             ]
         )
-        if resume_step is None:
+        if resume_step is None and self.writes:
             self.write_samples()  # what G makes before training: the start of every timeline
 
     # ------------------------------------------------------------------ construction
@@ -62,8 +72,9 @@ class TrainingSession:
         run_dir: str | Path | None = None,
         dataset: Dataset | None = None,
         device: torch.device | None = None,
+        distributed: DistributedContext | None = None,
     ) -> TrainingSession:
-        trainer = Trainer(config, dataset=dataset, device=device)
+        trainer = Trainer(config, dataset=dataset, device=device, distributed=distributed)
         return cls(trainer, Path(run_dir) if run_dir else new_run_dir(config))
 
     @classmethod
@@ -73,10 +84,12 @@ class TrainingSession:
         run_dir: str | Path | None = None,
         device: str | None = None,
         overrides: dict[str, Any] | None = None,
+        distributed: DistributedContext | None = None,
     ) -> TrainingSession:
         """Continue a run: same step numbering, metrics appended to the same run folder.
 
         `overrides` may change settings that do not alter the architecture (steps, rates,...).
+        Under torchrun every rank loads the same checkpoint.
         """
         ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
         config = ckpt.config
@@ -88,7 +101,12 @@ class TrainingSession:
                 f"{ckpt.path}: trained on samples of shape {ckpt.sample_shape}, but "
                 f"{config.dataset} now gives {tuple(dataset.sample_shape)}"
             )
-        trainer = Trainer(config, dataset=dataset, device=resolve_device(device or config.device))
+        trainer = Trainer(
+            config,
+            dataset=dataset,
+            device=resolve_device(device or config.device),
+            distributed=distributed,
+        )
         try:
             trainer.load_checkpoint_state(ckpt.state)
         except (RuntimeError, ValueError, KeyError) as exc:
@@ -111,10 +129,13 @@ class TrainingSession:
             result = self.trainer.step(kind)
         finally:
             self.flush_events()
+        writer = self.writer
+        if writer is None:  # a rank other than 0
+            return result
         if result.record is not None:
-            self.writer.append_metrics(result.record)
+            writer.append_metrics(result.record)
         if result.stats is not None:
-            self.writer.append_stats(result.stats)
+            writer.append_stats(result.stats)
         config = self.trainer.config
         if result.step % config.sample_every == 0:
             self.write_samples()
@@ -153,14 +174,14 @@ class TrainingSession:
         return events
 
     def _write_events(self, events: list[dict[str, Any]]) -> None:
-        if events:
+        if events and self.writer is not None:
             self.writer.append_events(events)
             self._unread_events.extend(events)
 
     # ------------------------------------------------------------------ outputs
     def write_samples(self) -> Path:
         step = self.step_count
-        path = save_png(self.sample_picture(), self.writer.sample_path(step))
+        path = save_png(self.sample_picture(), self._run_writer().sample_path(step))
         self._last_sample_step = step
         return path
 
@@ -175,14 +196,20 @@ class TrainingSession:
         return scatter_plot(real, fake)
 
     def save_checkpoint(self) -> Path:
+        writer = self._run_writer()
         path = save_checkpoint(
-            self.trainer.checkpoint_state(), self.writer.checkpoint_path(self.step_count)
+            self.trainer.checkpoint_state(), writer.checkpoint_path(self.step_count)
         )
         self._last_checkpoint_step = self.step_count
         self.last_checkpoint = path
-        self.writer.sync()
-        self.writer.prune_checkpoints(self.trainer.config.keep_checkpoints)
+        writer.sync()
+        writer.prune_checkpoints(self.trainer.config.keep_checkpoints)
         return path
+
+    def _run_writer(self) -> RunWriter:
+        if self.writer is None:
+            raise RuntimeError("under torchrun only rank 0 writes the run folder")
+        return self.writer
 
     def close(self, reason: str = "finished") -> Path | None:
         """Write the last samples and checkpoint (unless just written), log why, close files.
@@ -193,12 +220,13 @@ class TrainingSession:
             return self.last_checkpoint
         self.closed = True
         try:
-            if self._last_sample_step != self.step_count:
+            if self.writes and self._last_sample_step != self.step_count:
                 self.write_samples()
-            if self._last_checkpoint_step != self.step_count:
+            if self.writes and self._last_checkpoint_step != self.step_count:
                 self.save_checkpoint()
         finally:
             self.flush_events()
             self._write_events([{"step": self.step_count, "kind": "closed", "reason": reason}])
-            self.writer.close()
+            if self.writer is not None:
+                self.writer.close()
         return self.last_checkpoint

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal
 
+from ganviz_gui.core.record_columns import RecordColumns, as_columns
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -62,15 +64,34 @@ class RunInfo:
 class RunDelta:
     """What is new in a run since a source was last asked."""
 
-    records: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl lines
+    # metrics.jsonl lines: dicts (a few, pushed live) or columns (read from a file)
+    records: list[dict[str, Any]] | RecordColumns = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     stats: list[dict[str, Any]] = field(default_factory=list)  # network_stats.jsonl lines
     checkpoints: list[tuple[int, Path]] | None = None  # the whole list now, when it changed
+    # The run's sample pictures, the whole list now when it changed: (step, a PNG or JPEG file
+    # or its encoded bytes), oldest first (a run folder's samples/, a TensorBoard log's images).
+    pictures: list[tuple[int, Path | bytes]] | None = None
     restarted: bool = False  # the source's files were rewritten: forget what came before
 
     def __bool__(self) -> bool:
         new = self.records or self.events or self.stats or self.restarted
-        return bool(new) or self.checkpoints is not None
+        return bool(new) or self.checkpoints is not None or self.pictures is not None
+
+
+@dataclass
+class OverlaidRun:
+    """Another run whose curves are drawn over the run shown, on the same axes."""
+
+    name: str
+    path: Path  # its folder or log: the key it is known by
+    color: tuple[int, int, int]
+    records: RecordColumns = field(default_factory=RecordColumns)
+    visible: bool = True
+
+
+# Colours of overlaid runs, far from D's blue and G's orange (the run shown).
+OVERLAY_COLORS = ((80, 200, 120), (200, 120, 220), (230, 210, 90), (220, 80, 80), (90, 200, 220))
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,7 @@ class Workspace:
     run_changed = Signal(object)  # RunInfo | None: a different run (panels start afresh)
     run_extended = Signal(object)  # RunDelta: records, events or stats appended to the run
     checkpoints_changed = Signal(object)  # list[(step, Path)] of the run, oldest first
+    pictures_changed = Signal(object)  # list[(step, Path | bytes)]: the run's sample pictures
     step_changed = Signal(object)  # int | None: the one step cursor every panel follows
     progress_changed = Signal(object)  # Progress | None
     sheet_changed = Signal(object)  # SampleSheet | None: the fixed-noise samples at the step
@@ -115,6 +137,9 @@ class Workspace:
     findings_changed = Signal(object)  # list[Finding] of the newest diagnosis
     following_changed = Signal(object)  # (follow: bool, interval seconds): the explorer's
     forward_pass_changed = Signal(bool)  # the Networks tab's forward pass is on screen
+    overlays_changed = Signal(object)  # list[OverlaidRun]: runs drawn over the run shown
+    overlay_extended = Signal(object)  # (OverlaidRun, RecordColumns): new records of one
+    shown_visible_changed = Signal(bool)  # the run shown's own curves are drawn
     comparison_wanted = Signal(int)  # the checkpoint step chosen as B in Compare
     comparison_changed = Signal(object)  # SampleSheet | None: B's samples
     devices_changed = Signal(object)  # [(name, description)] once the engine has loaded
@@ -126,10 +151,11 @@ class Workspace:
     def __init__(self) -> None:
         self.mode = Mode.IDLE
         self.run: RunInfo | None = None
-        self.records: list[dict[str, Any]] = []
+        self.records = RecordColumns()  # the run's metric records, as columns
         self.events: list[dict[str, Any]] = []
         self.stats: list[dict[str, Any]] = []
         self.checkpoints: list[tuple[int, Path]] = []
+        self.pictures: list[tuple[int, Path | bytes]] = []
         self.step: int | None = None
         self.progress: Progress | None = None
         self.sheet: SampleSheet | None = None
@@ -144,6 +170,8 @@ class Workspace:
         self.forward_pass_shown = False  # the Networks tab's forward pass wants live weights
         self.cursor_latent: Any = None  # the latent under the explorer's cursor
         self.comparison_step: int | None = None  # B of Compare, as last asked for
+        self.overlays: list[OverlaidRun] = []  # kept when another run is shown
+        self.shown_visible = True
 
     # ------------------------------------------------------------------ the run
     def show_run(self, run: RunInfo | None, mode: Mode, initial: RunDelta | None = None) -> None:
@@ -151,10 +179,12 @@ class Workspace:
         what the run recorded so far, there for the panels when they hear of the new run."""
         initial = initial or RunDelta()
         self.run = run
-        self.records = list(initial.records)
+        # Columns a source read are taken as they are (a long run's are 10^8 bytes).
+        self.records = as_columns(initial.records)
         self.events = list(initial.events)
         self.stats = list(initial.stats)
         self.checkpoints = list(initial.checkpoints or [])
+        self.pictures = list(initial.pictures or [])
         had_step, had_progress = self.step is not None, self.progress is not None
         had_picks, had_layer = bool(self.picked), self.layer is not None
         self.step = None
@@ -169,6 +199,8 @@ class Workspace:
         self.run_changed.emit(run)
         if self.checkpoints:
             self.checkpoints_changed.emit(self.checkpoints)
+        if self.pictures:
+            self.pictures_changed.emit(self.pictures)
         # What was reset and is drawn outside the run's own panels: the step cursor, progress.
         if had_step:
             self.step_changed.emit(None)
@@ -186,8 +218,8 @@ class Workspace:
     def extend(self, delta: RunDelta) -> None:
         """Append what a source found new; a restarted source replaces what came before."""
         if delta.restarted:  # subscribers see `delta.restarted` and redraw from the lists
-            self.records, self.events, self.stats = [], [], []
-        self.records.extend(delta.records)
+            self.records, self.events, self.stats = RecordColumns(), [], []
+        self.records.append(delta.records)
         self.events.extend(delta.events)
         self.stats.extend(delta.stats)
         if delta.records or delta.events or delta.stats or delta.restarted:
@@ -195,6 +227,9 @@ class Workspace:
         if delta.checkpoints is not None and delta.checkpoints != self.checkpoints:
             self.checkpoints = list(delta.checkpoints)
             self.checkpoints_changed.emit(self.checkpoints)
+        if delta.pictures is not None and delta.pictures != self.pictures:
+            self.pictures = list(delta.pictures)
+            self.pictures_changed.emit(self.pictures)
 
     def set_mode(self, mode: Mode) -> None:
         """The same run, seen another way (a trained run that ended is inspected)."""
@@ -218,6 +253,10 @@ class Workspace:
         return self.shown.generator.config if self.shown is not None else None
 
     @property
+    def run_name(self) -> str:
+        return self.run.name if self.run is not None else ""
+
+    @property
     def run_dir(self) -> Path | None:
         return self.run.run_dir if self.run is not None else None
 
@@ -232,6 +271,27 @@ class Workspace:
         if not self.checkpoints:
             return None
         return min(self.checkpoints, key=lambda item: abs(item[0] - step))
+
+    @property
+    def scrub_steps(self) -> list[int]:
+        """The steps an inspected run can be shown at: its checkpoints, or, where it has none
+        (a run logged without checkpoints, a TensorBoard log), its sample pictures."""
+        return [step for step, _ in (self.checkpoints or self.pictures)]
+
+    def scrub_step_nearest(self, step: float) -> int | None:
+        steps = self.scrub_steps
+        return min(steps, key=lambda s: abs(s - step)) if steps else None
+
+    def picture_at(self, step: int | None) -> Path | bytes | None:
+        """The newest sample picture at or before `step`."""
+        if step is None:
+            return None
+        found = None
+        for picture_step, picture in self.pictures:
+            if picture_step > step:
+                break
+            found = picture
+        return found
 
     def checkpoint_at(self, step: int | None) -> Path | None:
         return dict(self.checkpoints).get(step) if step is not None else None
@@ -264,12 +324,12 @@ class Workspace:
         shown = self.shown
         if shown is None:
             return None
-        checkpoint = shown.generator.checkpoint
-        # A checkpoint of the run inspected: the grid shows its sheet (opened, or scrubbed to).
+        # A checkpoint of the run inspected: the grid shows its sheet (opened, or scrubbed to),
+        # drawn from the checkpoint's fixed noise (GANViz's, or one ganviz_gui.Run logged).
         of_this_run = self.inspecting_run and self.generator_in_run()
-        if shown.origin in ("checkpoint", "opened") and of_this_run and checkpoint:
-            noise = checkpoint.state.get("fixed_noise")
-            return noise[index] if noise is not None and index < len(noise) else None
+        noise = shown.generator.fixed_noise
+        if shown.origin in ("checkpoint", "opened") and of_this_run and noise is not None:
+            return noise[index] if index < len(noise) else None
         live = shown.origin == "live" and self.follow_training  # the explorer shows it then
         if live and self.run is not None and self.run.fixed_noise is not None:
             import torch
@@ -325,6 +385,40 @@ class Workspace:
     def set_comparison(self, sheet: SampleSheet | None) -> None:
         self.comparison_changed.emit(sheet)
 
+    # ------------------------------------------------------------------ overlaid runs
+    def overlay(self, name: str, path: Path, records: RecordColumns) -> OverlaidRun:
+        """Draw another run's curves over the run shown (again: its records are replaced)."""
+        path = Path(path)
+        kept = [run for run in self.overlays if run.path != path]
+        used = {run.color for run in kept}
+        color = next((c for c in OVERLAY_COLORS if c not in used), OVERLAY_COLORS[len(kept) % 5])
+        run = OverlaidRun(name, path, color, records)
+        self.overlays = [*kept, run]
+        self.overlays_changed.emit(self.overlays)
+        return run
+
+    def extend_overlay(self, path: Path, records: RecordColumns) -> None:
+        for run in self.overlays:
+            if run.path == Path(path) and len(records):
+                run.records.append(records)
+                self.overlay_extended.emit((run, records))
+
+    def remove_overlays(self) -> None:
+        if self.overlays:
+            self.overlays = []
+            self.overlays_changed.emit(self.overlays)
+
+    def set_overlay_visible(self, path: Path | None, visible: bool) -> None:
+        """Hide or show one overlaid run's curves (`path` None: the run shown's own)."""
+        if path is None:
+            self.shown_visible = visible
+            self.shown_visible_changed.emit(visible)
+            return
+        for run in self.overlays:
+            if run.path == Path(path) and run.visible != visible:
+                run.visible = visible
+                self.overlays_changed.emit(self.overlays)
+
     # ------------------------------------------------------------------ the application
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         self.devices_changed.emit(list(devices))
@@ -348,9 +442,8 @@ class Workspace:
     def go_to_step(self, step: float) -> None:
         """A click on a plot or a finding: an inspected run moves to its nearest checkpoint,
         anything else just moves the step cursor."""
-        if self.inspecting_run and self.checkpoints:
-            nearest = self.checkpoint_nearest(step)
-            assert nearest is not None
-            self.set_step(nearest[0])
+        nearest = self.scrub_step_nearest(step) if self.inspecting_run else None
+        if nearest is not None:
+            self.set_step(nearest)
         else:
             self.set_step(round(step))

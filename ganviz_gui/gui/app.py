@@ -22,7 +22,10 @@ def display_problem() -> str:
 
 
 def run_app(
-    argv: list[str] | None = None, open_path: str | None = None, trust: bool = False
+    argv: list[str] | None = None,
+    open_path: str | None = None,
+    trust: bool = False,
+    follow: bool = False,
 ) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -37,7 +40,7 @@ def run_app(
     runtime.set_crash_reporter(window.show_crash)
     window.show()
     if open_path:
-        window.open_path(open_path, trust=trust)
+        window.open_path(open_path, trust=trust, follow=follow)
     # Ctrl+C in the terminal closes the window as its close button would (the run stops and
     # saves). Python only sees the signal when it runs, so a timer lets it run now and then.
     signal.signal(signal.SIGINT, lambda *_: window.close())

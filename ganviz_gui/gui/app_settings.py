@@ -67,3 +67,48 @@ class RecentItems:
             action.setToolTip(path)
             action.triggered.connect(lambda _=False, p=path: self.open_item(p))
         self.menu.setEnabled(bool(self.items))
+
+
+class TrustedRuns:
+    """Run folders whose TorchScript programs the user said to trust (a run logged with
+    `ganviz_gui.Run` from the user's own generator class), so each is asked about once.
+
+    Kept in the settings as resolved paths; a file inside a trusted folder is trusted too.
+    """
+
+    KEY = "trust/runs"
+
+    def __init__(self) -> None:
+        self.folders: list[str] = []
+
+    def load(self, settings: QSettings) -> None:
+        saved = settings.value(self.KEY, "[]")
+        try:
+            folders = json.loads(saved) if isinstance(saved, str) else []
+        except json.JSONDecodeError:
+            folders = []
+        self.folders = (
+            [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+        )
+
+    def save(self, settings: QSettings) -> None:
+        settings.setValue(self.KEY, json.dumps(self.folders))
+
+    def trusts(self, path: str | Path) -> bool:
+        resolved = Path(path).resolve()
+        return any(resolved.is_relative_to(folder) for folder in self.folders)
+
+    def trust(self, run_dir: str | Path) -> None:
+        folder = str(Path(run_dir).resolve())
+        if folder not in self.folders:
+            self.folders.append(folder)
+
+
+def load_json_setting(settings: QSettings, key: str, default: dict) -> dict:
+    """A dict saved as JSON under `key`; `default` if absent or damaged."""
+    saved = settings.value(key, "")
+    try:
+        value = json.loads(saved) if isinstance(saved, str) and saved else default
+    except json.JSONDecodeError:
+        return default
+    return value if isinstance(value, dict) else default

@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from ganviz_gui.core.record_columns import RecordColumns
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly
 
@@ -55,7 +56,6 @@ class DiagnosticsPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("diagnosticsPanel")
         self.workspace = workspace or Workspace()
-        self.records: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.loss: str | None = None
         self.findings: list[Finding] = []
@@ -99,28 +99,32 @@ class DiagnosticsPanel(QWidget):
         self.step_chosen.connect(self.workspace.go_to_step)
 
     # ------------------------------------------------------------------ the workspace
+    @property
+    def records(self) -> RecordColumns:
+        """The run's metric records: the workspace's columns, read, never copied."""
+        return self.workspace.records
+
     def _on_run_changed(self, run: RunInfo | None) -> None:
-        """A run from disk is diagnosed at once; a run training now as its records come."""
+        """Diagnosed in the background, at once and again as records come."""
         self.clear()
-        workspace = self.workspace
-        loss = run.config.loss if run is not None and run.config is not None else None
-        if run is not None and run.source != "trainer":
-            self.set_run(workspace.records, workspace.events, loss)
-        else:
-            self.loss = loss
-            self.add_records(workspace.records, workspace.events)
+        self.loss = run.config.loss if run is not None and run.config is not None else None
+        self.events = list(self.workspace.events)
+        if self.records or self.events:
+            self._diagnose_in_background()
 
     def _on_run_extended(self, delta: RunDelta) -> None:
         if delta.restarted:
             self._on_run_changed(self.workspace.run)
             return
-        self.add_records(delta.records, delta.events)
+        self.add_events(delta.events)
+        if (delta.records or delta.events) and not self._timer.isActive():
+            self._timer.start()
 
     # ------------------------------------------------------------------ data in
     def clear(self) -> None:
         self._timer.stop()
         self._diagnoser.cancel()  # a pass over the last run must not land on the next one
-        self.records, self.events, self.findings = [], [], []
+        self.events, self.findings = [], []
         self.findings_list.clear()
         self.details.clear()
         self.class_bars.setOpts(x=[], height=[])
@@ -128,27 +132,12 @@ class DiagnosticsPanel(QWidget):
         self._show_summary()
         self.findings_changed.emit([])
 
-    def set_run(
-        self, records: list[dict[str, Any]], events: list[dict[str, Any]], loss: str | None
-    ) -> None:
-        """A whole recorded run (an opened run folder): diagnosed at once."""
-        self.records = [_slim(r) for r in records]
-        self.events = list(events)
-        self.loss = loss
-        self.diagnose()
-
-    def add_records(self, records: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
-        """Records of the run training now; diagnosed again within DIAGNOSE_SECONDS."""
-        if not records and not events:
-            return
-        self.records.extend(_slim(r) for r in records)
+    def add_events(self, events: list[dict[str, Any]]) -> None:
         self.events.extend(events)
-        if not self._timer.isActive():
-            self._timer.start()
 
     # ------------------------------------------------------------------ diagnosing
     def diagnose(self) -> list[Finding]:
-        """Diagnose the records now, on this thread (an opened run: once)."""
+        """Diagnose the records now, on this thread."""
         from ganviz_gui.core.diagnostics import diagnose
 
         self._show_findings(diagnose(self.records, self.events, self.loss))
@@ -157,7 +146,8 @@ class DiagnosticsPanel(QWidget):
     def _diagnose_in_background(self) -> None:
         from ganviz_gui.core.diagnostics import diagnose
 
-        records, events, loss = list(self.records), list(self.events), self.loss
+        # A snapshot: the records held now, unchanged while the workspace appends more.
+        records, events, loss = self.records.snapshot(), list(self.events), self.loss
 
         def run() -> tuple[list[Finding], float]:
             started = time.perf_counter()
@@ -170,8 +160,9 @@ class DiagnosticsPanel(QWidget):
             self.details.setText(f"The diagnostics failed: {error}")
             return
         findings, seconds = result
-        # A long run's pass takes longer: run it at most 5% of the time.
-        self._timer.setInterval(round(1000 * max(DIAGNOSE_SECONDS, 20 * seconds)))
+        # A long run's pass takes longer: run it at most 2% of the time (a followed run of
+        # 10^6 records is diagnosed about every 15 s).
+        self._timer.setInterval(round(1000 * max(DIAGNOSE_SECONDS, 50 * seconds)))
         self._show_findings(findings)
 
     def _show_findings(self, findings: list[Finding]) -> None:
@@ -212,33 +203,30 @@ class DiagnosticsPanel(QWidget):
     # ------------------------------------------------------------------ summary
     def _show_summary(self) -> None:
         # The newest evaluation: its quality metrics are recorded together, in one record.
-        newest = next((r for r in reversed(self.records) if QUALITY_KEYS & r.keys()), {})
+        newest = self.records.newest_with(QUALITY_KEYS)
         latest = {k: v for k, v in newest.items() if v is not None}  # NaN is written as null
         parts = []
-        if "modes_covered" in latest:
+        if "modes_covered" in latest and "modes_total" in latest:
             parts.append(f"{latest['modes_covered']:.0f} of {latest['modes_total']:.0f} modes")
         if "high_quality" in latest:
             parts.append(f"{latest['high_quality']:.0%} high quality")
         if "js_divergence" in latest:
             parts.append(f"JS divergence {latest['js_divergence']:.3f} bits")
-        if "classes_covered" in latest:
+        if "classes_covered" in latest and "classes_total" in latest:
             parts.append(
                 f"{latest['classes_covered']:.0f} of {latest['classes_total']:.0f} classes"
             )
         if "diversity_ratio" in latest:
             parts.append(f"diversity {latest['diversity_ratio']:.2f} of the data's")
-        frechet = [
-            (r["step"], r["frechet_distance"])
-            for r in self.records
-            if r.get("frechet_distance") is not None
-        ]
+        steps, values = self.records.series("frechet_distance")
+        frechet = len(steps) > 0
         if frechet:
-            best_step, best = min(frechet, key=lambda pair: pair[1])
+            best = int(np.argmin(values))
             parts.append(
-                f"Fréchet distance {frechet[-1][1]:.1f} (best {best:.1f} at step {best_step:,})"
+                f"Fréchet distance {values[-1]:.1f} (best {values[best]:.1f} at step "
+                f"{int(steps[best]):,})"
             )
-            steps, values = zip(*frechet, strict=True)
-            self.frechet_curve.setData(np.array(steps, float), np.array(values, float))
+            self.frechet_curve.setData(steps.copy(), values.copy())
         counts = latest.get("class_counts")
         if isinstance(counts, list) and counts:
             self.class_bars.setOpts(x=np.arange(len(counts)), height=np.array(counts, float))
@@ -253,10 +241,6 @@ class DiagnosticsPanel(QWidget):
                 "mixtures; diversity, and with labels a classifier's Fréchet distance and "
                 "classes covered, for images."
             )
-
-
-def _slim(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: record[key] for key in KEPT if key in record}
 
 
 def inception_fid_status() -> str:

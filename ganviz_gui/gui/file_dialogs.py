@@ -27,7 +27,9 @@ def confirm_trust(parent: QWidget, path: str) -> bool:
     answer = QMessageBox.question(
         parent,
         "Open a TorchScript model?",
-        f"{path} is a TorchScript model. Such a file carries code, which runs when it is "
-        "opened. Open it only if you trust where it came from.\n\nOpen it?",
+        f"{path} is, or its run holds, a TorchScript model (a generator class GANViz does "
+        "not know, saved as a program). Such a file carries code, which runs when it is "
+        "opened. Open it only if you trust where it came from.\n\nOpen it? (A run folder "
+        "is asked about once.)",
     )
     return answer == QMessageBox.StandardButton.Yes

@@ -1,9 +1,12 @@
-"""Inspecting runs and generators: open, scrub, compare, and follow a run folder as it grows.
+"""Inspecting runs and generators: open, scrub, compare, and follow a run as it is written.
 
 Everything that reads a file runs off the GUI thread (`LatestOnly` jobs); the newest request
-wins. An opened run folder becomes a `RunFolderSource` that is polled once a second, so the
-step slider offers checkpoints as they appear and drops ones rotated away. What a checkpoint
-shows (its generator and fixed-noise sheet, or a 2D run's field) is cached by step.
+wins. An opened run becomes a run source that is polled once a second, reading only what was
+appended (polling, not file-system events: those do not fire on the network mounts cluster
+runs are watched through). A run still being written (no `closed` event after its start), or
+one opened with "follow", is shown FOLLOWING: the step stays at the newest checkpoint or
+picture as they arrive, until the user moves it away or the run ends. What a checkpoint shows
+(its generator and fixed-noise sheet, or a 2D run's field) is cached by file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ganviz_gui.core.run_sources import RunFolderSource
+from ganviz_gui.core.record_columns import RecordColumns, as_columns
+from ganviz_gui.core.run_sources import RunFolderSource, RunSource
 from ganviz_gui.core.workspace import Mode, ShownGenerator, Workspace
 from ganviz_gui.gui.background import LatestOnly
 
@@ -25,41 +29,72 @@ if TYPE_CHECKING:
     from ganviz_gui.core.live_views import FieldSnapshot, SampleSheet
     from ganviz_gui.core.workspace import RunDelta, RunInfo
 
-# What a checkpoint shows: its generator, and its sample sheet (images) or 2D field (points).
-CheckpointViews: TypeAlias = "tuple[int, GeneratorFile, SampleSheet | FieldSnapshot]"
+# What a checkpoint shows: its generator, and its sample sheet (images) or 2D field (points);
+# None for the 2D points of a run ganviz_gui.Run logged (no settings, no real data: no field).
+CheckpointViews: TypeAlias = "tuple[int, GeneratorFile, SampleSheet | FieldSnapshot | None]"
 
-POLL_MS = 1000  # an opened run folder is looked at again this often
+POLL_MS = 1000  # an opened run is looked at again this often
+POLLED_SOURCES = ("folder", "tensorboard")  # runs on disk, followed as they grow
 CACHE_SIZE = 16  # checkpoints kept decoded: a DCGAN 64 px one is a few MB
 
 
 def open_for_inspection(
     path: str, trust: bool
-) -> tuple[OpenedPath, RunFolderSource | None, RunDelta | None]:
-    """(OpenedPath, the run's source or None, everything the run recorded so far)."""
+) -> tuple[OpenedPath, RunSource | None, RunDelta | None]:
+    """(OpenedPath, the run's source or None, the first piece of what the run recorded: a
+    long run's rest is read by the polls that follow at once)."""
     from ganviz_gui.core.inspection import open_path
 
     opened = open_path(path, trust=trust)
-    if opened.run_dir is None:
+    source = opened.run_source()
+    if source is None:
         return opened, None, None
-    source = RunFolderSource(opened.run_dir, opened.generator)
     return opened, source, source.poll()
 
 
+def read_overlay(path: str) -> tuple[Any, RecordColumns]:
+    """(a run's source, all its records so far): a run to overlay on the plots."""
+    from ganviz_gui.core.inspection import open_run_source
+
+    source = open_run_source(path)
+    return source, as_columns(source.poll_all().records)
+
+
+def load_picture(step: int, picture: Path | bytes) -> SampleSheet:
+    """A run's sample picture (a file, or encoded bytes) as a sheet for the sample grid."""
+    from ganviz_gui.core.live_views import picture_sheet
+    from ganviz_gui.core.sample_images import read_picture
+
+    return picture_sheet(read_picture(picture), step)
+
+
 def load_checkpoint_views(
-    step: int, path: Path, opened: GeneratorFile | None = None
+    step: int, path: Path, opened: GeneratorFile | None = None, trust: bool = False
 ) -> CheckpointViews:
     """What the panels show of one checkpoint: its generator and its fixed-noise sample sheet
-    (or 2D field). `opened`: the checkpoint's GeneratorFile if already read (no second read)."""
+    (or 2D field). `opened`: the checkpoint's GeneratorFile if already read (no second read);
+    `trust`: the run was opened trusted (a logged run's programs carry code)."""
     from ganviz_gui.core.devices import apply_num_threads
     from ganviz_gui.core.generator_files import open_generator_file
-    from ganviz_gui.core.live_views import checkpoint_field, checkpoint_sample_sheet
+    from ganviz_gui.core.live_views import (
+        checkpoint_field,
+        checkpoint_sample_sheet,
+        generator_sample_sheet,
+    )
 
     apply_num_threads(1)  # a background job: leave the other core to the GUI
-    generator = opened if opened is not None else open_generator_file(path)
-    assert generator.checkpoint is not None  # a run's checkpoints are GANViz files
+    generator = opened if opened is not None else open_generator_file(path, trust=trust)
+    if generator.checkpoint is None:  # logged by ganviz_gui.Run: its weights and fixed noise
+        sheet = generator_sample_sheet(generator, step) if generator.is_image else None
+        return step, generator, sheet
     if generator.is_image:
         return step, generator, checkpoint_sample_sheet(generator.checkpoint)
     return step, generator, checkpoint_field(generator.checkpoint)
+
+
+def needs_trust(error: str) -> bool:
+    """The file carries code (a TorchScript program): it opens once the user trusts it."""
+    return "TorchScript" in error or "trust" in error
 
 
 class CheckpointCache:
@@ -90,6 +125,7 @@ class CheckpointCache:
 class InspectionController(QObject):
     opened = Signal(object)  # ShownGenerator just opened (the window raises its view)
     file_opened = Signal(str)  # a path opened without error (recent files)
+    mappings_changed = Signal()  # a log's tag mapping was edited (the window saves them)
 
     def __init__(
         self,
@@ -102,11 +138,16 @@ class InspectionController(QObject):
         self.workspace = workspace
         self._training_active = training_active
         self.confirm_trust = confirm_trust
-        self.source: RunFolderSource | None = None
+        self.source: RunSource | None = None
         self.cache = CheckpointCache()
-        self._opening: tuple[str, bool] = ("", False)
+        self._opening: tuple[str, bool, bool] = ("", False, False)  # path, trust, follow
+        self._follow_asked = False  # followed because the user asked, whatever the run says
+        # TensorBoard logs' tag mappings the user edited: {resolved log folder: mapping dict}
+        self.saved_mappings: dict[str, dict[str, Any]] = {}
         # The checkpoint File > Open read (not read a second time to show it).
         self._opened_generator: GeneratorFile | None = None
+        self._trusted = False  # the run shown was opened trusted: so are its other checkpoints
+        self._asked_trust = False  # ... or the user was asked once, while it was shown
         self._polling = False
         self._loading: Path | None = None  # the checkpoint of the newest load asked for
         self._comparing: Path | None = None  # ... of the newest comparison asked for
@@ -116,10 +157,21 @@ class InspectionController(QObject):
         self._checkpoint_loader.finished.connect(self._on_checkpoint_loaded)
         self._compare_loader = LatestOnly(self, own_thread=True)
         self._compare_loader.finished.connect(self._on_compare_loaded)
+        self._picture_loader = LatestOnly(self, own_thread=True)
+        self._picture_loader.finished.connect(self._on_picture_loaded)
         self._poller = LatestOnly(self, own_thread=True)
         self._poller.finished.connect(self._on_polled)
         self._poll_timer = QTimer(self, interval=POLL_MS)
         self._poll_timer.timeout.connect(self.poll)
+        self._overlay_sources: dict[Path, Any] = {}  # overlaid runs' sources, followed too
+        self._overlay_polling = False
+        self._overlay_reader = LatestOnly(self)
+        self._overlay_reader.finished.connect(self._on_overlay_read)
+        self._overlay_poller = LatestOnly(self, own_thread=True)
+        self._overlay_poller.finished.connect(self._on_overlays_polled)
+        self._overlay_timer = QTimer(self, interval=POLL_MS)
+        self._overlay_timer.timeout.connect(self._poll_overlays)
+        workspace.overlays_changed.connect(self._on_overlays_changed)
         workspace.run_changed.connect(self._on_run_changed)
         workspace.mode_changed.connect(self._on_mode_changed)
         workspace.step_changed.connect(self._on_step_changed)
@@ -128,51 +180,77 @@ class InspectionController(QObject):
         workspace.comparison_wanted.connect(self._on_comparison_wanted)
 
     # ------------------------------------------------------------------ opening
-    def open_path(self, path: str, trust: bool = False) -> None:
-        """Open a run folder, checkpoint or generator in the background; errors become dialogs."""
+    def open_path(self, path: str, trust: bool = False, follow: bool = False) -> None:
+        """Open a run folder, checkpoint or generator in the background; errors become dialogs.
+        `follow`: keep showing the newest of the run as it is written, even if it says it ended
+        (another process may resume it)."""
         self.workspace.say(f"Opening {path}...", 0)
-        self._opening = (path, trust)
+        self._opening = (path, trust, follow)
         self._opener.submit(lambda: open_for_inspection(path, trust))
 
     def _on_opened(self, result: Any, error: str) -> None:
-        path, trust = self._opening
+        path, trust, follow = self._opening
         workspace = self.workspace
         if error:
-            if "TorchScript" in error and not trust and self.confirm_trust(path):
-                self.open_path(path, trust=True)
+            if needs_trust(error) and not trust and self.confirm_trust(path):
+                self.open_path(path, trust=True, follow=follow)
                 return
             workspace.warn(f"Cannot open it:\n{error}")
             return
         opened, source, delta = result
         self.file_opened.emit(path)
         workspace.set_following(False)  # the opened file is what the explorer shows now
-        shown = ShownGenerator(opened.generator, "opened")
         generator = opened.generator
+        shown = ShownGenerator(generator, "opened") if generator is not None else None
         inspect_run = source is not None and not self._training_active()
         if inspect_run:
             assert source is not None
             self.cache.clear()
             self.source = source
+            self._follow_asked = follow
+            self._trusted, self._asked_trust = trust, trust
             self._opened_generator = generator  # its views are made from it, not read again
-            workspace.show_run(source.describe(), Mode.INSPECTING, delta)
+            writing = getattr(source, "writing", None)
+            mode = Mode.FOLLOWING if follow or writing else Mode.INSPECTING
+            workspace.show_run(source.describe(), mode, delta)
             self._update_polling()
+            if getattr(source, "more", False):
+                self.poll()  # a long run: the rest is read piece by piece, shown as it comes
+            if hasattr(source, "set_mapping"):
+                self._apply_saved_mapping(source)
         elif not self._training_active():  # a lone generator: no curves, no slider
             workspace.forget_run()
 
-        workspace.show_generator(shown)
-        steps = [step for step, _ in workspace.checkpoints]
+        if shown is not None:
+            workspace.show_generator(shown)
+        elif inspect_run:
+            workspace.show_generator(None)  # the explorer says why it is empty
+        steps = workspace.scrub_steps
         if inspect_run and steps:
-            workspace.set_step(generator.step if generator.step in steps else steps[-1])
-        what = generator.kind + (f", step {generator.step:,}" if generator.step is not None else "")
-        message = f"Opened {Path(path).name} ({what})"
+            at = generator.step if generator is not None else None
+            workspace.set_step(at if at in steps else steps[-1])
+        workspace.say(self._opened_message(path, opened, source, inspect_run), 8000)
+        if shown is not None:
+            self.opened.emit(shown)
+
+    def _opened_message(
+        self, path: str, opened: OpenedPath, source: RunSource | None, inspect_run: bool
+    ) -> str:
+        generator = opened.generator
+        if generator is None:
+            message = f"Opened {Path(path).name}: no checkpoint yet (curves and pictures only)"
+        else:
+            step = f", step {generator.step:,}" if generator.step is not None else ""
+            message = f"Opened {Path(path).name} ({generator.kind}{step})"
         if source is not None and not inspect_run:
             message += " in the explorer; the run training here keeps the plots and the slider"
-        workspace.say(message, 8000)
-        self.opened.emit(shown)
+        elif self.workspace.mode == Mode.FOLLOWING:
+            message += "; following it as it is written"
+        return message
 
-    # ------------------------------------------------------------------ following the folder
+    # ------------------------------------------------------------------ following the run
     def _on_run_changed(self, run: RunInfo | None) -> None:
-        if run is None or run.source != "folder":
+        if run is None or run.source not in POLLED_SOURCES:
             self.source = None  # another run is shown: its source is no longer polled
         self.cache.clear()
         self._update_polling()
@@ -189,6 +267,8 @@ class InspectionController(QObject):
             assert run.run_dir is not None
             self.source = RunFolderSource(run.run_dir)
             self.source.skip_to_end()
+            self._follow_asked = False
+            self._trusted = False
         self._update_polling()
 
     def _update_polling(self) -> None:
@@ -198,40 +278,72 @@ class InspectionController(QObject):
             self._poll_timer.stop()
 
     def poll(self) -> None:
-        """Look at the opened run's folder again (in the background, one look at a time)."""
+        """Look at the opened run again (in the background, one look at a time)."""
         source = self.source
         if source is None or self._polling:
             return
         self._polling = True
-        self._poller.submit(lambda: (source, source.poll()))
+        # The rest of a long run is read in one go (drawn once, not once a piece).
+        bulk = getattr(source, "more", False)
+        self._poller.submit(lambda: (source, source.poll_all() if bulk else source.poll()))
 
     def _on_polled(self, result: Any, error: str) -> None:
         self._polling = False
         if error or result is None:
             return  # a folder briefly unreadable (a network disk): the next poll tries again
         source, delta = result
-        if source is self.source and delta:
-            self.workspace.extend(delta)
+        if source is not self.source:
+            return
+        workspace = self.workspace
+        newest = workspace.scrub_steps[-1:] == [workspace.step]  # the step kept at the newest
+        if delta:
+            workspace.extend(delta)
+        steps = workspace.scrub_steps
+        following = workspace.mode == Mode.FOLLOWING
+        if following and steps and (newest or workspace.step is None):
+            workspace.set_step(steps[-1])  # before the run's end is noted: the end is shown
+        self._note_run_state(source)
+        if getattr(source, "more", False):
+            self.poll()  # the rest of a long run, at once
+
+    def _note_run_state(self, source: Any) -> None:
+        """A followed run that ends is inspected; an inspected one that starts again (resumed
+        by another process) is followed."""
+        workspace = self.workspace
+        writing = getattr(source, "writing", None)
+        if workspace.mode == Mode.FOLLOWING and writing is False and not self._follow_asked:
+            workspace.set_mode(Mode.INSPECTING)
+            ended = getattr(source, "ended", None) or {}
+            reason = ended.get("reason", "ended")
+            step = ended.get("step")
+            at = f" at step {step:,}" if isinstance(step, int) else ""
+            workspace.say(f"The run {workspace.run_name} ended{at}: {reason}", 0)
+        elif workspace.mode == Mode.INSPECTING and writing is True:
+            workspace.set_mode(Mode.FOLLOWING)
+            workspace.say(f"The run {workspace.run_name} is being written again: following it")
 
     def _on_checkpoints_changed(self, checkpoints: list[tuple[int, Path]]) -> None:
         """Rotated away under the slider: move to the nearest checkpoint still there."""
         workspace = self.workspace
         if not workspace.inspecting_run or not checkpoints or workspace.step is None:
             return  # the step of a run just shown is chosen by whoever showed it
-        steps = [step for step, _ in checkpoints]
+        steps = workspace.scrub_steps
         if workspace.step not in steps:
-            nearest = workspace.checkpoint_nearest(workspace.step)
+            nearest = workspace.scrub_step_nearest(workspace.step)
             assert nearest is not None
-            workspace.set_step(nearest[0])
+            workspace.set_step(nearest)
 
     # ------------------------------------------------------------------ scrubbing
     def _on_step_changed(self, step: int | None) -> None:
-        """Show the run at its checkpoint `step`: cached, or loaded in the background."""
+        """Show the run at `step`: its checkpoint (cached, or loaded in the background), or,
+        for a run without checkpoints, its sample picture."""
         workspace = self.workspace
-        if not workspace.inspecting_run:
+        if not workspace.inspecting_run or step is None:
             return
         path = workspace.checkpoint_at(step)
-        if path is None or step is None:
+        if path is None:
+            if not workspace.checkpoints:
+                self._show_picture(step)
             return
         views = self.cache.get(path)
         if views is not None:
@@ -241,29 +353,68 @@ class InspectionController(QObject):
         if opened is None or opened.step != step or opened.path != path:
             opened = None
         self._loading = path  # only the newest load reports back: a failure is this file's
-        self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path, opened))
+        trust = self._trusted
+        self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path, opened, trust))
+
+    def _show_picture(self, step: int) -> None:
+        picture = self.workspace.picture_at(step)
+        if picture is None:
+            return
+        self._picture_loader.submit(lambda: load_picture(step, picture))
+
+    def _on_picture_loaded(self, result: Any, error: str) -> None:
+        if error:
+            self.workspace.say(f"Cannot show that sample picture: {error}")
+            return
+        if result.step == self.workspace.step and not self.workspace.checkpoints:
+            self.workspace.set_sheet(result)
 
     def _on_checkpoint_loaded(self, result: Any, error: str) -> None:
         if error:
             if self._loading is not None:
-                self._checkpoint_failed(error, "Cannot show that checkpoint", self._loading)
+                self._checkpoint_failed(
+                    error,
+                    "Cannot show that checkpoint",
+                    self._loading,
+                    lambda: self._on_step_changed(self.workspace.step),
+                )
             return
         _step, generator, picture = result
         self.cache.put(generator.path, result)
         if generator.path == self.workspace.checkpoint_at(self.workspace.step):
             self._show_views(generator, picture)  # (not a late result of another run or step)
 
-    def _checkpoint_failed(self, error: str, what: str, path: Path) -> None:
+    def _checkpoint_failed(
+        self, error: str, what: str, path: Path, again: Callable[[], None]
+    ) -> None:
         """A checkpoint rotated away between listing and loading is no error: say so, and look
-        at the folder again (the slider then drops it). Anything else is a dialog."""
+        at the folder again (the slider then drops it). One whose program needs the user's
+        trust asks for it once (`again`: the load, asked anew). Anything else is a dialog."""
         if not path.exists():
             self.workspace.say(f"{path.name} is gone (rotated away?); looking at the run again")
             self.poll()
             return
+        run_dir = self.workspace.run_dir
+        if needs_trust(error) and run_dir is not None:
+            # A run opened before its first checkpoint: its programs are asked about now,
+            # once (a run folder the user trusted before is remembered by the window).
+            if self._trusted:
+                again()  # asked for before the user said yes
+            elif not self._asked_trust:
+                self._asked_trust = True
+                self._trusted = self.confirm_trust(str(run_dir))
+                if self._trusted:
+                    again()
+                else:
+                    self.workspace.say("Not trusted: the run's curves and pictures only", 0)
+            return
         self.workspace.warn(f"{what}:\n{error}")
 
-    def _show_views(self, generator: GeneratorFile, picture: SampleSheet | FieldSnapshot) -> None:
-        """`picture`: a SampleSheet (images) or a FieldSnapshot (2D points)."""
+    def _show_views(
+        self, generator: GeneratorFile, picture: SampleSheet | FieldSnapshot | None
+    ) -> None:
+        """`picture`: a SampleSheet (images), a FieldSnapshot (2D points) or None (the 2D
+        points of a logged run: the generator alone)."""
         from ganviz_gui.core.live_views import SampleSheet
 
         workspace = self.workspace
@@ -275,7 +426,9 @@ class InspectionController(QObject):
         if isinstance(picture, SampleSheet):
             if not _same_step_with_real_samples(workspace.sheet, picture):
                 workspace.set_sheet(picture)
-        elif workspace.field is None or workspace.field.step != picture.step:
+        elif picture is not None and (
+            workspace.field is None or workspace.field.step != picture.step
+        ):
             workspace.set_field(picture)
 
     # ------------------------------------------------------------------ compare
@@ -291,13 +444,17 @@ class InspectionController(QObject):
             self._compare_with(views)
             return
         self._comparing = path
-        self._compare_loader.submit(lambda: load_checkpoint_views(step, path))
+        trust = self._trusted
+        self._compare_loader.submit(lambda: load_checkpoint_views(step, path, trust=trust))
 
     def _on_compare_loaded(self, result: Any, error: str) -> None:
         if error:
             if self._comparing is not None:
                 self._checkpoint_failed(
-                    error, "Cannot compare with that checkpoint", self._comparing
+                    error,
+                    "Cannot compare with that checkpoint",
+                    self._comparing,
+                    self._compare_again,
                 )
             return
         generator = result[1]
@@ -305,14 +462,77 @@ class InspectionController(QObject):
         if generator.path == self.workspace.checkpoint_at(self.workspace.comparison_step):
             self._compare_with(result)
 
+    def _compare_again(self) -> None:
+        if self.workspace.comparison_step is not None:
+            self._on_comparison_wanted(self.workspace.comparison_step)
+
     def _compare_with(self, views: CheckpointViews) -> None:
         from ganviz_gui.core.live_views import SampleSheet
 
         if isinstance(views[2], SampleSheet):
             self.workspace.set_comparison(views[2])
 
+    # ------------------------------------------------------------------ TensorBoard tags
+    def remap_tags(self, mapping: Any) -> None:
+        """Plot the opened log's tags as `mapping` says (a `core.tag_mapping.TagMapping`):
+        the next poll redraws the run from what was read, and the mapping is remembered."""
+        source = self.source
+        if source is None or not hasattr(source, "set_mapping"):
+            return
+        source.set_mapping(mapping)
+        self.saved_mappings[str(Path(source.run_dir).resolve())] = mapping.to_dict()
+        self.mappings_changed.emit()
+        self.poll()
+
+    def _apply_saved_mapping(self, source: Any) -> None:
+        from ganviz_gui.core.errors import ConfigError
+        from ganviz_gui.core.tag_mapping import TagMapping
+
+        saved = self.saved_mappings.get(str(Path(source.run_dir).resolve()))
+        if saved is None:
+            return
+        try:
+            self.remap_tags(TagMapping.from_dict(saved))
+        except ConfigError as exc:
+            self.workspace.say(f"The saved tag mapping of this log is not used: {exc}")
+
+    # ------------------------------------------------------------------ overlaid runs
+    def overlay_path(self, path: str) -> None:
+        """Draw another run's curves over the plots (read in the background, then followed)."""
+        self.workspace.say(f"Reading {path} to overlay it...", 0)
+        self._overlay_reader.submit(lambda: read_overlay(path))
+
+    def _on_overlay_read(self, result: Any, error: str) -> None:
+        if error:
+            self.workspace.warn(f"Cannot overlay it:\n{error}")
+            return
+        source, records = result
+        path = Path(source.run_dir)  # every source of a run on disk knows its folder
+        self._overlay_sources[path] = source
+        run = self.workspace.overlay(path.name, path, records)
+        self.workspace.say(f"Overlaid {run.name}: {len(records):,} records", 8000)
+        self._overlay_timer.start()
+
+    def _on_overlays_changed(self, overlays: list) -> None:
+        kept = {run.path for run in overlays}
+        self._overlay_sources = {p: s for p, s in self._overlay_sources.items() if p in kept}
+        if not self._overlay_sources:
+            self._overlay_timer.stop()
+
+    def _poll_overlays(self) -> None:
+        sources = list(self._overlay_sources.items())
+        if sources and not self._overlay_polling:
+            self._overlay_polling = True
+            self._overlay_poller.submit(lambda: [(p, s.poll_all().records) for p, s in sources])
+
+    def _on_overlays_polled(self, result: Any, error: str) -> None:
+        self._overlay_polling = False
+        for path, records in result or []:
+            self.workspace.extend_overlay(path, as_columns(records))
+
     def shutdown(self) -> None:
         self._poll_timer.stop()
+        self._overlay_timer.stop()
         self.source = None
 
 

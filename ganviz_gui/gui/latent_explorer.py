@@ -224,7 +224,14 @@ class LatentExplorer(QWidget):
         """A file opened is explored afresh; another checkpoint of the run shown keeps the
         decoder and (where it does not depend on the weights) the plane; the live run's newest
         weights are shown only while following training."""
-        if shown is None or self._closed:
+        if self._closed:
+            return
+        if shown is None:
+            if self.workspace.run is not None:  # a run without a checkpoint yet
+                self.forget_generator(
+                    "This run has no checkpoint yet: the explorer needs a generator's weights. "
+                    "It opens one as soon as the run writes one."
+                )
             return
         if shown.origin == "opened":
             self.set_generator(shown.generator)
@@ -269,6 +276,12 @@ class LatentExplorer(QWidget):
         self.decoder.decoder.failed.connect(self.readout.setText)
         self.frame.show_view()
         self._make_plane()
+
+    def forget_generator(self, why: str) -> None:
+        """Nothing to explore: the last generator's decoder goes, and `why` is shown."""
+        self.close_decoder()
+        self.opened = None
+        self.frame.show_message(why)
 
     def show_generator(self, opened: GeneratorFile, keep_plane: bool = False) -> None:
         """Another checkpoint of the same run (or the live run's newest weights): same decoder

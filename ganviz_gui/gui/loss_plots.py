@@ -24,8 +24,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from ganviz_gui.core.record_columns import RecordColumns, as_columns
 from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
 from ganviz_gui.core.workspace import Workspace
+from ganviz_gui.gui.run_overlays import OverlayCurves, RunLegend
 
 if TYPE_CHECKING:
     from ganviz_gui.core.diagnostics import Finding
@@ -75,13 +77,27 @@ FINDING_PLOTS = {  # where each kind of diagnostic finding is shaded
     "oscillation": "d_outputs",
     "nonfinite": "losses",
 }
+# Recorded quantities not drawn as curves: bookkeeping, and what the Quality tab shows.
+NOT_PLOTTED = frozenset(
+    {"step", "time", "elapsed", "steps_per_sec", "d_steps", "refused_updates", "world_size"}
+    | {"modes_covered", "modes_total", "classes_covered", "classes_total", "class_counts"}
+    | {"frechet_distance"}
+)
+OTHER_PLOT = "other"  # any other scalar a run records (its own loop's, a TensorBoard tag)
+MAX_OTHER_CURVES = 8
+OTHER_COLORS = (
+    (80, 200, 220), (220, 120, 160), (160, 200, 80), (200, 160, 240),
+    (240, 200, 120), (120, 160, 240), (240, 120, 90), (170, 170, 170),
+)  # fmt: skip
 EVENT_KINDS = ("settings_changed", "nonfinite_recovery", "resumed", "error", "stopped")
 DEFAULT_SMOOTHING = 0.6
 REDRAW_HZ = 3
 
 
 class Series:
-    """One metric's points, in growable arrays, with its smoothed copy kept up to date."""
+    """One metric's points, in growable arrays, with its smoothed copy kept up to date, and
+    the extremes of both, updated with the new points only (the plots' ranges follow them:
+    scanning 10^6 points at every refresh cost more than drawing them)."""
 
     def __init__(self) -> None:
         self.steps = np.empty(1024)
@@ -90,8 +106,10 @@ class Series:
         self.count = 0
         self.smoothed_count = 0
         self.state = SmoothingState()
+        self.raw_extremes = Extremes()
+        self.smoothed_extremes = Extremes()
 
-    def extend(self, steps: list[float], values: list[float]) -> None:
+    def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
         needed = self.count + len(steps)
         if needed > self.steps.size:
             size = max(needed, 2 * self.steps.size)
@@ -101,18 +119,42 @@ class Series:
                 setattr(self, name, grown)
         self.steps[self.count : needed] = steps
         self.values[self.count : needed] = values
+        self.raw_extremes.take(self.values[self.count : needed])
         self.count = needed
 
     def smooth(self, weight: float, restart: bool = False) -> None:
         """Smooth the points not smoothed yet (all of them when `restart`)."""
         if restart:
             self.smoothed_count, self.state = 0, SmoothingState()
+            self.smoothed_extremes = Extremes()
         start = self.smoothed_count
         if start == self.count:
             return
         out, self.state = ema_smooth(self.values[start : self.count], weight, self.state)
         self.smoothed[start : self.count] = out
+        self.smoothed_extremes.take(out)
         self.smoothed_count = self.count
+
+
+class Extremes:
+    """The smallest and largest finite value seen, and the smallest positive one (log axes)."""
+
+    def __init__(self) -> None:
+        self.low, self.high, self.positive_low = np.inf, -np.inf, np.inf
+
+    def take(self, values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            self.low = min(self.low, float(finite.min()))
+            self.high = max(self.high, float(finite.max()))
+            positive = finite[finite > 0]
+            if positive.size:
+                self.positive_low = min(self.positive_low, float(positive.min()))
+
+    def as_array(self) -> np.ndarray:
+        """The extremes as values: their range is the range of everything taken."""
+        values = np.array([self.low, self.high, self.positive_low])
+        return values[np.isfinite(values)]
 
 
 class LossPlots(QWidget):
@@ -132,7 +174,7 @@ class LossPlots(QWidget):
         self._weight = DEFAULT_SMOOTHING
         self._dirty: set[str] = set()  # curves with points not drawn yet
         self._redraw_timer = QTimer(self, singleShot=True, interval=round(1000 / REDRAW_HZ))
-        self._redraw_timer.timeout.connect(self.redraw)
+        self._redraw_timer.timeout.connect(self._on_cooled_down)
 
         self.smoothing_slider = QSlider(Qt.Horizontal, objectName="smoothingSlider")
         self.smoothing_slider.setRange(0, 99)
@@ -192,10 +234,20 @@ class LossPlots(QWidget):
             self._cursor_lines.append(cursor)
             plot.getViewBox().sigRangeChangedManually.connect(self._on_zoomed_by_hand)
             self.plots[name] = plot
+        self._add_other_plot(first)
+        self.overlay_curves = OverlayCurves(
+            self.workspace,
+            self.plots,
+            [(name, [spec.key for spec in curves]) for name, _, curves in PLOTS],
+            series_of,
+            lambda: self._weight,
+        )
+        self.run_legend = RunLegend(self.workspace)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
+        layout.addWidget(self.run_legend)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.readout)
 
@@ -220,6 +272,7 @@ class LossPlots(QWidget):
         self.workspace.step_changed.connect(self.set_step_cursor)
         self.workspace.findings_changed.connect(self.set_findings)
         self.step_clicked.connect(self.workspace.scrub_to)
+        self.workspace.shown_visible_changed.connect(self._on_shown_visible_changed)
 
     # ------------------------------------------------------------------ the workspace
     def _on_run_changed(self, _run: RunInfo | None) -> None:
@@ -240,26 +293,43 @@ class LossPlots(QWidget):
         self.add_events(delta.events)
 
     # ------------------------------------------------------------------ data in
-    def add_records(self, records: list[dict[str, Any]]) -> None:
-        """Append metric records (dicts with 'step' and any metrics) and redraw what changed."""
+    def add_records(self, records: list[dict[str, Any]] | RecordColumns) -> None:
+        """Append metric records (dicts with 'step' and any metrics, or columns of them) and
+        redraw what changed. Whole curves are copied at once: 10^6 records cost milliseconds."""
         if not records:
             return
-        records = [with_coverage(r) for r in records]
+        columns = as_columns(records)
+        self._add_other_curves(columns)
         changed = []
         for key, series in self.series.items():
-            steps = [r["step"] for r in records if r.get(key) is not None]
-            if steps:
-                values = [float(r[key]) for r in records if r.get(key) is not None]
+            steps, values = series_of(columns, key)
+            if len(steps):
                 series.extend(steps, values)
                 changed.append(key)
         for key in changed:
             self.series[key].smooth(self._weight)
+        if changed:
+            self._fit_rows()
         self._dirty.update(changed)
         if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+            # New points are drawn at once, then not again until the timer runs out: a
+            # followed run's poll shows at the poll, and live training is drawn REDRAW_HZ.
+            self.redraw()
+            self._redraw_timer.start(self._redraw_interval_ms())
+
+    def _on_cooled_down(self) -> None:
+        if self._dirty:
+            self.redraw()
+            self._redraw_timer.start(self._redraw_interval_ms())
+
+    def _redraw_interval_ms(self) -> int:
+        """1/REDRAW_HZ, longer for long curves (each draw hands every point to pyqtgraph):
+        1 s at 10^6 points, so following such a run costs a few percent of a core."""
+        longest = max((series.count for series in self.series.values()), default=0)
+        return round(min(1000.0, max(1000.0 / REDRAW_HZ, longest / 1000)))
 
     def redraw(self) -> None:
-        """Draw the curves that have new points (the timer calls this at most REDRAW_HZ)."""
+        """Draw the curves that have new points (at most REDRAW_HZ, see add_records)."""
         if not self.isVisible():
             return  # drawn when shown again (showEvent)
         for key in self._dirty:
@@ -271,12 +341,18 @@ class LossPlots(QWidget):
     def _follow(self) -> None:
         """Show all data: x from 0 to a nice step count, y rounded out to nice ticks."""
         last = max((s.steps[s.count - 1] for s in self.series.values() if s.count), default=0)
+        extents = {name: self.overlay_curves.extents(name) for name, _, _ in PLOTS}
+        last = max([last, *(extent[0] for extent in extents.values())])
         x_range = (0.0, nice_ceiling(max(last, 10.0)))
         log = self.log_check.isChecked()
-        for name, _, curves in PLOTS:
+        other = (OTHER_PLOT, "", tuple(CurveSpec(key, key, (0, 0, 0)) for key in self._other_keys))
+        for name, _, curves in (*PLOTS, other):
             plot = self.plots[name]
             view = plot.getViewBox()
             values = [self._shown_values(spec.key) for spec in curves]
+            values += extents.get(name, (0, []))[1] if self.workspace.overlays else []
+            if not values:
+                continue
             from_zero = name in ("learning_rates", "quality")
             y_range = nice_range(np.concatenate(values), log, from_zero=from_zero)
             current = view.state["targetRange"]
@@ -285,10 +361,14 @@ class LossPlots(QWidget):
                 view.updateViewRange()
 
     def _shown_values(self, key: str) -> np.ndarray:
+        """The extremes of what one curve draws (raw and smoothed, or smoothed): their range
+        is the range of the whole curve."""
         series = self.series[key]
-        smoothed = series.smoothed[: series.count]
+        if not self.workspace.shown_visible:
+            return np.empty(0)
+        smoothed = series.smoothed_extremes.as_array()
         if self.raw_check.isChecked():
-            return np.concatenate([series.values[: series.count], smoothed])
+            return np.concatenate([series.raw_extremes.as_array(), smoothed])
         return smoothed
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
@@ -343,6 +423,7 @@ class LossPlots(QWidget):
 
     def clear(self) -> None:
         self._dirty.clear()
+        self._remove_other_curves()
         for key in self.series:
             self.series[key] = Series()
             self._raw_curves[key].setData([], [])
@@ -354,6 +435,7 @@ class LossPlots(QWidget):
         self.events.clear()
         self.set_step_cursor(None)
         self.follow_check.setChecked(True)
+        self._fit_rows()
 
     def set_step_cursor(self, step: float | None) -> None:
         """Mark the inspected step on every plot (None removes the mark)."""
@@ -390,8 +472,104 @@ class LossPlots(QWidget):
         """Dashed event markers drawn, over all plots."""
         return len(self._event_lines)
 
+    def points_drawn(self, key: str) -> int:
+        """Points of one quantity handed to its curve (which draws a downsampled view)."""
+        return 0 if key in self._dirty else self.series[key].count
+
     def point_count(self) -> int:
         return sum(s.count for s in self.series.values())
+
+    # ------------------------------------------------------------------ other scalars
+    def _add_other_plot(self, first: pg.PlotItem) -> None:
+        """A last plot, shown once a run records a scalar the plots above do not draw."""
+        plot = self.graphics.addPlot(row=len(PLOTS), col=0)
+        plot.setObjectName(OTHER_PLOT)
+        plot.setLabel("left", "Other")
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.getAxis("left").setWidth(64)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        plot.setMenuEnabled(False)
+        plot.disableAutoRange()
+        plot.setXLink(first)
+        plot.setLabel("bottom", "step")
+        plot.getViewBox().sigRangeChangedManually.connect(self._on_zoomed_by_hand)
+        self.other_legend = plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
+        self.plots[OTHER_PLOT] = plot
+        self._other_keys: list[str] = []
+        self._other_left_out: list[str] = []
+        self._show_other_plot(False)
+
+    def _show_other_plot(self, shown: bool) -> None:
+        self.plots[OTHER_PLOT].setVisible(shown)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """A run from elsewhere (a folder, a log) shows only the plots it recorded something
+        for (its own loop may log no gradient norms or learning rates); the run trained here
+        shows them all from its start. The step axis is drawn once, under the lowest plot."""
+        run = self.workspace.run
+        every_row = run is None or run.source == "trainer"
+        for name, _, curves in PLOTS:
+            recorded = any(self.series[spec.key].count for spec in curves)
+            self.plots[name].setVisible(every_row or recorded or not self._any_recorded())
+        shown = [plot for plot in self.plots.values() if plot.isVisible()]
+        for plot in self.plots.values():
+            if shown and plot is shown[-1]:
+                plot.showAxis("bottom")
+                plot.setLabel("bottom", "step")
+            else:
+                plot.hideAxis("bottom")
+
+    def _any_recorded(self) -> bool:
+        return any(series.count for series in self.series.values())
+
+    def _add_other_curves(self, columns: RecordColumns) -> None:
+        plotted = set(self.series) | NOT_PLOTTED | set(self._other_left_out)
+        new = [key for key in columns.quantities() if key not in plotted]
+        if not new:
+            return
+        plot = self.plots[OTHER_PLOT]
+        for key in new:
+            if len(self._other_keys) >= MAX_OTHER_CURVES:
+                self._other_left_out.append(key)
+                continue
+            color = OTHER_COLORS[len(self._other_keys) % len(OTHER_COLORS)]
+            self._raw_curves[key] = plot.plot(pen=pg.mkPen((*color, 70), width=1))
+            self._smooth_curves[key] = plot.plot(pen=pg.mkPen(color, width=1), name=key)
+            self._plot_of[key] = plot
+            self.series[key] = Series()
+            self._other_keys.append(key)
+        if self._other_left_out:
+            plot.setTitle(
+                f"{len(self._other_left_out)} more not drawn (File > Export > Metrics as CSV): "
+                + ", ".join(self._other_left_out[:4]),
+                size="8pt",
+            )
+        self._show_other_plot(True)
+
+    def _remove_other_curves(self) -> None:
+        plot = self.plots[OTHER_PLOT]
+        for key in self._other_keys:
+            plot.removeItem(self._raw_curves.pop(key))
+            plot.removeItem(self._smooth_curves.pop(key))
+            del self.series[key], self._plot_of[key]
+        self.other_legend.clear()
+        plot.setTitle(None)
+        self._other_keys, self._other_left_out = [], []
+        self._show_other_plot(False)
+
+    @property
+    def other_keys(self) -> list[str]:
+        """The other scalars drawn in the last plot."""
+        return list(self._other_keys)
+
+    def _on_shown_visible_changed(self, visible: bool) -> None:
+        for key in self.series:
+            self._smooth_curves[key].setVisible(visible)
+            self._raw_curves[key].setVisible(visible and self.raw_check.isChecked())
+        if self.follow_check.isChecked():
+            self._follow()
 
     # ------------------------------------------------------------------ drawing
     def _draw(self, key: str) -> None:
@@ -409,6 +587,8 @@ class LossPlots(QWidget):
             series.smooth(self._weight, restart=True)
             if series.count:
                 self._draw(key)
+        if hasattr(self, "overlay_curves"):
+            self.overlay_curves.redraw()
 
     def _on_raw_toggled(self, shown: bool) -> None:
         for key, curve in self._raw_curves.items():
@@ -442,7 +622,13 @@ class LossPlots(QWidget):
 
     def show_readout(self, plot_name: str, step: float) -> str:
         """Values of the plot's curves at the recorded step nearest `step`; returns the text."""
-        curves = next(c for n, _, c in PLOTS if n == plot_name)
+        if plot_name == OTHER_PLOT:
+            curves = tuple(
+                CurveSpec(key, key, OTHER_COLORS[i % len(OTHER_COLORS)])
+                for i, key in enumerate(self._other_keys)
+            )
+        else:
+            curves = next(c for n, _, c in PLOTS if n == plot_name)
         parts = []
         nearest_step = None
         for spec in curves:
@@ -470,12 +656,25 @@ class LossPlots(QWidget):
         return text
 
 
-def with_coverage(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with `coverage`: the share of modes (2D) or classes (images) covered."""
+def series_of(columns: RecordColumns, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of one drawn quantity (coverage is computed from its counts)."""
+    return coverage(columns) if key == "coverage" else columns.series(key)
+
+
+def coverage(columns: RecordColumns) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, share of modes (2D) or classes (images) covered) of the records measuring it."""
+    steps, shares = [], []
     for covered, total in (("modes_covered", "modes_total"), ("classes_covered", "classes_total")):
-        if record.get(covered) is not None and record.get(total):
-            return {**record, "coverage": record[covered] / record[total]}
-    return record
+        count, of = columns.column(covered), columns.column(total)
+        measured = np.isfinite(count) & np.isfinite(of) & (of > 0)
+        if measured.any():
+            steps.append(columns.steps[measured])
+            shares.append(count[measured] / of[measured])
+    if not steps:
+        return np.empty(0), np.empty(0)
+    steps_all, shares_all = np.concatenate(steps), np.concatenate(shares)
+    order = np.argsort(steps_all, kind="stable")
+    return steps_all[order], shares_all[order]
 
 
 def _colored_title(title: str, curves: tuple[CurveSpec, ...]) -> str:

@@ -14,6 +14,7 @@ imported in the background once the window has painted.
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -33,7 +34,13 @@ from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui import file_dialogs, help_dialogs
 from ganviz_gui.gui.actions import ActionRegistry
 from ganviz_gui.gui.app import app_icon
-from ganviz_gui.gui.app_settings import SETTINGS_VERSION, RecentItems, app_settings
+from ganviz_gui.gui.app_settings import (
+    SETTINGS_VERSION,
+    RecentItems,
+    TrustedRuns,
+    app_settings,
+    load_json_setting,
+)
 from ganviz_gui.gui.background import close_jobs
 from ganviz_gui.gui.checkpoint_compare import CheckpointCompare
 from ganviz_gui.gui.diagnostics_panel import DiagnosticsPanel
@@ -76,7 +83,7 @@ class MainWindow(QMainWindow):
         self.inspector = InspectionController(
             workspace,
             training_active=lambda: self.trainer.active,
-            confirm_trust=lambda path: file_dialogs.confirm_trust(self, path),
+            confirm_trust=self._confirm_trust,
             parent=self,
         )
         self.setup = SetupController(workspace, parent=self)
@@ -112,6 +119,7 @@ class MainWindow(QMainWindow):
         )
         self._default_state = self.saveState(SETTINGS_VERSION)
         self._wire()
+        self.trusted_runs = TrustedRuns()
         self._restore_settings()
         self.setup_panel.refresh_preview()  # the panel's first request came before we listened
         self.statusBar().showMessage("Loading the engine (torch)...")
@@ -169,8 +177,10 @@ class MainWindow(QMainWindow):
         self.sample_grid.sample_opened.connect(self.neighbours.find)
         trainer.state_changed.connect(self.registry.refresh)
         self.inspector.file_opened.connect(self.recent_files.remember)
+        self.inspector.mappings_changed.connect(self.save_settings)
         self.inspector.opened.connect(self._raise_opened_view)
         workspace.run_changed.connect(self._on_run_changed)
+        workspace.run_changed.connect(lambda _: self.registry.refresh())
         workspace.problem.connect(self._show_error)
         # Pictures of hidden docks are not computed by the training thread.
         self.field_dock.visibilityChanged.connect(lambda _: self._tell_shown())
@@ -301,8 +311,22 @@ class MainWindow(QMainWindow):
             self.resume_run_folder(folder)
 
     # ------------------------------------------------------------------ opening
-    def open_path(self, path: str, trust: bool = False) -> None:
-        self.inspector.open_path(path, trust)
+    def open_path(self, path: str, trust: bool = False, follow: bool = False) -> None:
+        self.inspector.open_path(path, trust, follow)
+
+    def _confirm_trust(self, path: str) -> bool:
+        """Ask before running a file's code, once per run folder (remembered)."""
+        from ganviz_gui.core.run_folder import run_dir_of
+
+        if self.trusted_runs.trusts(path):
+            return True
+        if not file_dialogs.confirm_trust(self, path):
+            return False
+        run_dir = run_dir_of(path)
+        if run_dir is not None:
+            self.trusted_runs.trust(run_dir)
+            self.trusted_runs.save(app_settings())
+        return True
 
     def open_example(self) -> None:
         """The example run shipped in resources/ (trained by scripts/make_example_run.py)."""
@@ -321,9 +345,34 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def _choose_folder_to_open(self) -> None:
-        folder = file_dialogs.ask_folder(self, "Open a run folder")
+        folder = file_dialogs.ask_folder(self, "Open a run folder or a TensorBoard log")
         if folder:
             self.open_path(folder)
+
+    def edit_tensorboard_tags(self) -> None:
+        """Show what each tag of the opened log is plotted as; the user's corrections redraw
+        the run and are remembered for that log."""
+        from ganviz_gui.core.tensorboard_log import TensorBoardSource
+        from ganviz_gui.gui.tag_mapping_dialog import TagMappingDialog
+
+        source = self.inspector.source
+        if not isinstance(source, TensorBoardSource):
+            return
+        dialog = TagMappingDialog(
+            source.tag_rows(), source.image_counts(), source.mapping, source.picture_tag, self
+        )
+        if dialog.exec() == TagMappingDialog.DialogCode.Accepted:
+            self.inspector.remap_tags(dialog.chosen_mapping())
+
+    def _choose_run_to_overlay(self) -> None:
+        folder = file_dialogs.ask_folder(self, "Overlay a run folder or TensorBoard log")
+        if folder:
+            self.inspector.overlay_path(folder)
+
+    def _choose_folder_to_follow(self) -> None:
+        folder = file_dialogs.ask_folder(self, "Follow a run folder or TensorBoard log")
+        if folder:
+            self.open_path(folder, follow=True)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -354,6 +403,8 @@ class MainWindow(QMainWindow):
             self._raise_on_first_paint = self.field_dock
         self.recent_runs.load(settings)
         self.recent_files.load(settings)
+        self.trusted_runs.load(settings)
+        self.inspector.saved_mappings = load_json_setting(settings, "tensorboard/mappings", {})
         theme = settings.value("view/theme", "system")
         self.set_theme(theme if isinstance(theme, str) and theme in dict(THEMES) else "system")
         problem = self.setup_panel.restore(settings)
@@ -366,6 +417,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
         self.recent_runs.save(settings)
         self.recent_files.save(settings)
+        settings.setValue("tensorboard/mappings", json.dumps(self.inspector.saved_mappings))
         settings.setValue("view/theme", self.theme)
         self.setup_panel.save(settings)
         settings.sync()

@@ -130,9 +130,11 @@ class NetworkView(QWidget):
         """Another run: its layer statistics, and its networks' architecture (built from its
         settings on a background thread: shapes need no weights)."""
         self.clear()
-        if run is None or run.config is None or not run.sample_shape:
+        if run is None:
             return
-        self.set_stats(self.workspace.stats)
+        self.set_stats(self.workspace.stats)  # layer health, whoever wrote the run
+        if run.config is None or not run.sample_shape:
+            return  # not GANViz's own networks: the layers come from the generator's file
         config, shape = run.config, tuple(run.sample_shape)
 
         def describe() -> Any:
@@ -167,10 +169,10 @@ class NetworkView(QWidget):
                 self.set_generator_file(generator, torch.from_numpy(run.fixed_noise))
             return
         self.set_generator_file(generator, generator.probe_latents())
-        if run is None:  # a lone generator file: its layers come from the file's networks
+        if run is None or run.config is None:  # a lone file, or a run of the user's own networks
             from ganviz_gui.core.network_probe import describe_generator_file
 
-            self._describer.submit(lambda: (None, describe_generator_file(generator)))
+            self._describer.submit(lambda: (run, describe_generator_file(generator)))
 
     def _on_described(self, result: Any, error: str) -> None:
         if error:

@@ -32,7 +32,8 @@ class RunScrubber(QToolBar):
         self.slider.setMinimumWidth(300)
         self.slider.setPageStep(1)
         self.label = named(QLabel(), "scrubStepLabel")
-        self.addWidget(QLabel(" Checkpoint "))
+        self.kind_label = named(QLabel(" Checkpoint "), "scrubKindLabel")
+        self.addWidget(self.kind_label)
         self.addWidget(self.play_button)
         self.addWidget(self.slider)
         self.addWidget(self.label)
@@ -44,6 +45,7 @@ class RunScrubber(QToolBar):
         workspace.run_changed.connect(self._on_shape_changed)
         workspace.mode_changed.connect(self._on_shape_changed)
         workspace.checkpoints_changed.connect(self._on_shape_changed)
+        workspace.pictures_changed.connect(self._on_shape_changed)
         workspace.step_changed.connect(self._on_step_changed)
         # Hidden until a run is inspected; applied once the window has placed this tool bar
         # (adding a tool bar to a window shows it).
@@ -53,8 +55,9 @@ class RunScrubber(QToolBar):
     def _on_shape_changed(self, _what: Any) -> None:
         """The run, its mode or its checkpoints changed: the notches and visibility follow."""
         workspace = self.workspace
-        shown = workspace.inspecting_run and bool(workspace.checkpoints)
-        self.steps = [step for step, _ in workspace.checkpoints] if shown else []
+        self.steps = workspace.scrub_steps if workspace.inspecting_run else []
+        shown = bool(self.steps)
+        self.kind_label.setText(" Checkpoint " if workspace.checkpoints else " Sample ")
         if not shown:
             self.stop()
         self.slider.blockSignals(True)

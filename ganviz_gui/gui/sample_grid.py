@@ -134,7 +134,7 @@ class SampleGrid(QWidget):
         self.real_item.setPos(width + GAP, 0)
         self.real_label.setPos(width + GAP, 0)
         self.fake_label.setPos(0, 0)
-        self.fake_label.setText(f"generated (EMA), step {sheet.step:,}")
+        self.fake_label.setText(f"{sheet.caption}, step {sheet.step:,}")
         if first:
             self._apply_zoom()
 

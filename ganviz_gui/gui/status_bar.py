@@ -1,17 +1,20 @@
 """The status bar as a view of the workspace: the run shown, where it stands, where it lives.
 
 Step, steps/s, ETA and time spent training follow a live run's progress; an inspected run shows
-the step of the slider. Everything is reset when another run (or a lone generator) is shown,
+the step of the slider; a followed run (another process writes it) also shows how far it is
+recorded and how long ago its last record was written, so a writer that died is noticed. Everything is reset when another run (or a lone generator) is shown,
 so no label ever describes the previous run.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl
+import time
+
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from ganviz_gui.core.workspace import Progress, RunInfo, Workspace
+from ganviz_gui.core.workspace import Mode, Progress, RunInfo, Workspace
 from ganviz_gui.gui.panel_frame import named
 
 
@@ -33,6 +36,10 @@ class RunStatusBar:
         workspace.progress_changed.connect(self._on_progress_changed)
         workspace.step_changed.connect(self._on_step_changed)
         workspace.message.connect(self._on_message)
+        workspace.mode_changed.connect(self._on_followed_changed)
+        workspace.run_extended.connect(self._on_followed_changed)
+        self._age_timer = QTimer(bar, interval=1000)
+        self._age_timer.timeout.connect(self._show_last_write)
 
     def labels(self) -> tuple[QLabel, ...]:
         return (
@@ -83,9 +90,35 @@ class RunStatusBar:
 
     def _on_step_changed(self, step: int | None) -> None:
         workspace = self.workspace
-        if workspace.inspecting_run and step is not None:
-            last = workspace.checkpoints[-1][0] if workspace.checkpoints else step
+        if workspace.mode == Mode.FOLLOWING and workspace.run is not None:
+            recorded = workspace.records.steps
+            to = f"{int(recorded.max()):,}" if len(recorded) else "-"
+            shown = f"step {step:,} shown, " if step is not None else ""
+            self.step_label.setText(f"{shown}recorded to step {to} (following)")
+        elif workspace.inspecting_run and step is not None:
+            scrub = workspace.scrub_steps
+            last = scrub[-1] if scrub else step
             self.step_label.setText(f"step {step:,} of {last:,} (inspecting)")
+
+    def _on_followed_changed(self, _what: object) -> None:
+        following = self.workspace.mode == Mode.FOLLOWING
+        if following and not self._age_timer.isActive():
+            self._age_timer.start()
+        elif not following:
+            self._age_timer.stop()
+            self.rate_label.setText("")
+        self._on_step_changed(self.workspace.step)
+        self._show_last_write()
+
+    def _show_last_write(self) -> None:
+        """How long ago the followed run's newest record was written (its `time` field)."""
+        if self.workspace.mode != Mode.FOLLOWING:
+            return
+        times = self.workspace.records.column("time")[-64:]
+        written = times[times == times][-1:]  # the newest record that says when
+        if len(written):
+            age = max(0.0, time.time() - float(written[0]))
+            self.rate_label.setText(f"last record {clock(age)} ago")
 
 
 def open_folder(link: str) -> None:

@@ -28,6 +28,7 @@ from ganviz_gui.core.live_loop import (
     Step,
     TrainingUpdate,
 )
+from ganviz_gui.core.record_columns import RecordColumns, as_columns
 from ganviz_gui.core.run_sources import RunFolderSource, TrainerSource
 from ganviz_gui.core.workspace import Mode, Progress, RunDelta, ShownGenerator, Workspace
 from ganviz_gui.gui.background import LatestOnly
@@ -186,7 +187,7 @@ class TrainingController(QObject):
         if self._continues_a_run:
             # Its curves so far, read off the GUI thread (the run waits paused meanwhile).
             run_dir = self.source.run_dir
-            self._history.submit(lambda: (started, RunFolderSource(run_dir).poll()))
+            self._history.submit(lambda: (started, RunFolderSource(run_dir).poll_all()))
         message = f"Training {started.data_summary} on {started.device}"
         if started.skipped_files:
             message += f" ({len(started.skipped_files)} unreadable file(s) skipped)"
@@ -295,7 +296,7 @@ class TrainingController(QObject):
         # the pictures they show.
         workspace.extend(
             RunDelta(
-                records=_then_newer(history.records, workspace.records),
+                records=_records_then_newer(history.records, workspace.records),
                 events=_then_newer(history.events, workspace.events),
                 stats=_then_newer(history.stats, workspace.stats),
                 restarted=True,
@@ -316,6 +317,14 @@ class TrainingController(QObject):
             worker = self.training.worker
             worker.set_weights_interval(self.workspace.follow_interval)
             worker.set_wanted("weights", self.workspace.live_weights_wanted)
+
+
+def _records_then_newer(before: RecordColumns | list, since: RecordColumns) -> RecordColumns:
+    """Metric records read from the run's files, then those sent live after the newest."""
+    merged = as_columns(before)
+    newest = float(merged.steps.max()) if len(merged) else -1.0
+    merged.append(since.after_step(newest))
+    return merged
 
 
 def _then_newer(before: list[dict[str, Any]], since: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,9 +32,22 @@ def window_actions(window: MainWindow) -> list[ActionSpec | MenuItem]:
         ActionSpec("openAction", "&Open...", window._choose_file_to_open, "File", "Ctrl+O",
                    "A checkpoint, a DCGAN state_dict or a TorchScript generator"),
         ActionSpec("openRunAction", "Open run &folder...", window._choose_folder_to_open,
-                   "File", "Ctrl+Shift+O"),
+                   "File", "Ctrl+Shift+O",
+                   "A GANViz run folder (also one your own loop writes with ganviz_gui.Run) "
+                   "or a TensorBoard log"),
+        ActionSpec("followRunAction", "&Follow run folder...", window._choose_folder_to_follow,
+                   "File", "Ctrl+Shift+F",
+                   "Watch a run another process or machine is writing: new records, samples and "
+                   "checkpoints appear within a second"),
         ActionSpec("openExampleAction", "Open e&xample", window.open_example, "File",
                    tip="A small digits DCGAN run trained by GANViz, to try the inspection views"),
+        ActionSpec("overlayRunAction", "Overlay a run on the plots...",
+                   window._choose_run_to_overlay, "File",
+                   tip="Draw another run's curves over this one's, each run a colour"),
+        ActionSpec("tensorboardTagsAction", "TensorBoard tags...", window.edit_tensorboard_tags,
+                   "File", tip="What each tag of the opened TensorBoard log is plotted as",
+                   enabled_when=lambda: window.workspace.run is not None
+                   and window.workspace.run.source == "tensorboard"),
         MenuItem("File", "Open recent", "recentFilesMenu"),
         MenuItem("File", "Export", "exportMenu"),
         ActionSpec("exportGridAction", "Sample grid as PNG (true pixels)...",

@@ -200,3 +200,15 @@ def test_diagnose_prints_the_findings_of_a_run_folder(capsys, tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     assert main(["diagnose", str(tmp_path)]) == 2
     assert "config.json: unreadable" in capsys.readouterr().err
+
+
+def test_diagnose_reads_a_run_logged_from_someone_elses_loop(capsys, tmp_path):
+    """config.json then holds the user's own settings, not GANViz's: diagnosed all the same."""
+    runs = Path(__file__).parent.parent / "data" / "diagnostic_runs"
+    run = tmp_path / "own"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"lr": 0.0002, "epochs": 5}))
+    (run / "metrics.jsonl").write_text((runs / "strong_d" / "metrics.jsonl").read_text())
+    assert main(["diagnose", str(run), "--json"]) == 0
+    kinds = [finding["kind"] for finding in json.loads(capsys.readouterr().out)]
+    assert "d_overpowering" in kinds

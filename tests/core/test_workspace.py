@@ -234,3 +234,77 @@ def test_the_trainer_source_passes_updates_and_lists_checkpoints_at_most_once_a_
     (tmp_path / "checkpoints" / "step_00000020.pt").write_bytes(b"x")
     source.checkpoint_written()  # a save on request is listed at once
     assert [step for step, _ in source.poll().checkpoints] == [10, 20]
+
+
+def test_a_run_folder_source_says_whether_the_run_is_still_being_written(tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        json.dumps({"step": 0, "kind": "started", "data": {"sample_shape": [1, 8, 8]}}) + "\n"
+    )
+    source = RunFolderSource(tmp_path)
+    source.poll()
+    assert source.writing is True and source.describe().sample_shape == (1, 8, 8)
+    with open(events, "a") as handle:
+        handle.write(json.dumps({"step": 50, "kind": "closed", "reason": "finished"}) + "\n")
+    source.poll()
+    assert source.writing is False and source.ended["reason"] == "finished"
+    with open(events, "a") as handle:
+        handle.write(json.dumps({"step": 50, "kind": "resumed"}) + "\n")
+    source.poll()
+    assert source.writing is True and source.ended is None
+
+
+def test_a_run_folder_source_offers_its_sample_pictures(tmp_path):
+    from ganviz_gui.core.sample_images import save_png
+
+    picture = np.zeros((8, 8, 3), np.uint8)
+    save_png(picture, tmp_path / "samples" / "step_00000000.png")
+    source = RunFolderSource(tmp_path)
+    assert [step for step, _ in source.poll().pictures] == [0]
+    save_png(picture, tmp_path / "samples" / "step_00000100.png")
+    assert [step for step, _ in source.poll().pictures] == [0, 100]
+    assert source.poll().pictures is None  # unchanged
+
+
+def test_a_long_metrics_file_is_read_a_piece_per_poll(tmp_path):
+    lines = [json.dumps({"step": s, "loss_d": 1.0}) for s in range(3000)]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    source = RunFolderSource(tmp_path)
+    for tail in source._tails.values():
+        tail.max_bytes = 10_000
+    first = source.poll()
+    assert 0 < len(first.records) < 3000 and source.more
+    everything = source.poll_all()
+    assert len(first.records) + len(everything.records) == 3000 and not source.more
+    assert everything.records[-1] == {"step": 2999, "loss_d": 1.0}
+
+
+def test_a_run_without_checkpoints_is_scrubbed_over_its_pictures():
+    workspace = Workspace()
+    pictures = [(0, Path("a.png")), (100, Path("b.png")), (200, Path("c.png"))]
+    workspace.show_run(run_info(), Mode.INSPECTING, RunDelta(pictures=pictures))
+    assert workspace.scrub_steps == [0, 100, 200]
+    workspace.go_to_step(130)
+    assert workspace.step == 100
+    assert workspace.picture_at(150) == Path("b.png") and workspace.picture_at(-1) is None
+    workspace.extend(RunDelta(checkpoints=[(150, Path("step_150.pt"))]))
+    assert workspace.scrub_steps == [150]  # checkpoints, once there are any
+
+
+def test_overlaid_runs_get_their_own_colours_and_can_be_hidden(tmp_path):
+    from ganviz_gui.core.record_columns import RecordColumns
+
+    workspace = Workspace()
+    seen = []
+    workspace.overlays_changed.connect(lambda runs: seen.append([r.name for r in runs]))
+    a = workspace.overlay("a", tmp_path / "a", RecordColumns.from_records([{"step": 1}]))
+    b = workspace.overlay("b", tmp_path / "b", RecordColumns())
+    assert a.color != b.color and seen == [["a"], ["a", "b"]]
+    workspace.extend_overlay(tmp_path / "b", RecordColumns.from_records([{"step": 5, "x": 1.0}]))
+    assert len(b.records) == 1
+    workspace.set_overlay_visible(tmp_path / "a", False)
+    assert not a.visible
+    workspace.show_run(run_info(), Mode.INSPECTING)
+    assert len(workspace.overlays) == 2  # kept when another run is shown
+    workspace.remove_overlays()
+    assert workspace.overlays == []

@@ -365,7 +365,12 @@ def test_ganviz_without_a_command_opens_the_window(monkeypatch):
     monkeypatch.setattr(app, "run_app", lambda **kwargs: opened.append(kwargs) or 0)
     assert cli.main([]) == 0
     assert cli.main(["open", __file__, "--trust"]) == 0
-    assert opened == [{"open_path": None, "trust": False}, {"open_path": __file__, "trust": True}]
+    assert cli.main(["open", __file__, "--follow"]) == 0
+    assert opened == [
+        {"open_path": None, "trust": False, "follow": False},
+        {"open_path": __file__, "trust": True, "follow": False},
+        {"open_path": __file__, "trust": False, "follow": True},
+    ]
     assert cli.main(["open", "/no/such/run"]) == 2
 
 

@@ -112,7 +112,8 @@ def test_a_live_run_fills_the_network_view_and_is_diagnosed(qtbot, window):
 def test_findings_are_listed_shaded_on_the_plots_and_lead_to_their_step(qtbot, window):
     show_recorded_run(window, RUNS / "strong_d")
     panel = window.diagnostics
-    assert panel.findings_list.count() == 2
+    # Diagnosed on a background thread: findings arrive a moment after the run.
+    qtbot.waitUntil(lambda: panel.findings_list.count() == 2, timeout=WAIT_MS)
     assert len(window.loss_plots.shaded_ranges()) == 2
     assert "1 of 8 modes" in panel.summary.text() or "of 8 modes" in panel.summary.text()
     panel.findings_list.setCurrentRow(0)
@@ -123,8 +124,9 @@ def test_findings_are_listed_shaded_on_the_plots_and_lead_to_their_step(qtbot, w
 
 def test_a_healthy_run_says_no_problems_and_why_inception_fid_is_off(qtbot, window):
     show_recorded_run(window, RUNS / "healthy")
+    details = window.diagnostics.details
+    qtbot.waitUntil(lambda: "No problems found in 200 records" in details.text(), timeout=WAIT_MS)
     assert window.diagnostics.findings == []
-    assert "No problems found in 200 records" in window.diagnostics.details.text()
     assert "Inception FID" in window.diagnostics.fid_status.text()
 
 

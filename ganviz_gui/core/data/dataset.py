@@ -71,23 +71,37 @@ class BatchSampler:
 
     The data live on the training device so a batch is one index operation, not a copy
     through a DataLoader (which costs more than a small GAN step).
+
+    Under torchrun (`world_size` > 1) every rank shuffles alike, with a generator in the same
+    state, and takes its own slice of each global batch of batch_size x world_size: the ranks
+    see different samples, and one saved position resumes them all.
     """
 
-    def __init__(self, data: torch.Tensor, batch_size: int, generator: torch.Generator):
+    def __init__(
+        self,
+        data: torch.Tensor,
+        batch_size: int,
+        generator: torch.Generator,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         self.data = data
-        self.batch_size = min(batch_size, data.shape[0])
+        self.batch_size = min(batch_size, data.shape[0] // world_size)  # per rank
         self.generator = generator
+        self._start = rank * self.batch_size  # this rank's slice of the global batch
+        self._global_batch = self.batch_size * world_size
         self._order = torch.empty(0, dtype=torch.long, device=data.device)
         self._position = 0
 
     def next(self) -> torch.Tensor:
-        if self._position + self.batch_size > self._order.numel():
+        if self._position + self._global_batch > self._order.numel():
             self._order = torch.randperm(
                 self.data.shape[0], generator=self.generator, device=self.data.device
             )
             self._position = 0
-        index = self._order[self._position : self._position + self.batch_size]
-        self._position += self.batch_size
+        start = self._position + self._start
+        index = self._order[start : start + self.batch_size]
+        self._position += self._global_batch
         return to_model_space(self.data[index])
 
     def state_dict(self) -> dict:

@@ -1,0 +1,81 @@
+"""Metric records as columns: what a record held comes back, damaged lines are skipped and
+counted, and a long file is read in pieces."""
+
+import json
+
+import numpy as np
+
+from ganviz_gui.core.record_columns import (
+    RecordColumns,
+    as_columns,
+    parse_jsonl,
+    read_record_columns,
+)
+
+
+def test_columns_give_back_every_value_a_record_held():
+    records = [
+        {"step": 0, "loss_d": 1.5, "d_steps": 1},
+        {"step": 10, "loss_g": 0.5, "class_counts": [3, 4], "note": "text"},
+        {"step": 20, "loss_d": None, "loss_g": 0.25},
+    ]
+    columns = RecordColumns.from_records(records)
+    assert len(columns) == 3
+    assert columns[0] == {"step": 0, "loss_d": 1.5, "d_steps": 1}
+    assert columns[1] == {"step": 10, "loss_g": 0.5, "class_counts": [3, 4], "note": "text"}
+    assert columns[-1] == {"step": 20, "loss_g": 0.25}  # null (a NaN written) reads as absent
+    steps, values = columns.series("loss_g")
+    np.testing.assert_array_equal(steps, [10, 20])
+    np.testing.assert_array_equal(values, [0.5, 0.25])
+    assert np.isnan(columns.column("loss_d")[1])
+    assert columns.newest_with({"class_counts"}) == columns[1]
+    assert columns.quantities() == ["loss_d", "d_steps", "loss_g"]
+
+
+def test_records_without_a_numeric_step_are_left_out():
+    columns = RecordColumns.from_records([{"step": "x"}, {"loss_d": 1.0}, {"step": 3}, 7])
+    assert list(columns) == [{"step": 3}]
+
+
+def test_appending_grows_in_place_and_keys_that_appear_later_read_nan_before():
+    columns = RecordColumns()
+    for start in range(0, 5000, 1000):
+        columns.append([{"step": s, "loss_d": float(s)} for s in range(start, start + 1000)])
+    columns.append([{"step": 5000, "extra": 2.0}])
+    assert len(columns) == 5001
+    assert np.isnan(columns.column("extra")[:5000]).all() and columns.column("extra")[-1] == 2.0
+    assert columns.column("loss_d")[4999] == 4999.0
+
+
+def test_a_snapshot_stays_as_it_was_while_the_columns_grow():
+    columns = as_columns([{"step": s, "loss_d": 1.0} for s in range(10)])
+    snapshot = columns.snapshot()
+    columns.append([{"step": s, "loss_d": 2.0, "new": 1.0} for s in range(10, 5000)])
+    assert len(snapshot) == 10 and snapshot.quantities() == ["loss_d"]
+    assert (snapshot.column("loss_d") == 1.0).all()
+
+
+def test_after_step_picks_the_later_records():
+    columns = as_columns([{"step": s, "x": s, "counts": [s]} for s in range(5)])
+    later = columns.after_step(2)
+    assert list(later) == [
+        {"step": 3, "x": 3.0, "counts": [3]},
+        {"step": 4, "x": 4.0, "counts": [4]},
+    ]
+
+
+def test_damaged_lines_are_skipped_and_counted_and_nan_of_old_files_is_read():
+    data = b'{"step": 1}\n{"step": 2, "loss_d": NaN}\nnot json\n[1, 2]\n{"step": 3}'
+    records, damaged = parse_jsonl(data)
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert damaged == 2
+
+
+def test_a_long_file_is_read_in_pieces_and_an_unfinished_last_line_is_left(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    lines = [json.dumps({"step": s, "loss_d": s / 10}) for s in range(20_000)]
+    path.write_text("\n".join(lines) + '\n{"step": 20000, "loss', encoding="utf-8")
+    columns = read_record_columns(path, chunk_bytes=4096)  # hundreds of pieces
+    assert len(columns) == 20_000
+    np.testing.assert_allclose(columns.column("loss_d"), np.arange(20_000) / 10)
+    assert len(read_record_columns(tmp_path / "missing.jsonl")) == 0
