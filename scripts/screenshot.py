@@ -70,6 +70,15 @@ def main() -> int:
     return 0
 
 
+def save_and_close(app, window, out: Path) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out))
+    window.close()
+    app.processEvents()
+    print(f"wrote {out}")
+    return 0
+
+
 def wait(ms: int) -> None:
     """Let the window run for `ms` milliseconds."""
     from PySide6.QtCore import QEventLoop, QTimer
@@ -97,12 +106,7 @@ def shoot_explorer(app, window, args) -> int:
     wait(1000)  # the mosaic and the cursor's sample of that plane
     window.explorer_dock.raise_()  # a 2D run opens on the field view
     wait(300)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(args.out))
-    window.close()
-    app.processEvents()
-    print(f"wrote {args.out}")
-    return 0
+    return save_and_close(app, window, args.out)
 
 
 def shoot_following(app, window, args) -> int:
@@ -116,12 +120,7 @@ def shoot_following(app, window, args) -> int:
     if window.error_box is not None:
         print(window.error_box.text(), file=sys.stderr)
         return 1
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(args.out))
-    window.close()
-    app.processEvents()
-    print(f"wrote {args.out}")
-    return 0
+    return save_and_close(app, window, args.out)
 
 
 if __name__ == "__main__":

@@ -167,13 +167,18 @@ def load_checkpoint(path: str | Path, state: Any = None) -> Checkpoint:
 def check_format(state: Any, path: Path) -> None:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: a PyTorch file, but not a GANViz checkpoint")
+    check_version(state, path, FORMAT_VERSION, "format")
+
+
+def check_version(state: dict[str, Any], path: Path, newest: int, what: str) -> None:
+    """Refuse a file of a format version newer than `newest` (`what`: the format's name)."""
     version = state.get("format_version")
     if not isinstance(version, int):
         raise CheckpointError(f"{path}: damaged: no format version")
-    if version > FORMAT_VERSION:
+    if version > newest:
         raise CheckpointError(
-            f"{path}: written by a newer GANViz ({state.get('app_version', '?')}, format {version}); "
-            f"this GANViz {__version__} reads formats up to {FORMAT_VERSION}: please update"
+            f"{path}: written by a newer GANViz ({state.get('app_version', '?')}, {what} "
+            f"{version}); this GANViz {__version__} reads {what}s up to {newest}: please update"
         )
 
 

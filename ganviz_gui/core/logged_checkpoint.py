@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ganviz_gui import __version__
+from ganviz_gui.core.checkpoint import check_version
 from ganviz_gui.core.errors import CheckpointError
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.generator_files import (
@@ -325,15 +326,7 @@ def _examples_dcgan_plan(state: dict[str, Any]) -> _DcganPlan | None:
 
 
 def _check(state: dict[str, Any], path: Path) -> None:
-    version = state.get("format_version")
-    if not isinstance(version, int):
-        raise CheckpointError(f"{path}: damaged: no format version")
-    if version > LOGGED_FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: written by a newer GANViz ({state.get('app_version', '?')}, logged format "
-            f"{version}); this GANViz {__version__} reads logged formats up to "
-            f"{LOGGED_FORMAT_VERSION}: please update"
-        )
+    check_version(state, path, LOGGED_FORMAT_VERSION, "logged format")
     for key, kind in _REQUIRED.items():
         if not isinstance(state.get(key), kind):
             raise CheckpointError(f"{path}: damaged: '{key}' is missing or of the wrong type")

@@ -179,6 +179,22 @@ class RecordColumns:
                 newest = max(newest, max(self._other[key]))
         return self[newest] if newest >= 0 else {}
 
+    def split(self, size: int) -> list[RecordColumns]:
+        """The records in slices of `size` rows, in order (views of these columns)."""
+        slices = []
+        for start in range(0, max(self._count, 1), size):
+            stop = min(start + size, self._count)
+            part = RecordColumns()
+            part._count = part._capacity = stop - start
+            part._steps = self._steps[start:stop]
+            part._columns = {key: values[start:stop] for key, values in self._columns.items()}
+            part._other = {
+                key: {row - start: v for row, v in others.items() if start <= row < stop}
+                for key, others in self._other.items()
+            }
+            slices.append(part)
+        return slices
+
     def after_step(self, step: float) -> RecordColumns:
         """The records past `step`, as new columns."""
         rows = np.flatnonzero(self.steps > step)

@@ -59,10 +59,10 @@ class JsonlTail:
     at most `max_bytes`, so a long file is read in pieces a view can show as they come.
     """
 
-    def __init__(self, path: Path, max_bytes: int = READ_BYTES):
+    def __init__(self, path: Path, max_bytes: int | None = None):
         self.path = path
         self.offset = 0
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes or READ_BYTES
         self.damaged = 0  # lines skipped so far
         self.more = False  # the last read stopped before the end of the file
         self.size = 0  # of the file at the last read

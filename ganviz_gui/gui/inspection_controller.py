@@ -20,14 +20,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ganviz_gui.core.record_columns import RecordColumns, as_columns
 from ganviz_gui.core.run_sources import RunFolderSource, RunSource
-from ganviz_gui.core.workspace import Mode, ShownGenerator, Workspace
+from ganviz_gui.core.workspace import Mode, RunDelta, ShownGenerator, Workspace
 from ganviz_gui.gui.background import LatestOnly
 
 if TYPE_CHECKING:
     from ganviz_gui.core.generator_files import GeneratorFile
     from ganviz_gui.core.inspection import OpenedPath
     from ganviz_gui.core.live_views import FieldSnapshot, SampleSheet
-    from ganviz_gui.core.workspace import RunDelta, RunInfo
+    from ganviz_gui.core.workspace import RunInfo
 
 # What a checkpoint shows: its generator, and its sample sheet (images) or 2D field (points);
 # None for the 2D points of a run ganviz_gui.Run logged (no settings, no real data: no field).
@@ -35,6 +35,7 @@ CheckpointViews: TypeAlias = "tuple[int, GeneratorFile, SampleSheet | FieldSnaps
 
 POLL_MS = 1000  # an opened run is looked at again this often
 POLLED_SOURCES = ("folder", "tensorboard")  # runs on disk, followed as they grow
+HANDOVER_RECORDS = 100_000  # a long run's records reach the panels in slices of this many
 CACHE_SIZE = 16  # checkpoints kept decoded: a DCGAN 64 px one is a few MB
 
 
@@ -288,12 +289,40 @@ class InspectionController(QObject):
         self._poller.submit(lambda: (source, source.poll_all() if bulk else source.poll()))
 
     def _on_polled(self, result: Any, error: str) -> None:
-        self._polling = False
         if error or result is None:
+            self._polling = False
             return  # a folder briefly unreadable (a network disk): the next poll tries again
         source, delta = result
         if source is not self.source:
+            self._polling = False
             return
+        records = delta.records
+        if isinstance(records, RecordColumns) and len(records) > HANDOVER_RECORDS:
+            # A long run's rest: handed to the panels a slice at a time, the event loop
+            # running between slices, so the window never freezes for the whole of it.
+            slices = records.split(HANDOVER_RECORDS)
+            delta.records = slices[0]
+            self._hand_over(source, delta, slices[1:])
+            return
+        self._take_poll(source, delta)
+
+    def _hand_over(self, source: Any, delta: RunDelta, rest: list[RecordColumns]) -> None:
+        if source is not self.source:
+            self._polling = False
+            return  # another run was shown meanwhile
+        if not rest:
+            self._take_poll(source, delta)
+            return
+        try:
+            self.workspace.extend(RunDelta(records=delta.records))
+        except BaseException:
+            self._polling = False  # the next poll may try again
+            raise
+        delta.records = rest[0]
+        QTimer.singleShot(0, self, lambda: self._hand_over(source, delta, rest[1:]))
+
+    def _take_poll(self, source: Any, delta: RunDelta) -> None:
+        self._polling = False
         workspace = self.workspace
         newest = workspace.scrub_steps[-1:] == [workspace.step]  # the step kept at the newest
         if delta:

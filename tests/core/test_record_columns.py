@@ -79,3 +79,13 @@ def test_a_long_file_is_read_in_pieces_and_an_unfinished_last_line_is_left(tmp_p
     assert len(columns) == 20_000
     np.testing.assert_allclose(columns.column("loss_d"), np.arange(20_000) / 10)
     assert len(read_record_columns(tmp_path / "missing.jsonl")) == 0
+
+
+def test_split_gives_slices_in_order_that_join_back():
+    columns = as_columns([{"step": s, "x": float(s), "n": [s]} for s in range(10)])
+    parts = columns.split(4)
+    assert [len(p) for p in parts] == [4, 4, 2]
+    joined = RecordColumns()
+    for part in parts:
+        joined.append(part)
+    assert joined == columns

@@ -258,3 +258,23 @@ def test_a_trusted_run_folder_is_asked_about_once(qtbot, window, tmp_path, monke
     window.open_path(str(run / "checkpoints" / "step_00000020.pt"))
     qtbot.waitUntil(lambda: window.workspace.generator.step == 20, timeout=WAIT_MS)
     assert asked == [str(run)]  # the checkpoint inside the trusted folder was not asked about
+
+
+def test_a_long_run_reaches_the_panels_in_slices_and_whole(qtbot, window, tmp_path, monkeypatch):
+    from ganviz_gui.core import run_sources
+    from ganviz_gui.gui import inspection_controller
+
+    monkeypatch.setattr(run_sources, "READ_BYTES", 20_000)  # the first piece: a few hundred
+    monkeypatch.setattr(inspection_controller, "HANDOVER_RECORDS", 700)
+    run = tmp_path / "long"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    lines = [json.dumps({"step": s, "loss_d": 1 + s % 7, "loss_g": 0.5}) for s in range(5000)]
+    (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    extended = []
+    window.workspace.run_extended.connect(lambda delta: extended.append(len(delta.records)))
+    window.open_path(str(run))
+    plots = window.loss_plots
+    qtbot.waitUntil(lambda: plots.points_drawn("loss_d") == 5000, timeout=WAIT_MS)
+    assert plots.series["loss_d"].steps[:5000].tolist() == list(range(5000))  # in order
+    assert len(extended) >= 5 and max(extended) <= 700  # the rest came in slices
