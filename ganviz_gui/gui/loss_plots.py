@@ -348,6 +348,8 @@ class LossPlots(QWidget):
         other = (OTHER_PLOT, "", tuple(CurveSpec(key, key, (0, 0, 0)) for key in self._other_keys))
         for name, _, curves in (*PLOTS, other):
             plot = self.plots[name]
+            if not plot.isVisible():
+                continue  # it gets its range when it is shown
             view = plot.getViewBox()
             values = [self._shown_values(spec.key) for spec in curves]
             values += extents.get(name, (0, []))[1] if self.workspace.overlays else []
@@ -357,7 +359,13 @@ class LossPlots(QWidget):
             y_range = nice_range(np.concatenate(values), log, from_zero=from_zero)
             current = view.state["targetRange"]
             if (tuple(current[0]), tuple(current[1])) != (x_range, y_range):
-                view.setRange(xRange=x_range, yRange=y_range, padding=0, update=False)
+                # The step range is set on the first plot only and reaches the others through
+                # their link: set on a plot not laid out yet (just shown), the link would carry
+                # its stale geometry back and shift every plot's steps.
+                first = name == PLOTS[0][0]
+                view.setRange(
+                    xRange=x_range if first else None, yRange=y_range, padding=0, update=False
+                )
                 view.updateViewRange()
 
     def _shown_values(self, key: str) -> np.ndarray:
