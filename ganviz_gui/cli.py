@@ -493,8 +493,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from ganviz_gui.core.config import TrainingConfig
     from ganviz_gui.core.diagnostics import diagnose
     from ganviz_gui.core.errors import ConfigError, DataError
-    from ganviz_gui.core.record_columns import read_record_columns
-    from ganviz_gui.core.run_folder import read_jsonl
+    from ganviz_gui.core.run_sources import RunFolderSource
 
     config_path = args.run / "config.json"
     if not config_path.is_file():
@@ -509,8 +508,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         if isinstance(settings, dict) and {"model", "dataset"} <= settings.keys():
             raise  # GANViz's own settings, damaged: the message names the file and the field
         loss = None  # a run logged from the user's own loop holds the user's config
-    records = read_record_columns(args.run / "metrics.jsonl")
-    events = read_jsonl(args.run / "events.jsonl")
+    # Read as the window reads it: in pieces, so 10^6 records never exist as dicts at once.
+    recorded = RunFolderSource(args.run).poll_all()
+    records, events = recorded.records, recorded.events
     if loss is None:  # ganviz_gui.Run says in its `started` event which loss D was given
         started = next((e for e in events if e.get("kind") == "started"), {})
         loss = started.get("loss") if isinstance(started.get("loss"), str) else None

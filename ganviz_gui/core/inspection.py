@@ -96,7 +96,9 @@ def open_run_source(path: str | Path) -> RunSource:
 
     path = Path(path)
     if is_log(path):
-        return OpenedPath(None, run_dir=path, tensorboard=True).run_source()  # type: ignore[return-value]
+        from ganviz_gui.core.tensorboard_log import TensorBoardSource
+
+        return TensorBoardSource(path)
     if is_run_folder(path):
         return RunFolderSource(path)
     run_dir = run_dir_of_checkpoint(path)

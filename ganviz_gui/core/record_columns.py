@@ -13,9 +13,7 @@ uses `column`, `series` and `steps`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
@@ -252,8 +250,10 @@ class RecordColumns:
 
 
 # Keys whose values are whole numbers: read back as ints.
-_COUNT_KEYS = frozenset({"d_steps", "modes_covered", "modes_total", "classes_covered"})
-_COUNT_KEYS |= {"classes_total", "refused_updates", "world_size"}
+_COUNT_KEYS = frozenset(
+    {"d_steps", "modes_covered", "modes_total", "classes_covered", "classes_total"}
+    | {"refused_updates", "world_size"}
+)
 
 
 def _as_table(
@@ -290,30 +290,6 @@ def _grown(values: np.ndarray, capacity: int, count: int) -> np.ndarray:
 
 def as_columns(records: Sequence[dict[str, Any]] | RecordColumns) -> RecordColumns:
     return records if isinstance(records, RecordColumns) else RecordColumns.from_records(records)
-
-
-def read_record_columns(path: str | Path, chunk_bytes: int = 16 << 20) -> RecordColumns:
-    """A metrics file as columns, read in pieces so that only one piece is ever held as dicts
-    (10^6 records: about 100 MB, not 2 GB). A missing file reads as no records."""
-    columns = RecordColumns()
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 (closed below, read piece by piece)
-    except FileNotFoundError:
-        return columns
-    with handle:
-        rest = b""
-        while piece := handle.read(chunk_bytes):
-            piece = rest + piece
-            end = piece.rfind(b"\n")
-            rest, piece = (piece, b"") if end < 0 else (piece[end + 1 :], piece[:end])
-            records, damaged = parse_jsonl(piece)
-            if not columns and records:  # the first piece tells how many the file holds
-                size = os.fstat(handle.fileno()).st_size
-                columns.reserve(round(len(records) * size / max(len(piece), 1) * 1.02))
-            columns.append(records)
-            columns.skipped += damaged
-        # What follows the last newline is a writer's unfinished line, or a damaged one.
-    return columns
 
 
 def parse_jsonl(data: bytes) -> tuple[list[dict[str, Any]], int]:

@@ -391,7 +391,8 @@ class Workspace:
         path = Path(path)
         kept = [run for run in self.overlays if run.path != path]
         used = {run.color for run in kept}
-        color = next((c for c in OVERLAY_COLORS if c not in used), OVERLAY_COLORS[len(kept) % 5])
+        spare = [c for c in OVERLAY_COLORS if c not in used]
+        color = spare[0] if spare else OVERLAY_COLORS[len(kept) % len(OVERLAY_COLORS)]
         run = OverlaidRun(name, path, color, records)
         self.overlays = [*kept, run]
         self.overlays_changed.emit(self.overlays)

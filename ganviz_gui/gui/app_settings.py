@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
 from ganviz_gui.core.app_dirs import app_home
+
+T = TypeVar("T", list, dict)  # what a setting saved as JSON holds
 
 MAX_RECENT = 10
 SETTINGS_VERSION = 2  # 2: the Networks and Quality docks
@@ -43,13 +46,7 @@ class RecentItems:
         self.items: list[str] = []
 
     def load(self, settings: QSettings) -> None:
-        saved = settings.value(self.key, "[]")
-        try:
-            items = json.loads(saved) if isinstance(saved, str) else []
-        except json.JSONDecodeError:
-            items = []
-        if not isinstance(items, list):
-            items = []
+        items = load_json_setting(settings, self.key, [])
         self.items = [p for p in items if isinstance(p, str) and self._exists(Path(p))]
         self._fill()
 
@@ -82,14 +79,8 @@ class TrustedRuns:
         self.folders: list[str] = []
 
     def load(self, settings: QSettings) -> None:
-        saved = settings.value(self.KEY, "[]")
-        try:
-            folders = json.loads(saved) if isinstance(saved, str) else []
-        except json.JSONDecodeError:
-            folders = []
-        self.folders = (
-            [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
-        )
+        folders = load_json_setting(settings, self.KEY, [])
+        self.folders = [f for f in folders if isinstance(f, str)]
 
     def save(self, settings: QSettings) -> None:
         settings.setValue(self.KEY, json.dumps(self.folders))
@@ -104,11 +95,12 @@ class TrustedRuns:
             self.folders.append(folder)
 
 
-def load_json_setting(settings: QSettings, key: str, default: dict) -> dict:
-    """A dict saved as JSON under `key`; `default` if absent or damaged."""
+def load_json_setting(settings: QSettings, key: str, default: T) -> T:
+    """A value saved as JSON under `key`, of the type of `default` (a list, a dict);
+    `default` if absent, damaged or of another type."""
     saved = settings.value(key, "")
     try:
         value = json.loads(saved) if isinstance(saved, str) and saved else default
     except json.JSONDecodeError:
         return default
-    return value if isinstance(value, dict) else default
+    return value if isinstance(value, type(default)) else default

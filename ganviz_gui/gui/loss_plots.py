@@ -595,8 +595,7 @@ class LossPlots(QWidget):
             series.smooth(self._weight, restart=True)
             if series.count:
                 self._draw(key)
-        if hasattr(self, "overlay_curves"):
-            self.overlay_curves.redraw()
+        self.overlay_curves.redraw()
 
     def _on_raw_toggled(self, shown: bool) -> None:
         for key, curve in self._raw_curves.items():

@@ -312,7 +312,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ opening
     def open_path(self, path: str, trust: bool = False, follow: bool = False) -> None:
-        self.inspector.open_path(path, trust, follow)
+        # A run folder trusted before opens trusted at once, not read, refused and read again.
+        self.inspector.open_path(path, trust or self.trusted_runs.trusts(path), follow)
 
     def _confirm_trust(self, path: str) -> bool:
         """Ask before running a file's code, once per run folder (remembered)."""

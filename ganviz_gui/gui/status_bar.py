@@ -36,8 +36,8 @@ class RunStatusBar:
         workspace.progress_changed.connect(self._on_progress_changed)
         workspace.step_changed.connect(self._on_step_changed)
         workspace.message.connect(self._on_message)
-        workspace.mode_changed.connect(self._on_followed_changed)
-        workspace.run_extended.connect(self._on_followed_changed)
+        workspace.mode_changed.connect(self._on_mode_changed)
+        workspace.run_extended.connect(self._on_run_extended)
         self._age_timer = QTimer(bar, interval=1000)
         self._age_timer.timeout.connect(self._show_last_write)
 
@@ -100,15 +100,21 @@ class RunStatusBar:
             last = scrub[-1] if scrub else step
             self.step_label.setText(f"step {step:,} of {last:,} (inspecting)")
 
-    def _on_followed_changed(self, _what: object) -> None:
-        following = self.workspace.mode == Mode.FOLLOWING
-        if following and not self._age_timer.isActive():
+    def _on_mode_changed(self, mode: Mode) -> None:
+        if mode == Mode.FOLLOWING:
             self._age_timer.start()
-        elif not following:
+        elif self._age_timer.isActive():  # a followed run ended: its age no longer counts
             self._age_timer.stop()
             self.rate_label.setText("")
         self._on_step_changed(self.workspace.step)
         self._show_last_write()
+
+    def _on_run_extended(self, _delta: object) -> None:
+        """Only a followed run's labels follow its records (a run training here has its
+        progress for that, and this is called at every update it sends)."""
+        if self.workspace.mode == Mode.FOLLOWING:
+            self._on_step_changed(self.workspace.step)
+            self._show_last_write()
 
     def _show_last_write(self) -> None:
         """How long ago the followed run's newest record was written (its `time` field)."""

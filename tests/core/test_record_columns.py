@@ -9,8 +9,8 @@ from ganviz_gui.core.record_columns import (
     RecordColumns,
     as_columns,
     parse_jsonl,
-    read_record_columns,
 )
+from ganviz_gui.core.run_sources import RunFolderSource
 
 
 def test_columns_give_back_every_value_a_record_held():
@@ -75,10 +75,13 @@ def test_a_long_file_is_read_in_pieces_and_an_unfinished_last_line_is_left(tmp_p
     path = tmp_path / "metrics.jsonl"
     lines = [json.dumps({"step": s, "loss_d": s / 10}) for s in range(20_000)]
     path.write_text("\n".join(lines) + '\n{"step": 20000, "loss', encoding="utf-8")
-    columns = read_record_columns(path, chunk_bytes=4096)  # hundreds of pieces
+    source = RunFolderSource(tmp_path)
+    for tail in source._tails.values():
+        tail.max_bytes = 4096  # hundreds of pieces
+    columns = as_columns(source.poll_all().records)
     assert len(columns) == 20_000
     np.testing.assert_allclose(columns.column("loss_d"), np.arange(20_000) / 10)
-    assert len(read_record_columns(tmp_path / "missing.jsonl")) == 0
+    assert len(RunFolderSource(tmp_path / "missing").poll_all().records) == 0
 
 
 def test_split_gives_slices_in_order_that_join_back():
