@@ -145,6 +145,14 @@ def main() -> int:
         "--run-steps", type=int, default=600, help="steps of the digits run that is scrubbed"
     )
     parser.add_argument("--repeats", type=int, default=5, help="whole mosaics timed per size")
+    parser.add_argument(
+        "--stylegan",
+        type=int,
+        nargs="*",
+        default=[256],
+        help="StyleGAN2 resolutions whose cursor is timed (default 256; none: skip)",
+    )
+    parser.add_argument("--stylegan-moves", type=int, default=20)
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     from ganviz_gui.core.presets import preset_named
@@ -181,7 +189,7 @@ def main() -> int:
         ("MLP 8x8", folder / "mlp.pt", 5),
     ):
         if path.suffix == ".pt":
-            window.inspector.confirm_trust = lambda _path: True  # our own file
+            window.inspector.confirm_trust = lambda *_: True  # our own file
         times = drag_latencies(window, path, args.moves)
         print(
             f"{name}, while training: move-to-picture p50 {np.percentile(times, 50):.1f} ms, "
@@ -210,9 +218,104 @@ def main() -> int:
         f"scrubbing a 32 px DCGAN run: first open of a checkpoint {first * 1000:.0f} ms "
         f"(<= 1000), a cached one {cached * 1000:.0f} ms (<= 100)"
     )
+    for resolution in args.stylegan:
+        first_ms, full_ms, drawn = stylegan_cursor_times(window, resolution, args.stylegan_moves)
+        print(
+            f"StyleGAN2 {resolution} px at the paper's widths (config F, random weights), "
+            f"CPU: move to first picture p50 {np.percentile(first_ms, 50):.0f} ms, p90 "
+            f"{np.percentile(first_ms, 90):.0f} ms (target <= 150); to the full image p50 "
+            f"{np.percentile(full_ms, 50):.0f} ms, p90 {np.percentile(full_ms, 90):.0f} ms "
+            f"(target <= 1500); {drawn} of {args.stylegan_moves} moves"
+        )
+    if torch.cuda.is_available():
+        print(stylegan_cuda_rate(1024))
+    else:
+        print("StyleGAN2 1024 px on CUDA: no CUDA device here (target >= 20 frames/s)")
     window.close()
     del app
     return 0
+
+
+def paper_stylegan2(resolution: int):
+    """StyleGAN2 config F's widths (512 channels up to 64 px, then halving), 8 mapping layers,
+    z and w of 512: random weights at the real size."""
+    from ganviz_gui.core.stylegan.stylegan2 import (
+        MappingNetwork,
+        StyleGAN2Generator,
+        SynthesisNetwork,
+    )
+
+    torch.manual_seed(0)
+    channels = {2**i: min(32768 // 2**i, 512) for i in range(2, int(np.log2(resolution)) + 1)}
+    synthesis = SynthesisNetwork(512, resolution, 3, channels, conv_clamp=256)
+    mapping = MappingNetwork(512, 0, 512, synthesis.num_ws, [512] * 8)
+    return StyleGAN2Generator(mapping, synthesis).eval().requires_grad_(False)
+
+
+def stylegan_cursor_times(window, resolution: int, moves: int):
+    """Moves of the cursor over a StyleGAN2's plane, each waited for: the time to its first
+    picture (the coarse preview) and to the full image."""
+    from ganviz_gui.core.generator_files import GeneratorFile
+
+    generator = paper_stylegan2(resolution)
+    opened = GeneratorFile(
+        path=Path(f"stylegan2-{resolution}.pkl"),
+        kind="benchmark",
+        latent_dim=512,
+        sample_shape=(3, resolution, resolution),
+        step=None,
+        _build=lambda which: generator,
+        description={"num_ws": generator.num_ws, "w_dim": 512},
+        bounded=False,
+        style_based=True,
+    )
+    explorer = window.latent_explorer
+    explorer.size_combo.setCurrentIndex(explorer.size_combo.findData(5))
+    explorer.set_generator(opened)
+    while explorer.mosaic_picture is None or explorer.mosaic_filled is not None:
+        wait(50)
+    decoder = explorer.decoder.decoder
+    first: dict[int, float] = {}
+    full: dict[int, float] = {}
+
+    def on_decoded(result) -> None:
+        if result.kind == "cursor":
+            first.setdefault(result.ticket, time.perf_counter())
+            if result.preview_resolution is None:
+                full[result.ticket] = time.perf_counter()
+
+    decoder.decoded.connect(on_decoded)
+    rng = np.random.default_rng(0)
+    asked: dict[int, float] = {}
+    for _ in range(moves):
+        u, v = rng.uniform(-2, 2, size=2)
+        explorer.move_cursor(float(u), float(v))
+        ticket = decoder.latest_ticket("cursor")
+        asked[ticket] = time.perf_counter()
+        deadline = time.perf_counter() + 20
+        while ticket not in full and time.perf_counter() < deadline:
+            wait(5)
+        wait(100)
+    decoder.decoded.disconnect(on_decoded)
+    done = [t for t in asked if t in full]
+    first_ms = np.array([(first[t] - asked[t]) * 1000 for t in done])
+    full_ms = np.array([(full[t] - asked[t]) * 1000 for t in done])
+    return first_ms, full_ms, len(done)
+
+
+def stylegan_cuda_rate(resolution: int, frames: int = 50) -> str:
+    generator = paper_stylegan2(resolution).cuda()
+    z = torch.randn(1, 512, device="cuda")
+    with torch.no_grad():
+        for _ in range(5):
+            generator(z)
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        for _ in range(frames):
+            generator(torch.randn(1, 512, device="cuda"))
+        torch.cuda.synchronize()
+    rate = frames / (time.perf_counter() - started)
+    return f"StyleGAN2 {resolution} px on CUDA: {rate:.1f} frames/s, batch 1 (target >= 20)"
 
 
 if __name__ == "__main__":

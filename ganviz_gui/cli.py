@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser(
         "sample",
-        help="generate samples from a checkpoint, a DCGAN state_dict or a TorchScript generator",
+        help="generate samples from any generator file GANViz opens (see `ganviz info`)",
     )
     sample.add_argument("checkpoint", type=Path)
     _add_foreign_file_flags(sample)
@@ -112,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help=".npy array or .png picture")
     sample.add_argument("--raw", action="store_true", help="use the raw generator, not its EMA")
+    style = sample.add_argument_group("StyleGAN generators")
+    style.add_argument("--truncation", type=float, default=1.0, help="psi (default 1: none)")
+    style.add_argument(
+        "--truncation-cutoff", type=int, help="truncate only the first N style layers"
+    )
+    style.add_argument(
+        "--noise-mode", choices=("const", "random", "none"), default="const", help="default const"
+    )
+    style.add_argument("--class", type=int, default=0, dest="class_index", help="class label")
 
     evaluate = commands.add_parser("evaluate", help="metrics of a checkpoint's generator")
     evaluate.add_argument("checkpoint", type=Path)
@@ -160,7 +169,8 @@ def _add_foreign_file_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trust",
         action="store_true",
-        help="open a TorchScript file (it carries code: only from a source you trust)",
+        help="open a file that carries code (TorchScript, torch.export) or a StyleGAN pickle of "
+        "edited code: only from a source you trust",
     )
     parser.add_argument(
         "--latent-dim", type=int, help="a TorchScript generator's latent size, if not found"
@@ -445,6 +455,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: must end in .npy or .png")
     opened = open_generator_file(args.checkpoint, trust=args.trust, latent_dim=args.latent_dim)
     generator = opened.build_generator("raw" if args.raw else "ema")
+    if opened.style_based:
+        from ganviz_gui.core.style_controls import with_controls
+
+        if opened.class_count and not 0 <= args.class_index < opened.class_count:
+            raise UsageError(f"--class {args.class_index}: choose 0 to {opened.class_count - 1}")
+        generator = with_controls(
+            generator, args.truncation, args.truncation_cutoff, args.noise_mode, args.class_index
+        )
+    elif args.truncation != 1.0 or args.truncation_cutoff is not None:
+        raise UsageError("--truncation: only StyleGAN generators have a mapping to truncate")
     samples = sample(generator, args.n, opened.latent_dim, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
@@ -455,7 +475,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         save_png(upscale(image_grid(samples), tile_scale(samples.shape[-1])), args.out)
     else:
         save_png(scatter_plot(_real_points_for_plot(opened.config), samples), args.out)
-    step = f"step {opened.step}" if opened.step is not None else opened.kind
+    step = f"step {opened.step}" if opened.step is not None else (opened.format or opened.kind)
     print(f"wrote {args.n} samples from {step} to {args.out}")
     return EXIT_OK
 
@@ -534,6 +554,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     described = describe_generator_file(
         args.checkpoint, trust=args.trust, latent_dim=args.latent_dim
     )
+    if "refused" in described:  # the format is known, the file does not open: say both
+        if args.json:
+            print(json.dumps(described))
+        else:
+            print(f"{'format':>24}: {described['format']}")
+        print(f"error: {described['refused']}", file=sys.stderr)
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(described))
         return EXIT_OK

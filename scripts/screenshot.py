@@ -32,6 +32,11 @@ def main() -> int:
     parser.add_argument("--open", help="instead of training, open this run folder or generator")
     parser.add_argument("--plane", default="random", help="the explorer's plane: random/sefa/pca")
     parser.add_argument("--overlay", action="store_true", help="show D(G(z)) over the mosaic")
+    parser.add_argument("--truncation", type=float, help="StyleGAN: truncation psi")
+    parser.add_argument("--cutoff", type=int, default=0, help="StyleGAN: truncate N layers")
+    parser.add_argument(
+        "--mix", action="store_true", help="StyleGAN: mix the fine layers of another latent"
+    )
     parser.add_argument("--follow", help="follow this run folder (another process writes it)")
     parser.add_argument("--overlay-run", help="with --follow: draw this run's curves over it")
     parser.add_argument("--seconds", type=float, default=10, help="with --follow: shoot after")
@@ -98,12 +103,21 @@ def shoot_explorer(app, window, args) -> int:
         wait(50)
     explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData(args.plane))
     explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+    if args.mix:  # the latent at (-2, -2) gives the fine layers' styles
+        explorer.move_cursor(-2.0, -2.0)
+        wait(300)
+        explorer.style_bar.mix_button.click()
+    if args.truncation is not None:
+        explorer.style_bar.cutoff_spin.setValue(args.cutoff)
+        explorer.style_bar.psi_spin.setValue(args.truncation)
     explorer.move_cursor(1.0, 0.5)
     explorer.overlay_check.setChecked(args.overlay)
     wanted = {"random": "random", "sefa": "SeFa", "pca": "PCA"}[args.plane]
     while explorer.plane is None or wanted not in explorer.plane.name:
         wait(50)
     wait(1000)  # the mosaic and the cursor's sample of that plane
+    while explorer.mosaic_filled is not None or explorer.preview_resolution is not None:
+        wait(100)  # a big generator's mosaic fills in, its cursor shows a preview first
     window.explorer_dock.raise_()  # a 2D run opens on the field view
     wait(300)
     return save_and_close(app, window, args.out)

@@ -9,11 +9,14 @@ file and the problem in our words: torch's own messages advise the unsafe fix.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
 import re
+import threading
 import warnings
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import CheckpointError, ConfigError
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.models import build_models
+
+# torch's safe_globals list is process-wide: one reader's admitted names at a time.
+_SAFE_GLOBALS = threading.Lock()
 
 FORMAT = "ganviz-checkpoint"
 FORMAT_VERSION = 1
@@ -92,8 +98,11 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
 
 
 # ---------------------------------------------------------------------- reading
-def read_torch_file(path: str | Path) -> Any:
-    """Load any torch file safely (tensors and plain values only), CRCs checked first."""
+def read_torch_file(path: str | Path, admitted: Sequence[tuple[type, str]] = ()) -> Any:
+    """Load any torch file safely (tensors and plain values only), CRCs checked first.
+
+    `admitted`: (stand-in class, "module.Name") pairs a format needs beyond plain values, such
+    as argparse.Namespace read as a bag of attributes; the stand-in is built instead."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -106,7 +115,15 @@ def read_torch_file(path: str | Path) -> Any:
     if raw[:4] == b"PK\x03\x04":
         try:
             archive = zipfile.ZipFile(io.BytesIO(raw))
+            compressed = [i.filename for i in archive.infolist() if i.compress_type != 0]
+            if compressed:  # torch.save never compresses; inflating could take any memory
+                raise CheckpointError(
+                    f"{path}: refused: {compressed[0][:100]} is a compressed member, which "
+                    "torch.save never writes (a zip bomb would inflate without bound)"
+                )
             damaged = archive.testzip()
+        except CheckpointError:
+            raise
         except (zipfile.BadZipFile, EOFError, ValueError, OSError):
             raise CheckpointError(
                 f"{path}: the file is truncated or damaged (its zip directory is unreadable); "
@@ -120,7 +137,8 @@ def read_torch_file(path: str | Path) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols of odd files
-            return torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+            with _admitting(admitted):
+                state = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         unsafe = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if unsafe:
@@ -133,6 +151,38 @@ def read_torch_file(path: str | Path) -> Any:
         # On garbage, torch's weights-only unpickler fails in many ways (RuntimeError,
         # EOFError, KeyError, even IndexError, seen on random bytes): all mean the same here.
         raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a damaged one") from None
+    check_tensor_sizes(state, path)
+    return state
+
+
+@contextlib.contextmanager
+def _admitting(admitted: Sequence[tuple[type, str]]) -> Iterator[None]:
+    if not admitted:
+        yield
+        return
+    with _SAFE_GLOBALS, torch.serialization.safe_globals(list(admitted)):
+        yield
+
+
+def check_tensor_sizes(value: Any, path: Path) -> None:
+    """Refuse a tensor that claims more elements than its stored data holds (a zero stride
+    makes a 4-byte storage a 10^12-element tensor, which every later step would allocate)."""
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > 10_000_000:
+            raise CheckpointError(f"{path}: refused: more than 10^7 values")
+        if isinstance(item, torch.Tensor):
+            if item.numel() * item.element_size() > item.untyped_storage().nbytes():
+                raise CheckpointError(
+                    f"{path}: refused: a tensor of shape {tuple(item.shape)} larger than the "
+                    "data stored for it"
+                )
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def load_checkpoint(path: str | Path, state: Any = None) -> Checkpoint:

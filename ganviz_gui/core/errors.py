@@ -23,6 +23,11 @@ class CheckpointError(GanvizError):
     """A checkpoint file is broken, hostile, too new or of another architecture."""
 
 
+# The last words of every refusal that the user's trust would lift (a program's code, an edited
+# StyleGAN pickle): the window asks for trust on these, and on nothing a file could write.
+TRUST_ADVICE = "(--trust on the command line)"
+
+
 class MissingPackageError(GanvizError):
     """An optional package a feature needs is not installed; the message says how to add it."""
 

@@ -1,27 +1,15 @@
-"""Generators from any file GANViz opens: its own checkpoints, plain DCGAN `state_dict`s, and
-TorchScript models.
+"""The generator of any file GANViz opens, as the rest of GANViz sees it: `GeneratorFile`.
 
-- A GANViz checkpoint carries its settings; the generator is rebuilt from them.
-- A `state_dict` saved by the PyTorch examples' DCGAN (`netG_epoch_N.pth`) is recognised from
-  its key names and weight shapes alone: a `main` Sequential of 4x4 transposed convolutions with
-  batch norms between them and a tanh at the end. Nothing more is asked of the user.
-- A TorchScript file (`torch.jit.save`) can hold any architecture, but it carries code, so it
-  opens only when the caller says the user trusts it (`trust=True`; `--trust` on the command
-  line, a confirmation in the window).
-- A checkpoint logged with `ganviz_gui.Run` from a user's own loop carries its weights and
-  fixed noise; its architecture is a DCGAN GANViz recognises or a TorchScript program beside
-  it, which needs trust as above (core/logged_checkpoint.py).
-
-Every file is read with the engine's safe loader first (tensors and plain values only, CRCs
-checked), and every problem is a `CheckpointError` naming the file.
+Each file format has its reader in core/formats/ (chosen by the file's content) and every
+reader returns a GeneratorFile: the latent size, the sample shape, the class count, whether
+images are bounded to [-1, 1], a builder of G (and of D, where the file has one) and a
+description for `ganviz info`. This module also opens GANViz's own checkpoints (their settings
+rebuild the models) and gives the live run's weights the same shape. Every problem is a
+`CheckpointError` naming the file.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import warnings
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +21,8 @@ from torch import nn
 from ganviz_gui.core.checkpoint import (
     FORMAT,
     Checkpoint,
-    check_format,
     describe_state,
     load_checkpoint,
-    read_torch_file,
 )
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import CheckpointError
@@ -49,8 +35,6 @@ KIND_DCGAN = "pytorch-examples dcgan state_dict"
 KIND_TORCHSCRIPT = "torchscript"
 KIND_LIVE = "live run"
 KIND_LOGGED = "ganviz logged checkpoint"  # written by ganviz_gui.Run from a user's own loop
-# Where training scripts commonly nest the generator's weights inside a saved dict.
-NESTED_KEYS = ("generator", "netG", "G", "state_dict", "model")
 LATENT_ATTRIBUTES = ("latent_dim", "nz", "z_dim", "latent_size")
 
 
@@ -69,6 +53,14 @@ class GeneratorFile:
     # Layer tables recorded when the file was written ({network: [LayerInfo]}): a TorchScript
     # program's layers cannot be hooked to measure them after loading.
     layers: dict[str, list[LayerInfo]] | None = None
+    format: str = ""  # the file format, as core/formats names it
+    class_count: int = 0  # classes of a conditional generator (0: unconditional)
+    # Images within [-1, 1] by construction (a tanh); StyleGAN's are not, and views clamp them.
+    bounded: bool = True
+    style_based: bool = False  # build_generator gives a core.stylegan.StyleGenerator
+    w_dim: int = 0  # a style-based generator's: the size of W
+    style_layers: int = 0  # ... and how many style vectors its synthesis takes (num_ws)
+    notes: list[str] = field(default_factory=list)  # what the user should know about the file
 
     @property
     def is_image(self) -> bool:
@@ -103,64 +95,37 @@ class GeneratorFile:
 def open_generator_file(
     path: str | Path, trust: bool = False, latent_dim: int | None = None
 ) -> GeneratorFile:
-    """Recognise what `path` holds and prepare its generator (built on demand)."""
-    path = Path(path)
-    if _is_torchscript(path):
-        if not trust:
-            raise CheckpointError(
-                f"{path}: a TorchScript model: it carries code, so GANViz opens it only if you "
-                "trust where it came from (--trust on the command line)"
-            )
-        return _open_torchscript(path, latent_dim)
-    return _open_contents(path, read_torch_file(path), trust)
+    """Recognise what `path` holds, by content, and prepare its generator (built on demand).
+    Each format has a reader of its own in core/formats/."""
+    from ganviz_gui.core.formats import open_file
+
+    return open_file(path, trust, latent_dim)
 
 
 def describe_generator_file(
     path: str | Path, trust: bool = False, latent_dim: int | None = None
 ) -> dict[str, Any]:
-    """What a file holds, for `ganviz info`; a GANViz checkpoint is described without models."""
-    path = Path(path)
-    if _is_torchscript(path):
-        return open_generator_file(path, trust, latent_dim).description
-    state = read_torch_file(path)
-    if isinstance(state, dict) and state.get("format") == FORMAT:
-        check_format(state, path)
-        return describe_state(state, path)
-    if _is_logged(state):
-        from ganviz_gui.core.logged_checkpoint import describe_logged_checkpoint
+    """What a file holds, for `ganviz info`: its format always, even when it is refused."""
+    from ganviz_gui.core.formats import describe_file
 
-        return describe_logged_checkpoint(state, path)
-    return _open_contents(path, state, trust).description
+    return describe_file(path, trust, latent_dim)
 
 
-def _is_logged(state: Any) -> bool:
+def is_logged(state: Any) -> bool:
     from ganviz_gui.core.logged_checkpoint import LOGGED_FORMAT
 
     return isinstance(state, dict) and state.get("format") == LOGGED_FORMAT
 
 
-def _open_contents(path: Path, state: Any, trust: bool = False) -> GeneratorFile:
-    """A generator from a file's contents, already read safely."""
+def open_contents(path: Path, state: Any, trust: bool = False) -> GeneratorFile:
+    """A generator from the contents of a GANViz or logged checkpoint, already read safely."""
     if isinstance(state, dict) and state.get("format") == FORMAT:
         return _open_ganviz(path, state)
-    if _is_logged(state):  # from ganviz_gui.Run: its programs need trust, see there
+    if is_logged(state):  # from ganviz_gui.Run: its programs need trust, see there
         from ganviz_gui.core.logged_checkpoint import open_logged_checkpoint
 
         return open_logged_checkpoint(path, state, trust)
-    weights = _find_state_dict(state)
-    if weights is None:
-        raise CheckpointError(
-            f"{path}: a PyTorch file, but it holds neither a GANViz checkpoint nor a generator's "
-            "state_dict"
-        )
-    recognised = _dcgan_plan(weights)
-    if recognised is None:
-        raise CheckpointError(
-            f"{path}: a state_dict of {len(weights)} tensors (keys like {_few_keys(weights)}) "
-            "that GANViz does not recognise as a generator; for another architecture, save the "
-            "model with torch.jit.save and open that file"
-        )
-    return _open_dcgan(path, weights, recognised)
+    raise CheckpointError(f"{path}: neither a GANViz checkpoint nor one logged by ganviz_gui.Run")
 
 
 # ---------------------------------------------------------------------- GANViz checkpoints
@@ -212,65 +177,8 @@ def live_generator(
     )
 
 
-# ---------------------------------------------------------------------- DCGAN state_dicts
-@dataclass
-class _DcganPlan:
-    convs: list[int]  # Sequential indices of the transposed convolutions
-    norms: list[int]  # indices of the batch norms
-    channels: list[int]  # nz, then each conv's output channels
-    biases: list[bool]
-
-
-def _find_state_dict(state: Any) -> dict[str, torch.Tensor] | None:
-    """The tensors of a state_dict, looking one level into common wrappers; 'module.' removed."""
-    if not isinstance(state, dict):
-        return None
-    if state and all(isinstance(v, torch.Tensor) for v in state.values()):
-        return {re.sub(r"^module\.", "", k): v for k, v in state.items()}
-    for key in NESTED_KEYS:
-        if isinstance(state.get(key), dict):
-            found = _find_state_dict(state[key])
-            if found is not None:
-                return found
-    return None
-
-
-def _dcgan_plan(weights: dict[str, torch.Tensor]) -> _DcganPlan | None:
-    """The layer plan, if these are the weights of pytorch/examples' DCGAN generator."""
-    pattern = re.compile(
-        r"^main\.(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)$"
-    )
-    layers: dict[int, dict[str, torch.Tensor]] = {}
-    for key, tensor in weights.items():
-        match = pattern.match(key)
-        if match is None:
-            return None
-        layers.setdefault(int(match.group(1)), {})[match.group(2)] = tensor
-    convs = sorted(
-        i for i, p in layers.items() if p.get("weight") is not None and p["weight"].dim() == 4
-    )
-    if len(convs) < 2:
-        return None
-    norms = sorted(i for i in layers if i not in convs)
-    channels = [int(layers[convs[0]]["weight"].shape[0])]
-    for i in convs:
-        weight = layers[i]["weight"]  # (in, out, 4, 4) for a transposed convolution
-        if weight.shape[0] != channels[-1] or tuple(weight.shape[2:]) != (4, 4):
-            return None
-        channels.append(int(weight.shape[1]))
-    for i in norms:  # each batch norm follows a conv and matches its channels
-        if i - 1 not in convs or layers[i].get("weight") is None:
-            return None
-        if layers[i]["weight"].shape != (channels[convs.index(i - 1) + 1],):
-            return None
-    if channels[-1] not in (1, 3):
-        return None
-    biases = [layers[i].get("bias") is not None for i in convs]
-    return _DcganPlan(convs=convs, norms=norms, channels=channels, biases=biases)
-
-
-class _LatentToImage(nn.Module):
-    """Feeds (N, nz) latents to a generator that takes (N, nz, 1, 1), as the DCGAN example's."""
+class LatentsAsMaps(nn.Module):
+    """Feeds (N, nz) latents to a generator that takes (N, nz, 1, 1), as DCGAN generators do."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
@@ -280,139 +188,6 @@ class _LatentToImage(nn.Module):
         return self.net(z.reshape(z.shape[0], -1, 1, 1))
 
 
-def _build_dcgan(plan: _DcganPlan) -> nn.Module:
-    """The example's Sequential, index for index: conv, batch norm, ReLU, ..., conv, tanh."""
-    modules: list[nn.Module] = []
-    for index in range(plan.convs[-1] + 2):
-        if index in plan.convs:
-            k = plan.convs.index(index)
-            first = k == 0
-            modules.append(
-                nn.ConvTranspose2d(
-                    plan.channels[k],
-                    plan.channels[k + 1],
-                    4,
-                    1 if first else 2,
-                    0 if first else 1,
-                    bias=plan.biases[k],
-                )
-            )
-        elif index in plan.norms:
-            modules.append(nn.BatchNorm2d(plan.channels[plan.convs.index(index - 1) + 1]))
-        elif index == plan.convs[-1] + 1:
-            modules.append(nn.Tanh())
-        else:
-            modules.append(nn.ReLU(True))
-    return nn.Sequential(*modules)
-
-
-def _open_dcgan(path: Path, weights: dict[str, torch.Tensor], plan: _DcganPlan) -> GeneratorFile:
-    size = 4 * 2 ** (len(plan.convs) - 1)
-    net = _build_dcgan(plan)
-    try:
-        net.load_state_dict({k.removeprefix("main."): v for k, v in weights.items()})
-    except RuntimeError:
-        raise CheckpointError(f"{path}: its DCGAN weights do not load (damaged file)") from None
-    if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
-        raise CheckpointError(f"{path}: the weights hold NaN or infinite values")
-    generator = _LatentToImage(net).eval()
-    epoch = re.search(r"epoch_(\d+)", path.name)
-    parameters = sum(t.numel() for k, t in weights.items() if not k.endswith("num_batches_tracked"))
-    return GeneratorFile(
-        path=path,
-        kind=KIND_DCGAN,
-        latent_dim=plan.channels[0],
-        sample_shape=(plan.channels[-1], size, size),
-        step=None,
-        description={
-            "file": str(path),
-            "kind": KIND_DCGAN,
-            "latent_dim": plan.channels[0],
-            "image": f"{plan.channels[-1]} x {size} x {size}",
-            "feature_maps": plan.channels[1:-1],
-            "generator_parameters": parameters,
-            "epoch": int(epoch.group(1)) if epoch else None,
-        },
-        _build=lambda which: generator,  # the file holds one generator: no EMA copy
-    )
-
-
-# ---------------------------------------------------------------------- TorchScript
-def _is_torchscript(path: Path) -> bool:
-    """A TorchScript archive is a zip with a code/ folder (plain torch.save zips have none)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return any("/code/" in name for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False
-
-
-def _open_torchscript(path: Path, latent_dim: int | None) -> GeneratorFile:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch 2.13 marks TorchScript as deprecated
-            module = torch.jit.load(io.BytesIO(path.read_bytes()), map_location="cpu").eval()
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: the TorchScript model does not load ({_first_line(exc)})"
-        ) from None
-    latent_dim = latent_dim or _guess_latent_dim(module)
-    if latent_dim is None:
-        raise CheckpointError(
-            f"{path}: cannot tell the model's latent size; give it (--latent-dim N)"
-        )
-    with torch.no_grad():
-        out = None
-        for shape in ((2, latent_dim), (2, latent_dim, 1, 1)):
-            try:
-                out = module(torch.zeros(shape))
-                break
-            except Exception:  # TorchScript raises its own error types for bad input shapes
-                continue
-    if not isinstance(out, torch.Tensor) or out.dim() not in (2, 4) or out.shape[0] != 2:
-        raise CheckpointError(
-            f"{path}: the model does not map (N, {latent_dim}) latents to points or images"
-        )
-    takes_4d = shape != (2, latent_dim)
-    generator: nn.Module = _LatentToImage(module) if takes_4d else module
-    return GeneratorFile(
-        path=path,
-        kind=KIND_TORCHSCRIPT,
-        latent_dim=latent_dim,
-        sample_shape=tuple(int(s) for s in out.shape[1:]),
-        step=None,
-        description={
-            "file": str(path),
-            "kind": KIND_TORCHSCRIPT,
-            "latent_dim": latent_dim,
-            "sample_shape": list(out.shape[1:]),
-            "generator_parameters": sum(p.numel() for p in module.parameters()),
-            "note": "images are assumed to be in [-1, 1], as a tanh output",
-        },
-        _build=lambda which: generator,
-    )
-
-
-def _guess_latent_dim(module: torch.jit.ScriptModule) -> int | None:
-    for name in LATENT_ATTRIBUTES:
-        value = getattr(module, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    first = next(iter(module.parameters()), None)
-    if first is None:
-        return None
-    if first.dim() == 4:  # a transposed convolution: (in, out, k, k)
-        return int(first.shape[0])
-    if first.dim() == 2:  # a linear layer: (out, in)
-        return int(first.shape[1])
-    return None
-
-
-def _few_keys(weights: dict[str, torch.Tensor]) -> str:
-    keys = list(weights)
-    return ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
-
-
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -56,6 +56,8 @@ def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
     path = Path(path)
     if is_log(path):
         return OpenedPath(None, run_dir=path, tensorboard=True)
+    if is_pretrained_folder(path):  # config.json + weights: a model, not a run
+        return OpenedPath(open_generator_file(path, trust=trust))
     if path.is_dir():
         if not is_run_folder(path):
             raise CheckpointError(
@@ -85,8 +87,20 @@ def is_log(path: Path) -> bool:
 
 def is_run_folder(path: Path) -> bool:
     """A folder a run is written to: its config, or its records before the config (a writer
-    that has just started, or someone's own that writes no config)."""
-    return path.is_dir() and any((path / name).is_file() for name in RUN_FILES)
+    that has just started, or someone's own that writes no config). A Hugging Face-style model
+    folder (config.json beside the weights) is not one."""
+    return (
+        path.is_dir()
+        and any((path / name).is_file() for name in RUN_FILES)
+        and not is_pretrained_folder(path)
+    )
+
+
+def is_pretrained_folder(path: Path) -> bool:
+    from ganviz_gui.core.formats.file_head import read_head
+    from ganviz_gui.core.formats.pretrained_folder import is_pretrained_folder as looks_like
+
+    return path.is_dir() and looks_like(read_head(path))
 
 
 def open_run_source(path: str | Path) -> RunSource:

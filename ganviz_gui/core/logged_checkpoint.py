@@ -31,16 +31,14 @@ from ganviz_gui import __version__
 from ganviz_gui.core.checkpoint import check_version
 from ganviz_gui.core.errors import CheckpointError
 from ganviz_gui.core.finite import all_finite
-from ganviz_gui.core.generator_files import (
-    KIND_LOGGED,
-    GeneratorFile,
-    _build_dcgan,
-    _dcgan_plan,
-    _DcganPlan,
-    _first_line,
-    _LatentToImage,
-    _open_dcgan,
+from ganviz_gui.core.formats.known_architectures import (
+    DcganPlan,
+    LatentToImage,
+    build_dcgan_generator,
+    dcgan_generator_plan,
+    recognise_generator,
 )
+from ganviz_gui.core.generator_files import KIND_LOGGED, GeneratorFile, first_line
 from ganviz_gui.core.losses import PROBABILISTIC_LOSSES
 from ganviz_gui.core.network_stats import LayerInfo, describe_layers
 
@@ -125,7 +123,7 @@ def make_programs(
         with torch.no_grad():
             samples = generator(latents)
     except Exception as exc:  # e.g. a forward that makes its tensors on a GPU by name
-        found.failures["generator"] = f"G does not run on the CPU ({_first_line(exc)})"
+        found.failures["generator"] = f"G does not run on the CPU ({first_line(exc)})"
         return found
     if _same_as_examples_dcgan(generator, latents, samples):
         found.architecture = ARCHITECTURE_DCGAN
@@ -177,7 +175,7 @@ def _program(module: nn.Module, example: torch.Tensor) -> tuple[bytes | None, st
             torch.jit.save(program, buffer)
             return buffer.getvalue(), ""
         except Exception as exc:  # tracing and scripting fail in many ways on user code
-            reasons.append(f"{how}: {_first_line(exc)}")
+            reasons.append(f"{how}: {first_line(exc)}")
     return None, "; ".join(reasons)
 
 
@@ -187,14 +185,14 @@ def _same_as_examples_dcgan(
     """Whether the pytorch/examples DCGAN GANViz rebuilds from G's weights alone computes what G
     does (weights of that layout with another forward must not open as it)."""
     weights = generator.state_dict()
-    plan = _dcgan_plan(weights)
+    plan = dcgan_generator_plan(weights)
     if plan is None:
         return False
     try:
-        net = _build_dcgan(plan)
-        net.load_state_dict({key.removeprefix("main."): value for key, value in weights.items()})
+        net = LatentToImage(plan.name, build_dcgan_generator(plan))
+        net.load_state_dict(weights)
         with torch.no_grad():
-            rebuilt = _LatentToImage(net.eval())(latents.reshape(len(latents), -1))
+            rebuilt = net.eval()(latents.reshape(len(latents), -1))
     except Exception:  # the layout matched, its details did not
         return False
     return rebuilt.shape == samples.shape and torch.allclose(rebuilt, samples, atol=1e-5)
@@ -234,14 +232,17 @@ def open_logged_checkpoint(path: Path, state: dict[str, Any], trust: bool) -> Ge
     }
     critic = _critic_builder(path, state) if trust else None
     plan = _examples_dcgan_plan(state)
+    known = recognise_generator(weights) if plan is not None else None
     if plan is not None:  # the pytorch/examples layout: rebuilt from the weights, no code runs
-        dcgan = _open_dcgan(path, weights, plan)
-        if tuple(dcgan.sample_shape) != sample_shape:
+        if known is None:
+            raise CheckpointError(f"{path}: its DCGAN weights do not load (damaged file)")
+        if tuple(known.sample_shape) != sample_shape:
             raise CheckpointError(
-                f"{path}: damaged: its DCGAN weights make {dcgan.sample_shape} samples, the "
+                f"{path}: damaged: its DCGAN weights make {known.sample_shape} samples, the "
                 f"checkpoint says {sample_shape}"
             )
-        build = dcgan.build_generator
+        dcgan_module = known.module
+        build = lambda which="ema": dcgan_module  # noqa: E731 - one generator, no EMA copy
     else:
         program = _program_path(path, state, "generator")
         if program is None:
@@ -315,14 +316,14 @@ def describe_logged_checkpoint(state: dict[str, Any], path: Path) -> dict[str, A
     }
 
 
-def _examples_dcgan_plan(state: dict[str, Any]) -> _DcganPlan | None:
+def _examples_dcgan_plan(state: dict[str, Any]) -> DcganPlan | None:
     """The DCGAN plan G is rebuilt from without code, unless the run found G computes another
     thing (or G takes no (nz,) / (nz, 1, 1) latents)."""
     if state.get("generator_architecture") == ARCHITECTURE_PROGRAM:
         return None
     if tuple(state["latent_shape"][1:]) not in ((), (1, 1)):
         return None
-    return _dcgan_plan(state["generator"])
+    return dcgan_generator_plan(state["generator"])
 
 
 def _check(state: dict[str, Any], path: Path) -> None:
@@ -383,7 +384,7 @@ def _program_builder(
     except Exception as exc:  # TorchScript raises its own error types
         raise CheckpointError(
             f"{path}: the {network} weights do not load into its program {program.name} "
-            f"({_first_line(exc)})"
+            f"({first_line(exc)})"
         ) from None
     return build
 
@@ -396,7 +397,7 @@ def _check_generator(
             out = generator(torch.zeros(2, latent_dim))
     except Exception as exc:
         raise CheckpointError(
-            f"{path}: its generator program does not run on its latents ({_first_line(exc)})"
+            f"{path}: its generator program does not run on its latents ({first_line(exc)})"
         ) from None
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, *sample_shape):
         raise CheckpointError(

@@ -37,11 +37,13 @@ class LayerInfo:
     parameters: int
 
 
-def layer_parameters(module: nn.Module) -> OrderedDict[str, list[torch.Tensor]]:
-    """The network's trainable parameters grouped by layer, in the order they are declared."""
+def layer_parameters(
+    module: nn.Module, trainable_only: bool = True
+) -> OrderedDict[str, list[torch.Tensor]]:
+    """The network's (trainable) parameters grouped by layer, in the order they are declared."""
     layers: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
     for name, parameter in module.named_parameters():
-        if not parameter.requires_grad:
+        if trainable_only and not parameter.requires_grad:
             continue
         parts = name.split(".")
         cut = next((i for i, part in enumerate(parts) if part in _PARAMETER_PARTS), len(parts))
@@ -51,7 +53,11 @@ def layer_parameters(module: nn.Module) -> OrderedDict[str, list[torch.Tensor]]:
 
 def describe_layers(module: nn.Module, example_input: torch.Tensor) -> list[LayerInfo]:
     """Every leaf layer that runs on `example_input` (a batch), in the order it runs."""
-    owned = {name: sum(p.numel() for p in ps) for name, ps in layer_parameters(module).items()}
+    # Every parameter counts, trainable or not (a network rebuilt for viewing trains nothing).
+    owned = {
+        name: sum(p.numel() for p in ps)
+        for name, ps in layer_parameters(module, trainable_only=False).items()
+    }
     found: list[LayerInfo] = []
     hooks = []
 
@@ -62,15 +68,26 @@ def describe_layers(module: nn.Module, example_input: torch.Tensor) -> list[Laye
                 kind = type(layer).__name__
                 if kind.startswith("Parametrized"):  # torch's class for a spectral-normed layer
                     kind = kind.removeprefix("Parametrized") + " (spectral norm)"
-                found.append(LayerInfo(name, kind, shape, owned.get(name, 0)))
+                count = owned.get(name, 0) if chosen is None else whole.get(name, 0)
+                found.append(LayerInfo(name, kind, shape, count))
 
         return record
 
+    # A network may name the layers worth listing (StyleGAN: each styled synthesis layer,
+    # whose parts are small affines); otherwise every leaf layer is.
+    named = getattr(module, "feature_layers", None)
+    chosen = set(named()) if callable(named) else None
+    whole = {  # a chosen layer owns its parts' parameters too
+        name: sum(p.numel() for p in layer.parameters())
+        for name, layer in module.named_modules()
+        if chosen is not None and name in chosen
+    }
     for name, layer in module.named_modules():
         # A leaf layer has no children but spectral norm's `parametrizations`, which are
         # parts of the layer rather than layers of their own.
         children = [child for child, _ in layer.named_children() if child != "parametrizations"]
-        if name and not children and "parametrizations" not in name:
+        listed = (name in chosen) if chosen is not None else not children
+        if name and listed and "parametrizations" not in name:
             hooks.append(layer.register_forward_hook(hook_for(name, layer)))
     was_training = module.training
     module.eval()

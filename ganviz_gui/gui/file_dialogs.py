@@ -22,14 +22,22 @@ def ask_folder(parent: QWidget, title: str) -> str:
     return QFileDialog.getExistingDirectory(parent, title, str(runs_dir()))
 
 
-def confirm_trust(parent: QWidget, path: str) -> bool:
-    """A TorchScript file runs code when it is loaded: only with the user's word."""
+def confirm_trust(parent: QWidget, path: str, why: str = "") -> bool:
+    """A file that runs code when loaded (TorchScript, torch.export), or a StyleGAN pickle of
+    edited code: opened only with the user's word. `why`: the reader's reason, shown."""
+    reason = why.split(": ", 1)[1] if why.startswith(path) and ": " in why else why
     answer = QMessageBox.question(
         parent,
-        "Open a TorchScript model?",
-        f"{path} is, or its run holds, a TorchScript model (a generator class GANViz does "
-        "not know, saved as a program). Such a file carries code, which runs when it is "
-        "opened. Open it only if you trust where it came from.\n\nOpen it? (A run folder "
-        "is asked about once.)",
+        "Open a file that needs your trust?",
+        f"{path}\n\n"
+        + (
+            f"{reason[0].upper()}{reason[1:]}.\n\n"
+            if reason
+            else "It is, or its run holds, a TorchScript model (a generator class GANViz does "
+            "not know, saved as a program). Such a file carries code, which runs when it is "
+            "opened.\n\n"
+        )
+        + "Open it only if you trust where it came from. Open it? (A run folder is asked "
+        "about once.)",
     )
     return answer == QMessageBox.StandardButton.Yes

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ganviz_gui.core.errors import TRUST_ADVICE
 from ganviz_gui.core.record_columns import RecordColumns, as_columns
 from ganviz_gui.core.run_sources import RunFolderSource, RunSource
 from ganviz_gui.core.workspace import Mode, RunDelta, ShownGenerator, Workspace
@@ -94,8 +95,10 @@ def load_checkpoint_views(
 
 
 def needs_trust(error: str) -> bool:
-    """The file carries code (a TorchScript program): it opens once the user trusts it."""
-    return "TorchScript" in error or "trust" in error
+    """The file opens once the user trusts it: it carries code (TorchScript, torch.export), or
+    it is a StyleGAN pickle of edited code that GANViz rebuilds with its own networks. Every
+    such refusal tells the command line's user to pass --trust."""
+    return error.rstrip().endswith(TRUST_ADVICE)
 
 
 class CheckpointCache:
@@ -132,7 +135,7 @@ class InspectionController(QObject):
         self,
         workspace: Workspace,
         training_active: Callable[[], bool],  # a run trains in this window
-        confirm_trust: Callable[[str], bool],  # ask before running a TorchScript file's code
+        confirm_trust: Callable[[str, str], bool],  # (path, why): ask before trusting a file
         parent: QObject | None = None,
     ):
         super().__init__(parent)
@@ -193,7 +196,7 @@ class InspectionController(QObject):
         path, trust, follow = self._opening
         workspace = self.workspace
         if error:
-            if needs_trust(error) and not trust and self.confirm_trust(path):
+            if needs_trust(error) and not trust and self.confirm_trust(path, error):
                 self.open_path(path, trust=True, follow=follow)
                 return
             workspace.warn(f"Cannot open it:\n{error}")
@@ -242,7 +245,13 @@ class InspectionController(QObject):
             message = f"Opened {Path(path).name}: no checkpoint yet (curves and pictures only)"
         else:
             step = f", step {generator.step:,}" if generator.step is not None else ""
-            message = f"Opened {Path(path).name} ({generator.kind}{step})"
+            what = generator.format or generator.kind
+            architecture = generator.description.get("architecture")
+            if architecture and architecture not in what:
+                what += f": {architecture}"
+            message = f"Opened {Path(path).name} ({what}{step})"
+            if generator.notes:
+                message += "; " + "; ".join(generator.notes)
         if source is not None and not inspect_run:
             message += " in the explorer; the run training here keeps the plots and the slider"
         elif self.workspace.mode == Mode.FOLLOWING:
@@ -431,7 +440,7 @@ class InspectionController(QObject):
                 again()  # asked for before the user said yes
             elif not self._asked_trust:
                 self._asked_trust = True
-                self._trusted = self.confirm_trust(str(run_dir))
+                self._trusted = self.confirm_trust(str(run_dir), error)
                 if self._trusted:
                     again()
                 else:

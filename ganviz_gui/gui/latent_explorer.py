@@ -34,6 +34,7 @@ from ganviz_gui.gui.background import LatestOnly, torch_threads_for_this_job
 from ganviz_gui.gui.latent_decoder import DecodedPicture, DecoderThread
 from ganviz_gui.gui.latent_mesh import CROSS_POINTS, MeshLayers, dense_size
 from ganviz_gui.gui.panel_frame import PanelFrame
+from ganviz_gui.gui.style_controls_bar import StyleControlsBar
 
 if TYPE_CHECKING:
     import torch
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from ganviz_gui.core.generator_files import GeneratorFile
     from ganviz_gui.core.latent_bookmarks import LatentBookmarks
     from ganviz_gui.core.latent_plane import LatentPlane
+    from ganviz_gui.core.style_controls import StyleControls
     from ganviz_gui.core.workspace import ShownGenerator
 
 PLANES = (
@@ -69,6 +71,7 @@ class LatentExplorer(QWidget):
         self.decoder: DecoderThread | None = None
         self.cursor_picture: np.ndarray | None = None
         self.mosaic_picture: np.ndarray | None = None
+        self.mosaic_filled: int | None = None  # samples decoded of a mosaic still filling in
         # A 2D generator's decoded plane: (M, M, 2) points, row 0 at v = +range; and G(cursor).
         self.mesh_points: np.ndarray | None = None
         self.cursor_point: np.ndarray | None = None
@@ -144,8 +147,15 @@ class LatentExplorer(QWidget):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.plane_combo.setMinimumContentsLength(16)
+        # StyleGAN's own controls: only for style-based generators.
+        self.style_bar = StyleControlsBar()
+        self.style_bar.hide()
+        self.mix_latent: torch.Tensor | None = None  # style mixing's second latent (plane space)
+        self.value_range: tuple[float, float] | None = None  # the cursor sample's, if unbounded
+        self.preview_resolution: int | None = None  # a coarse cursor picture is shown
         bar = QVBoxLayout()
         bar.addLayout(first_row)
+        bar.addWidget(self.style_bar)
         bar.addLayout(second_row)
         bar.addLayout(third_row)
         self.strip_ends: list[torch.Tensor | None] = [None, None]  # latents A and B
@@ -214,6 +224,9 @@ class LatentExplorer(QWidget):
         self.graphics.scene().sigMouseClicked.connect(self._on_clicked)
         self.follow_check.toggled.connect(lambda _: self._on_follow_edited())
         self.follow_combo.activated.connect(lambda _: self._on_follow_edited())
+        self.style_bar.changed.connect(self._on_style_changed)
+        self.style_bar.space_changed.connect(self._on_space_changed)
+        self.style_bar.mix_requested.connect(self._mix_with_cursor)
         workspace = self.workspace
         workspace.generator_changed.connect(self._on_generator_changed)
         workspace.picked_changed.connect(self._on_picked_changed)
@@ -270,7 +283,12 @@ class LatentExplorer(QWidget):
         self.strip_item.clear()
         self._show_points(not opened.is_image)
         self.score_loss = None  # known once D has scored a mosaic
+        self.mix_latent, self.value_range, self.preview_resolution = None, None, None
+        self.style_bar.setVisible(opened.style_based)
+        if opened.style_based:
+            self.style_bar.configure(opened.style_layers, opened.class_count)
         self.decoder = DecoderThread(opened)  # G and D are built on the decoder's thread
+        self.decoder.decoder.set_controls(self.style_controls())
         self.overlay_check.setEnabled(opened.has_critic)
         self.decoder.decoder.decoded.connect(self._on_decoded)
         self.decoder.decoder.failed.connect(self.readout.setText)
@@ -298,6 +316,7 @@ class LatentExplorer(QWidget):
             return
         self.opened = opened
         self.decoder.decoder.set_generator(opened)
+        self.decoder.decoder.set_controls(self.style_controls())
         keep = keep_plane or self.plane_combo.currentData() in ("random", "picked")
         if keep and self.plane is not None:
             self._request_mosaic()
@@ -374,12 +393,24 @@ class LatentExplorer(QWidget):
             return
         key = self.plane_combo.currentData()
         generator_file = self.opened
-        latent_dim = self.opened.latent_dim
+        latent_dim = self.plane_dim()
+        style_based = generator_file.style_based
+        if style_based and key in ("sefa", "pca") and self.style_bar.space() != "w":
+            # Both are directions of W for a style-based generator (SeFa of the style
+            # modulations, GANSpace of mapped latents): the plane moves to W.
+            self.style_bar.set_space("w")
+            self._forget_space()
+            latent_dim = self.plane_dim()
         self.readout.setText("finding the plane...")
 
         from ganviz_gui.core import latent_plane
 
         if key == "picked":
+            if style_based and self.style_bar.space() == "w":
+                self.readout.setText(
+                    "the plane through three clicked samples lies in z: choose 'plane in z'"
+                )
+                return
             if len(self.picked) < 3:
                 self.readout.setText(
                     f"click {3 - len(self.picked)} more sample(s) in the sample grid to set "
@@ -395,6 +426,12 @@ class LatentExplorer(QWidget):
             torch_threads_for_this_job()
             # Its own copy: the PCA hooks a layer, which must not touch the decoder's forwards.
             generator_copy = copy.deepcopy(generator_file.build_generator("ema"))
+            if style_based and key in ("sefa", "pca"):
+                from ganviz_gui.core import style_controls
+
+                if key == "sefa":
+                    return style_controls.style_sefa_plane(generator_copy)
+                return style_controls.style_pca_plane(generator_copy)
             if key == "sefa":
                 return latent_plane.sefa_plane(generator_copy, latent_dim)
             if key == "pca":
@@ -410,6 +447,8 @@ class LatentExplorer(QWidget):
         self.set_plane(plane)
 
     def set_plane(self, plane: LatentPlane) -> None:
+        if self.decoder is not None:  # the plane's space and the decoder's change together
+            self.decoder.decoder.set_controls(self.style_controls())
         self.plane = plane
         self.plane_changed.emit(plane.name)
         self._request_mosaic()
@@ -419,6 +458,63 @@ class LatentExplorer(QWidget):
         self._clamp_cursor()
         self._fit_data_view = self.shows_points
         self._request_mosaic()
+
+    # ------------------------------------------------------------------ StyleGAN's controls
+    def in_w_space(self) -> bool:
+        return self.opened is not None and self.opened.style_based and self.style_bar.space() == "w"
+
+    def plane_dim(self) -> int:
+        """The size of the space the plane lies in: z's, or W's for a plane in W."""
+        if self.in_w_space():
+            return self.opened.w_dim
+        return self.opened.latent_dim
+
+    def style_controls(self) -> StyleControls | None:
+        if self.opened is None or not self.opened.style_based:
+            return None
+        return self.style_bar.controls(self.mix_latent)
+
+    def _on_style_changed(self) -> None:
+        """Truncation, mixing, noise or class edited: everything shown is decoded anew."""
+        if self.decoder is None:
+            return
+        self.decoder.decoder.set_controls(self.style_controls())
+        self._request_mosaic()
+        self._request_cursor()
+        self._request_strip()
+
+    def _on_space_changed(self) -> None:
+        """The plane moves between z and W: a new plane of the new space is found."""
+        self._forget_space()
+        if self.plane_combo.currentData() in ("sefa", "pca") and not self.in_w_space():
+            self.plane_combo.setCurrentIndex(self.plane_combo.findData("random"))
+        self._make_plane()
+
+    def _forget_space(self) -> None:
+        """Latents of the other space mean nothing here: the plane (until the new one comes,
+        nothing is decoded), the mixing latent, the strip's ends and the bookmarks go."""
+        self.plane = None
+        self.mix_latent = None
+        mix = self.style_bar.mix_check
+        mix.blockSignals(True)
+        mix.setChecked(False)
+        mix.blockSignals(False)
+        mix.setEnabled(False)
+        self.strip_ends = [None, None]
+        self.strip_item.clear()
+        self.bookmarks = None
+        self._fill_bookmarks()
+
+    def _mix_with_cursor(self) -> None:
+        """The latent under the cursor gives the chosen layers' styles from now on."""
+        if self.plane is None:
+            return
+        self.mix_latent = self.cursor_latent()
+        self.style_bar.mix_check.setEnabled(True)
+        self.style_bar.mix_check.blockSignals(True)
+        self.style_bar.mix_check.setChecked(True)
+        self.style_bar.mix_check.blockSignals(False)
+        self._on_style_changed()
 
     # ------------------------------------------------------------------ requests
     def mosaic_size(self) -> int:
@@ -447,7 +543,8 @@ class LatentExplorer(QWidget):
             return
         u, v = self.cursor_uv()
         z = self.plane.latents([u], [v])
-        self.workspace.set_cursor_latent(z[0])
+        if not self.in_w_space():  # the forward pass and Compare take z
+            self.workspace.set_cursor_latent(z[0])
         if self.shows_points:  # also the cursor's cross, so its image shows how G bends there
             import torch
 
@@ -466,7 +563,22 @@ class LatentExplorer(QWidget):
         score = self.score_at(u, v)
         if score is not None:
             text += f"; D(G(z)) of the nearest mosaic sample = {score:.3f}"
-        return f"{text}  ({self.plane.name})"
+        if self.preview_resolution is not None:
+            text += f"; a {self.preview_resolution} px preview, the full image follows"
+        if self.value_range is not None:
+            low, high = self.value_range
+            if low < -1 or high > 1:
+                text += f"; values {low:.2f} to {high:.2f}, shown clamped to [-1, 1]"
+        plane = self.plane.name
+        if self.opened is not None and self.opened.style_based:
+            plane += "; " + self._controls_text()
+        return f"{text}  ({plane})"
+
+    def _controls_text(self) -> str:
+        controls = self.style_controls()
+        if controls is None or self.opened is None:
+            return ""
+        return controls.describe(self.opened.style_layers, self.opened.class_count)
 
     def score_at(self, u: float, v: float) -> float | None:
         """D's output on the mosaic sample nearest (u, v), if the mosaic was scored."""
@@ -492,6 +604,8 @@ class LatentExplorer(QWidget):
             z for z in picked if self.opened is not None and z.numel() == self.opened.latent_dim
         ]
         if not self.picked or self.plane is None or self.picked[-1] is not picked[-1]:
+            return
+        if self.in_w_space():  # clicked samples are latents z: they move planes in z only
             return
         if self.plane_combo.currentData() == "picked" and len(self.picked) == 3:
             self._make_plane()
@@ -534,8 +648,8 @@ class LatentExplorer(QWidget):
 
         if self.plane is None:
             return ""
-        if self.bookmarks is None or self.bookmarks.latent_dim != self.opened.latent_dim:
-            self.bookmarks = LatentBookmarks(self.opened.latent_dim)
+        if self.bookmarks is None or self.bookmarks.latent_dim != self.plane_dim():
+            self.bookmarks = LatentBookmarks(self.plane_dim())
         name = f"z{len(self.bookmarks.latents) + 1}"
         self.bookmarks.latents[name] = self.cursor_latent()
         plane_name = f"plane: {self.plane.name}"
@@ -545,7 +659,7 @@ class LatentExplorer(QWidget):
 
     def set_bookmarks(self, bookmarks: LatentBookmarks) -> None:
         """Bookmarks loaded from a file (their latent size must fit the generator)."""
-        bookmarks.check_fits(self.opened.latent_dim if self.opened else bookmarks.latent_dim)
+        bookmarks.check_fits(self.plane_dim() if self.opened else bookmarks.latent_dim)
         self.bookmarks = bookmarks
         self._fill_bookmarks()
 
@@ -607,12 +721,18 @@ class LatentExplorer(QWidget):
             self.strip_view.autoRange(padding=0.02)
             return
         if result.kind == "cursor":
-            self.cursor_picture = result.picture
-            self.last_cursor_seconds = result.seconds
+            self.preview_resolution = result.preview_resolution
+            if result.preview_resolution is None:
+                self.cursor_picture = result.picture
+                self.last_cursor_seconds = result.seconds
+                self.value_range = result.value_range
             self.sample_item.setImage(result.picture, autoLevels=False, levels=(0, 255))
             self.sample_view.autoRange(padding=0.02)
+            if self.plane is not None:
+                self.readout.setText(self._cursor_text(*self.cursor_uv()))
             return
         self.mosaic_picture = result.picture
+        self.mosaic_filled = result.filled  # None: complete; a big generator's fills in
         e = self.extent()
         # A picture's row 0 is its top; the view's y axis points up, so flip it to stand upright.
         self.mosaic_item.setImage(np.flipud(result.picture), autoLevels=False, levels=(0, 255))

@@ -315,13 +315,14 @@ class MainWindow(QMainWindow):
         # A run folder trusted before opens trusted at once, not read, refused and read again.
         self.inspector.open_path(path, trust or self.trusted_runs.trusts(path), follow)
 
-    def _confirm_trust(self, path: str) -> bool:
-        """Ask before running a file's code, once per run folder (remembered)."""
+    def _confirm_trust(self, path: str, why: str = "") -> bool:
+        """Ask before trusting a file (`why`: what it needs trust for), once per run folder
+        (remembered)."""
         from ganviz_gui.core.run_folder import run_dir_of
 
         if self.trusted_runs.trusts(path):
             return True
-        if not file_dialogs.confirm_trust(self, path):
+        if not file_dialogs.confirm_trust(self, path, why):
             return False
         run_dir = run_dir_of(path)
         if run_dir is not None:

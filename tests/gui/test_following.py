@@ -182,7 +182,9 @@ def test_the_window_follows_a_run_an_own_loop_writes_in_another_process(
     try:
         qtbot.waitUntil(lambda: (run / "metrics.jsonl").exists(), timeout=WAIT_MS)
         asked = []
-        monkeypatch.setattr(window.inspector, "confirm_trust", lambda p: asked.append(p) or True)
+        monkeypatch.setattr(
+            window.inspector, "confirm_trust", lambda p, *_: asked.append(p) or True
+        )
         window.open_path(str(run))
         workspace = window.workspace
         # Followed once its `started` event is read (at once, or at the next poll).
@@ -218,7 +220,7 @@ def test_a_run_killed_mid_write_reopens(qtbot, window, tmp_path, monkeypatch):
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-    monkeypatch.setattr(window.inspector, "confirm_trust", lambda p: True)
+    monkeypatch.setattr(window.inspector, "confirm_trust", lambda p, *_: True)
     window.open_path(str(run))
     workspace = window.workspace
     qtbot.waitUntil(lambda: workspace.generator is not None, timeout=WAIT_MS)
@@ -252,7 +254,9 @@ def test_a_trusted_run_folder_is_asked_about_once(qtbot, window, tmp_path, monke
         check=True,
     )
     asked = []
-    monkeypatch.setattr(file_dialogs, "confirm_trust", lambda parent, p: asked.append(p) or True)
+    monkeypatch.setattr(
+        file_dialogs, "confirm_trust", lambda parent, p, *_: asked.append(p) or True
+    )
     window.open_path(str(run))
     qtbot.waitUntil(lambda: window.workspace.generator is not None, timeout=WAIT_MS)
     window.open_path(str(run / "checkpoints" / "step_00000020.pt"))
