@@ -10,7 +10,7 @@ file and the problem in our words: torch's own messages advise the unsafe fix.
 from __future__ import annotations
 
 import contextlib
-import io
+import os
 import pickle
 import re
 import threading
@@ -19,17 +19,20 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
 
 from ganviz_gui import __version__
-from ganviz_gui.core.atomic_files import atomic_write
+from ganviz_gui.core.atomic_files import atomic_write, reporting_disk_full
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.errors import CheckpointError, ConfigError
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.models import build_models
+from ganviz_gui.core.regular_files import open_regular
+
+MAX_NESTING = 100  # lists and dicts in a checkpoint nest a few deep; deeper is refused
 
 # torch's safe_globals list is process-wide: one reader's admitted names at a time.
 _SAFE_GLOBALS = threading.Lock()
@@ -93,7 +96,10 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
         "app_version": __version__,
         **state,
     }
-    atomic_write(path, lambda handle: torch.save(payload, handle))
+    # A full disk is one DiskFullError (torch's own text is "unexpected pos ..."); the temp
+    # file is gone and the previous checkpoint untouched.
+    with reporting_disk_full(path):
+        atomic_write(path, lambda handle: torch.save(payload, handle))
     return path
 
 
@@ -102,43 +108,64 @@ def read_torch_file(path: str | Path, admitted: Sequence[tuple[type, str]] = ())
     """Load any torch file safely (tensors and plain values only), CRCs checked first.
 
     `admitted`: (stand-in class, "module.Name") pairs a format needs beyond plain values, such
-    as argparse.Namespace read as a bag of attributes; the stand-in is built instead."""
+    as argparse.Namespace read as a bag of attributes; the stand-in is built instead.
+
+    The file is read from one open handle, never whole into memory: what it costs is bounded
+    by its size (a compressed zip member, which could inflate without bound, is refused before
+    anything is inflated; a member that claims more bytes than the file holds is damage)."""
     path = Path(path)
+    with open_regular(path, CheckpointError) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise CheckpointError(f"{path}: the file is empty")
+        if handle.read(4) == b"PK\x03\x04":
+            _check_zip(handle, size, path)
+        handle.seek(0)
+        state = _unpickle(handle, path, admitted)
+    check_tensor_sizes(state, path)
+    return state
+
+
+def _check_zip(handle: BinaryIO, size: int, path: Path) -> None:
+    """Refuse a torch zip with compressed members, members larger than the file, or a
+    member whose bytes fail their CRC; each member is read in pieces, so memory stays small."""
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not raw:
-        raise CheckpointError(f"{path}: the file is empty")
-    if raw[:4] == b"PK\x03\x04":
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(raw))
-            compressed = [i.filename for i in archive.infolist() if i.compress_type != 0]
-            if compressed:  # torch.save never compresses; inflating could take any memory
-                raise CheckpointError(
-                    f"{path}: refused: {compressed[0][:100]} is a compressed member, which "
-                    "torch.save never writes (a zip bomb would inflate without bound)"
-                )
-            damaged = archive.testzip()
-        except CheckpointError:
-            raise
-        except (zipfile.BadZipFile, EOFError, ValueError, OSError):
+        handle.seek(0)
+        archive = zipfile.ZipFile(handle)
+        members = archive.infolist()
+        compressed = [i.filename for i in members if i.compress_type != zipfile.ZIP_STORED]
+        if compressed:  # torch.save never compresses; inflating could take any memory
             raise CheckpointError(
-                f"{path}: the file is truncated or damaged (its zip directory is unreadable); "
-                "it may be a partial copy or download"
-            ) from None
-        if damaged is not None:
-            raise CheckpointError(
-                f"{path}: the file is damaged: {damaged} fails its CRC check "
-                "(bytes changed after it was written)"
+                f"{path}: refused: {compressed[0][:100]} is a compressed member, which "
+                "torch.save never writes (a zip bomb would inflate without bound)"
             )
+        for info in members:
+            if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
+                raise CheckpointError(
+                    f"{path}: damaged: its member {info.filename[:100]} claims "
+                    f"{info.file_size:,} bytes, more than the {size:,} of the file"
+                )
+        damaged = archive.testzip()
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError):
+        raise CheckpointError(
+            f"{path}: the file is truncated or damaged (its zip directory is unreadable); "
+            "it may be a partial copy or download"
+        ) from None
+    if damaged is not None:
+        raise CheckpointError(
+            f"{path}: the file is damaged: {damaged} fails its CRC check "
+            "(bytes changed after it was written)"
+        )
+
+
+def _unpickle(handle: BinaryIO, path: Path, admitted: Sequence[tuple[type, str]]) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols of odd files
             with _admitting(admitted):
-                state = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
+                return torch.load(handle, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         unsafe = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if unsafe:
@@ -147,12 +174,15 @@ def read_torch_file(path: str | Path, admitted: Sequence[tuple[type, str]] = ())
                 f"(it asks to import {unsafe.group(1)}); GANViz never runs code from a file"
             ) from None
         raise CheckpointError(f"{path}: not a PyTorch checkpoint (unreadable contents)") from None
+    except MemoryError:
+        # A legacy (pre-zip) file says how large each storage is; a lie costs an allocation.
+        raise CheckpointError(
+            f"{path}: refused: it declares more data than this machine's memory holds"
+        ) from None
     except Exception:
         # On garbage, torch's weights-only unpickler fails in many ways (RuntimeError,
         # EOFError, KeyError, even IndexError, seen on random bytes): all mean the same here.
         raise CheckpointError(f"{path}: not a PyTorch checkpoint, or a damaged one") from None
-    check_tensor_sizes(state, path)
-    return state
 
 
 @contextlib.contextmanager
@@ -166,13 +196,16 @@ def _admitting(admitted: Sequence[tuple[type, str]]) -> Iterator[None]:
 
 def check_tensor_sizes(value: Any, path: Path) -> None:
     """Refuse a tensor that claims more elements than its stored data holds (a zero stride
-    makes a 4-byte storage a 10^12-element tensor, which every later step would allocate)."""
-    stack, seen = [value], 0
+    makes a 4-byte storage a 10^12-element tensor, which every later step would allocate),
+    and values nested deeper than MAX_NESTING (every later walk of them would recurse)."""
+    stack, seen = [(value, 0)], 0
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         seen += 1
         if seen > 10_000_000:
             raise CheckpointError(f"{path}: refused: more than 10^7 values")
+        if depth > MAX_NESTING:
+            raise CheckpointError(f"{path}: refused: values nested more than {MAX_NESTING} deep")
         if isinstance(item, torch.Tensor):
             if item.numel() * item.element_size() > item.untyped_storage().nbytes():
                 raise CheckpointError(
@@ -180,9 +213,9 @@ def check_tensor_sizes(value: Any, path: Path) -> None:
                     "data stored for it"
                 )
         elif isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
 
 
 def load_checkpoint(path: str | Path, state: Any = None) -> Checkpoint:

@@ -186,19 +186,57 @@ class TrainingConfig:
 
     @classmethod
     def load_json(cls, path: str | Path) -> TrainingConfig:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        return cls.from_dict(data, source=str(path))
+        """Settings from a JSON file (read by `read_json_file`: any failure is a ConfigError
+        naming the file)."""
+        return cls.from_dict(read_json_file(path), source=str(Path(path)))
 
     def replace(self, **changes: Any) -> TrainingConfig:
         return dataclasses.replace(self, **changes).validate()
+
+
+MAX_JSON_BYTES = 16 << 20  # a settings file is a few kB
+
+
+def read_json_file(path: str | Path) -> Any:
+    """The JSON document of a settings file (config.json), read safely: a regular file (never
+    a pipe or device, which would block or never end) of at most MAX_JSON_BYTES, UTF-8 (UTF-16
+    or UTF-32 with a byte-order mark), nested no deeper than Python's recursion allows. Any
+    failure is a one-line ConfigError that names the file."""
+    from ganviz_gui.core.regular_files import read_regular
+
+    path = Path(path)
+    text = _json_text(read_regular(path, MAX_JSON_BYTES, ConfigError, "settings file"), path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a settings file: its JSON is nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise ConfigError(f"{path}: not valid JSON ({str(exc)[:100]})") from None
+
+
+def _json_text(raw: bytes, path: Path) -> str:
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"  # a byte-order mark, as some Windows editors write, is skipped
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        what = "a PNG picture" if raw.startswith(b"\x89PNG") else "binary data"
+        name = encoding.removesuffix("-sig").upper()
+        raise ConfigError(
+            f"{path}: not a JSON text file: byte {exc.start:,} is not {name} (it looks like {what})"
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(
+            f"{path}: not a JSON text file: it holds NUL characters (UTF-16 without a "
+            "byte-order mark? save it as UTF-8)"
+        )
+    return text
 
 
 def field_names() -> list[str]:

@@ -9,6 +9,11 @@ sustained patterns (several consecutive records) so that one noisy record raises
 The thresholds were set on runs recorded with the engine (`scripts/make_diagnostic_runs.py`:
 a healthy 8 Gaussians run, a vanilla GAN that collapses, a D with 10x G's learning rate, a run
 whose learning rates are too high) and are checked by tests on those recordings.
+
+The records reach the detectors checked (`record_columns`: steps are whole numbers, values
+floats); events are checked again here, since a live run's come straight from the trainer and
+a caller may pass any: an event without a whole step from 0, or whose fields are of the wrong
+type, is passed over, never an error.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ganviz_gui.core.record_columns import RecordColumns, as_columns
+from ganviz_gui.core.record_columns import RecordColumns, as_columns, record_step
 
 PROBABILISTIC = ("nonsaturating", "minimax")
 SUSTAINED = 3  # consecutive evaluations (or records, for D's outputs) a pattern must last
@@ -200,11 +205,19 @@ def oscillation(table: MetricTable, loss: str | None = None) -> list[Finding]:
 
 def nonfinite_recoveries(events: list[dict[str, Any]]) -> list[Finding]:
     """Each non-finite loss or gradient the trainer recovered from."""
-    recoveries = [e for e in events if e.get("kind") == "nonfinite_recovery"]
+    recoveries = [
+        e
+        for e in events
+        if isinstance(e, dict)
+        and e.get("kind") == "nonfinite_recovery"
+        and record_step(e.get("step")) is not None
+    ]
     if not recoveries:
         return []
-    steps = [int(e.get("step", 0)) for e in recoveries]
-    networks = sorted({str(e.get("network", "?")) for e in recoveries})
+    steps = [record_step(e["step"]) or 0 for e in recoveries]
+    networks = sorted(
+        {e["network"] if isinstance(e.get("network"), str) else "?" for e in recoveries}
+    )
     return [
         _finding(
             "nonfinite",
@@ -319,6 +332,10 @@ def _loss_of(events: list[dict[str, Any]]) -> str | None:
     """The loss the run used last, from its events (live changes included)."""
     loss = None
     for event in events:
-        if event.get("kind") == "settings_changed" and "loss" in event:
+        if (
+            isinstance(event, dict)
+            and event.get("kind") == "settings_changed"
+            and isinstance(event.get("loss"), str)
+        ):
             loss = event["loss"]
     return loss

@@ -6,6 +6,8 @@ Anything else escaping the engine is an internal error (exit 1).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class GanvizError(Exception):
     """Base class: bad input from the user, a file or the machine, never a bug of ours."""
@@ -38,3 +40,47 @@ class DeviceError(GanvizError):
 
 class TrainingStopped(GanvizError):
     """Training cannot go on (e.g. repeated non-finite losses); the reason is the message."""
+
+
+class DiskFullError(GanvizError):
+    """A write of a run failed for want of space (ENOSPC) or of quota (EDQUOT).
+
+    The message says "disk full", names the file, the space left where it goes and, once the
+    training session has added it (`naming_checkpoint`), the last good checkpoint, which the
+    failed write left intact (checkpoints are written to a temporary file and renamed).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        free_bytes: int | None,
+        last_checkpoint: str | Path | None = None,
+        checkpoint_named: bool = False,
+    ):
+        self.path = Path(path)
+        self.free_bytes = free_bytes
+        self.last_checkpoint = Path(last_checkpoint) if last_checkpoint else None
+        self.checkpoint_named = checkpoint_named or last_checkpoint is not None
+        free = "unknown space" if free_bytes is None else self.size_text(free_bytes)
+        message = f"disk full: could not write {self.path} ({free} free there)"
+        if self.last_checkpoint is not None:
+            message += f"; the last good checkpoint is {self.last_checkpoint}"
+        elif self.checkpoint_named:
+            message += "; no checkpoint of this run was saved before it"
+        super().__init__(message)
+
+    def naming_checkpoint(self, last_checkpoint: str | Path | None) -> DiskFullError:
+        """The same error, its message naming the last good checkpoint (None: there is none)."""
+        return DiskFullError(self.path, self.free_bytes, last_checkpoint, checkpoint_named=True)
+
+    @staticmethod
+    def size_text(size: int) -> str:
+        """12 bytes, 4.0 KB, 1.5 GB."""
+        if size < 1024:
+            return f"{size} bytes"
+        scaled = float(size)
+        for unit in ("KB", "MB", "GB", "TB"):
+            scaled /= 1024
+            if scaled < 1024 or unit == "TB":
+                break
+        return f"{scaled:.1f} {unit}"

@@ -17,9 +17,11 @@ from PIL import Image
 from ganviz_gui.core.atomic_files import atomic_write, atomic_write_text
 from ganviz_gui.core.errors import DataError
 from ganviz_gui.core.run_folder import list_sample_pictures
-from ganviz_gui.core.sample_images import upscale
+from ganviz_gui.core.sample_images import read_picture, upscale
 
 GIF_MAX_FRAMES = 300  # a longer run is subsampled evenly; the last picture is always kept
+GIF_MAX_PIXELS = 1 << 28  # of all frames together (768 MB as RGB): big grids keep fewer frames
+GIF_MAX_SIDE = 65_535  # the format's 16-bit width and height
 
 
 def write_metrics_csv(records: list[dict[str, Any]], path: str | Path) -> Path:
@@ -49,23 +51,49 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_run_gif(run_dir: str | Path, path: str | Path, frame_ms: int = 200) -> int:
-    """The run's sample pictures (samples/step_*.png) as an animated GIF; returns the frames."""
+    """The run's sample pictures (samples/step_*.png) as an animated GIF; returns the frames.
+
+    Each picture is read as the sample grid reads it (`read_picture`: the decompression-bomb
+    limits image folders have), so a bomb or a damaged picture is a DataError naming it. The
+    newest picture sets the GIF's size, and with it how many frames fit in GIF_MAX_PIXELS."""
     path = Path(path)
     pictures = list_sample_pictures(run_dir)
     if not pictures:
         raise DataError(f"{run_dir}: the run has no sample pictures to animate")
-    if len(pictures) > GIF_MAX_FRAMES:
-        stride = len(pictures) / (GIF_MAX_FRAMES - 1)
-        keep = {round(i * stride) for i in range(GIF_MAX_FRAMES - 1)} | {len(pictures) - 1}
-        pictures = [p for i, p in enumerate(pictures) if i in keep]
-    frames = []
-    for _, picture in pictures:
-        try:
-            with Image.open(picture) as image:
-                frames.append(image.convert("RGB"))
-        except OSError as exc:
-            raise DataError(f"{picture}: unreadable ({exc})") from None
-    return _write_gif(frames, Path(path), frame_ms)
+    newest = _read_frame(pictures[-1][1])
+    if max(newest.size) > GIF_MAX_SIDE:
+        width, height = newest.size
+        raise DataError(
+            f"{pictures[-1][1]}: {width}x{height} pixels, more than a GIF holds "
+            f"({GIF_MAX_SIDE:,} a side)"
+        )
+    fit = max(1, GIF_MAX_PIXELS // (newest.width * newest.height))
+    kept = _evenly(pictures, min(GIF_MAX_FRAMES, fit))
+    frames = [_read_frame(picture, newest.size) for _, picture in kept[:-1]]
+    return _write_gif([*frames, newest], path, frame_ms)
+
+
+def _evenly(pictures: list[tuple[int, Path]], count: int) -> list[tuple[int, Path]]:
+    """At most `count` of `pictures`, spread evenly over the run; the newest is always kept."""
+    if len(pictures) <= count:
+        return pictures
+    if count <= 1:
+        return pictures[-1:]
+    stride = len(pictures) / (count - 1)
+    keep = {round(i * stride) for i in range(count - 1)} | {len(pictures) - 1}
+    return [p for i, p in enumerate(pictures) if i in keep]
+
+
+def _read_frame(picture: Path, size: tuple[int, int] | None = None) -> Image.Image:
+    """One sample picture as an RGB image, resized to `size` (a run that changed n_samples on
+    resume has grids of another size)."""
+    try:
+        image = Image.fromarray(read_picture(picture))
+        if size is not None and image.size != size:
+            image = image.resize(size, Image.Resampling.NEAREST)
+        return image
+    except MemoryError:
+        raise DataError(f"{picture}: too large to animate (out of memory)") from None
 
 
 def write_frames_gif(

@@ -2,7 +2,8 @@
 
 Whatever the path, the result names the generator to explore (none for a run that has no
 checkpoint yet) and, where the path belongs to a run, that run's folder and checkpoints (its
-records are read by `run_sources.RunFolderSource`).
+records are read by `run_sources.RunFolderSource`). A run opens at its newest checkpoint that
+opens: a newer one that is broken or hostile is named in `skipped`, never a lock on the run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganviz_gui.core.errors import CheckpointError
+from ganviz_gui.core.errors import TRUST_ADVICE, CheckpointError, GanvizError
 from ganviz_gui.core.generator_files import (
     KIND_GANVIZ,
     KIND_LOGGED,
@@ -29,6 +30,7 @@ RUN_KINDS = (KIND_GANVIZ, KIND_LOGGED)
 
 
 RUN_FILES = ("config.json", "metrics.jsonl", "events.jsonl")  # any of them makes a run folder
+CHECKPOINT_TRIES = 10  # a run's newest checkpoints tried in turn before it opens without one
 
 
 @dataclass
@@ -37,6 +39,13 @@ class OpenedPath:
     run_dir: Path | None = None  # the run the generator belongs to, if any
     checkpoints: list[tuple[int, Path]] = field(default_factory=list)
     tensorboard: bool = False  # the run is a TensorBoard log
+    # The run's newer checkpoints that did not open, newest first, and why (the message
+    # names the file): the run opened at an older one, or without one.
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """One line per checkpoint skipped, for the window's status bar and the CLI."""
+        return [f"checkpoint skipped: {reason}" for _, reason in self.skipped]
 
     def run_source(self) -> RunSource | None:
         """What the run's records are read from (none for a lone generator file)."""
@@ -67,15 +76,30 @@ def open_path(path: str | Path, trust: bool = False) -> OpenedPath:
             )
         checkpoints = list_checkpoints(path)
         # No checkpoint yet: the curves, pictures and diagnostics open all the same.
-        generator = open_generator_file(checkpoints[-1][1], trust=trust) if checkpoints else None
-        run_dir: Path | None = path
-    else:
-        generator = open_generator_file(path, trust=trust)
-        run_dir = run_dir_of_checkpoint(path) if generator.kind in RUN_KINDS else None
-        checkpoints = list_checkpoints(run_dir) if run_dir is not None else []
+        generator, skipped = newest_that_opens(checkpoints, trust)
+        return OpenedPath(generator, run_dir=path, checkpoints=checkpoints, skipped=skipped)
+    generator = open_generator_file(path, trust=trust)
+    run_dir = run_dir_of_checkpoint(path) if generator.kind in RUN_KINDS else None
     if run_dir is None:
         return OpenedPath(generator)
-    return OpenedPath(generator, run_dir=run_dir, checkpoints=checkpoints)
+    return OpenedPath(generator, run_dir=run_dir, checkpoints=list_checkpoints(run_dir))
+
+
+def newest_that_opens(
+    checkpoints: list[tuple[int, Path]], trust: bool = False
+) -> tuple[GeneratorFile | None, list[tuple[Path, str]]]:
+    """(the newest of a run's checkpoints that opens, or None; the newer ones that did not,
+    newest first, with why). At most CHECKPOINT_TRIES are tried. A refusal that trust would
+    lift (a logged run's programs) is raised, not skipped: the window asks for trust."""
+    skipped: list[tuple[Path, str]] = []
+    for _, candidate in reversed(checkpoints[-CHECKPOINT_TRIES:]):
+        try:
+            return open_generator_file(candidate, trust=trust), skipped
+        except GanvizError as exc:
+            if str(exc).rstrip().endswith(TRUST_ADVICE):
+                raise
+            skipped.append((candidate, str(exc)))
+    return None, skipped
 
 
 def is_log(path: Path) -> bool:

@@ -19,6 +19,9 @@ import torch
 from ganviz_gui.core.atomic_files import atomic_write, atomic_write_text
 from ganviz_gui.core.errors import DataError
 from ganviz_gui.core.latent_plane import LatentPlane
+from ganviz_gui.core.regular_files import read_regular
+
+MAX_BOOKMARKS_BYTES = 16 * 1024**2  # a JSON list of names and planes
 
 FORMAT = "ganviz-latent-bookmarks"
 FORMAT_VERSION = 1
@@ -77,11 +80,10 @@ def save_bookmarks(bookmarks: LatentBookmarks, path: str | Path) -> Path:
 def load_bookmarks(path: str | Path) -> LatentBookmarks:
     """Read and check NAME.json and its NAME.npy; every problem is a DataError naming the file."""
     path = Path(path).with_suffix(".json")
+    raw = read_regular(path, MAX_BOOKMARKS_BYTES, DataError, "bookmarks file")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        document = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise DataError(f"{path}: not a bookmarks file (not valid JSON)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataError(f"{path}: not a GANViz bookmarks file")
@@ -93,10 +95,11 @@ def load_bookmarks(path: str | Path) -> LatentBookmarks:
     if not isinstance(latent_dim, int) or latent_dim < 1:
         raise DataError(f"{path}: damaged: no valid latent size")
     vectors_path = path.with_suffix(".npy")
+    if not vectors_path.exists():
+        raise DataError(f"{path}: its vectors file {vectors_path.name} is missing")
+    raw_vectors = read_regular(vectors_path, MAX_BOOKMARKS_BYTES * 16, DataError, "vectors file")
     try:
-        vectors = np.load(vectors_path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: its vectors file {vectors_path.name} is missing") from None
+        vectors = np.load(io.BytesIO(raw_vectors), allow_pickle=False)
     except (OSError, ValueError):
         raise DataError(f"{vectors_path}: damaged or not a numpy array file") from None
     if vectors.ndim != 2 or vectors.shape[1] != latent_dim or vectors.dtype.kind != "f":

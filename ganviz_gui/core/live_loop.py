@@ -87,10 +87,10 @@ class TrainingUpdate:
 
 @dataclass
 class RunEnded:
-    reason: str  # finished / stopped / window closed / error
+    reason: str  # finished / diverged / stopped / window closed / error
     step: int
-    checkpoint: str  # the last checkpoint written ("" if none could be)
-    message: str = ""  # what went wrong, for people (errors only)
+    checkpoint: str  # the last good checkpoint ("" if none could be written)
+    message: str = ""  # what went wrong, for people (errors, and why a run diverged)
 
 
 class LoopListener(Protocol):
@@ -276,16 +276,21 @@ class LiveLoop:
         except Exception as exc:
             reason = "error"
             message = str(exc) if isinstance(exc, GanvizError) else _describe(exc)
-            try:
-                session.record_error(message)
-            except Exception:  # the run folder itself may be the problem (disk full)
-                traceback.print_exc()
-        checkpoint = ""
+            if not session.disk_full:  # a full disk takes the error event too: said once
+                try:
+                    session.record_error(message)
+                except Exception:  # the run folder itself may be the problem
+                    traceback.print_exc()
         try:
-            checkpoint = str(session.close(reason) or "")
+            session.close(reason)  # after a full disk (reported), it writes nothing more
         except Exception as exc:
-            message = (message + "\n" if message else "") + f"could not save: {_describe(exc)}"
+            saving = str(exc) if isinstance(exc, GanvizError) else _describe(exc)
+            if saving != message:
+                message = (message + "\n" if message else "") + f"could not save: {saving}"
             reason = "error"
+        if session.verdict is not None:  # it reached its last step, but did not train
+            reason, message = "diverged", session.verdict.reason
+        checkpoint = str(session.last_checkpoint or "")
         try:  # the final state, so the views match the last checkpoint
             self._send_update(session, force=True, pictures=True)
         except Exception:

@@ -41,9 +41,11 @@ from ganviz_gui.core.formats.known_architectures import (
 from ganviz_gui.core.generator_files import KIND_LOGGED, GeneratorFile, first_line
 from ganviz_gui.core.losses import PROBABILISTIC_LOSSES
 from ganviz_gui.core.network_stats import LayerInfo, describe_layers
+from ganviz_gui.core.regular_files import read_regular
 
 LOGGED_FORMAT = "ganviz-logged-checkpoint"
 LOGGED_FORMAT_VERSION = 1
+MAX_PROGRAM_BYTES = 4 * 1024**3  # a TorchScript program of a user's network, weights included
 PROGRAM_FILES = {
     "generator": "generator.torchscript.pt",
     "discriminator": "discriminator.torchscript.pt",
@@ -366,10 +368,7 @@ def _program_builder(
 ) -> Callable[[], nn.Module]:
     """A function giving a fresh copy of the network: its program with the checkpoint's weights,
     in eval mode on the CPU. Called once here, so a broken program fails now, named."""
-    try:
-        archive = program.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"{program}: cannot read ({exc.strerror or exc})") from None
+    archive = read_regular(program, MAX_PROGRAM_BYTES, CheckpointError, "network program")
 
     def build() -> nn.Module:
         with warnings.catch_warnings():

@@ -2,8 +2,15 @@
 
 A long run has 10^6 records. As Python dicts they take about 2 GB and every view loops over
 them; as columns they take 8 bytes a value and a view reads a whole curve in one slice. The
-rare values that are not numbers (a `class_counts` list, text such as "nan" in old files) are
-kept beside, by row, so nothing a record held is lost.
+rare values that are not numbers (a `class_counts` list, a note a user's loop logged) are
+kept beside, by row.
+
+Records are checked as they are added, whoever wrote them, so a view only ever sees
+well-typed ones: a step is a whole number from 0 to MAX_STEP (a record without one is
+skipped), a value a number (read as a float), a short text or a list of at most MAX_LIST
+numbers; any other value (a dict, a long list, text where a documented metric's number is, a
+value under yet another key past MAX_KEYS) is dropped. Both are counted (`skipped`,
+`dropped`), for the window and `ganviz diagnose` to say.
 
 `RecordColumns` still reads like the list of dicts it replaces (`len`, indexing, iteration
 give dicts), so code that wants one record at a time keeps working; what reads whole curves
@@ -20,10 +27,89 @@ import numpy as np
 import orjson
 
 FIRST_CAPACITY = 1024
+MAX_STEP = 2**31 - 1  # steps beyond this are damage (and beyond what a 32-bit slider holds)
+MAX_LIST = 10_000  # a list value longer than this is dropped
+MAX_TEXT = 1_000  # characters of a text value
+MAX_KEYS = 1_000  # columns: a record with more new keys is a memory bomb (a column per key)
+MAX_KEY_LENGTH = 200
+# Documented metrics (docs/run-folder.md) are numbers: text or a list there is damage.
+NUMBER_KEYS = frozenset(
+    {"loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "lr_d", "lr_g"}
+    | {"d_steps", "elapsed", "time", "steps_per_sec", "js_divergence", "modes_covered"}
+    | {"modes_total", "high_quality", "diversity_ratio", "frechet_distance"}
+    | {"classes_covered", "classes_total", "refused_updates", "world_size"}
+)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _as_number(value: Any) -> float | None:
+    """A number (or a flag, or text of one such as "nan" in old files) as a float, else None."""
+    if isinstance(value, (int, float, str)) and (not isinstance(value, str) or len(value) < 40):
+        try:
+            return float(value)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def kept_value(key: str, value: Any) -> bool:
+    """Whether a value that is not a number is kept beside the columns: short text, or a
+    short list of numbers, under a key that is not a documented metric's."""
+    if key in NUMBER_KEYS and key != "class_counts":
+        return False
+    if isinstance(value, str):
+        return len(value) <= MAX_TEXT
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_LIST
+        and all(_is_number(v) and abs(v) < 1e300 for v in value)
+    )
+
+
+def record_step(value: Any) -> int | None:
+    """A record's step as an int, if it is a whole number from 0 to MAX_STEP (JSON may write
+    it as 40.0), else None: the record cannot be placed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None  # NaN and infinities too
+    return int(value) if 0 <= value <= MAX_STEP else None
+
+
+def is_small_json(value: Any, items: int = MAX_LIST, depth: int = 8) -> bool:
+    """Plain JSON (numbers, texts of at most MAX_TEXT, lists and string-keyed dicts) of at
+    most `items` values in all, nested at most `depth` deep: what a view can show of a value
+    without looping for long or recursing deep."""
+    stack, count = [(value, 0)], 0
+    while stack:
+        item, level = stack.pop()
+        count += 1
+        if count > items or level > depth:
+            return False
+        if isinstance(item, dict):
+            if not all(isinstance(k, str) and len(k) <= MAX_KEY_LENGTH for k in item):
+                return False
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+        elif isinstance(item, str):
+            if len(item) > MAX_TEXT:
+                return False
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) > 2**63:
+                return False  # beyond what a float or a C integer holds well
+        elif not (item is None or isinstance(item, (bool, float))):
+            return False
+    return True
+
+
+def placeable_steps(steps: np.ndarray) -> np.ndarray:
+    """Which of `steps` (floats) are whole numbers from 0 to MAX_STEP."""
+    with np.errstate(invalid="ignore"):
+        return (steps >= 0) & (steps <= MAX_STEP) & (np.floor(steps) == steps)
 
 
 class RecordColumns:
@@ -33,7 +119,8 @@ class RecordColumns:
         self._steps = np.empty(0)
         self._columns: dict[str, np.ndarray] = {}
         self._other: dict[str, dict[int, Any]] = {}  # key: {row: a value that is not a number}
-        self.skipped = 0  # records without a numeric step (damaged): left out
+        self.skipped = 0  # records without a step from 0 to MAX_STEP (damaged): left out
+        self.dropped = 0  # values of a wrong type in records kept, left out
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> RecordColumns:
@@ -57,12 +144,13 @@ class RecordColumns:
         valid = np.zeros(len(rows), dtype=bool)
         tables = []
         for keys, indices in groups.items():
-            if "step" not in keys:
-                continue  # a record without a step cannot be placed: damaged
-            group = [rows[i] for i in indices] if len(groups) > 1 else rows
+            if "step" not in keys or not all(isinstance(key, str) for key in keys):
+                continue  # a record without a step (or with non-text keys) is damaged
+            whole = len(groups) == 1 and len(indices) == len(rows)  # no other rows among them
+            group = rows if whole else [rows[i] for i in indices]
             table, others = _as_table(group, keys)
             at = np.asarray(indices)
-            kept = np.isfinite(table[:, keys.index("step")])
+            kept = placeable_steps(table[:, keys.index("step")])
             valid[at[kept]] = True
             tables.append((keys, at, kept, table, others))
         self.skipped += len(rows) - int(valid.sum())
@@ -73,11 +161,29 @@ class RecordColumns:
         for keys, at, kept, table, others in tables:
             where = position[at[kept]]
             for j, key in enumerate(keys):
-                target = self._steps if key == "step" else self._column(key)
-                target[where] = table[kept, j]
+                if key == "step":
+                    self._steps[where] = table[kept, j]
+                elif self._may_hold(key):
+                    self._column(key)[where] = table[kept, j]
+                else:
+                    self.dropped += int(np.count_nonzero(~np.isnan(table[kept, j])))
             for key, values in others.items():
-                other = self._other.setdefault(key, {})
-                other.update({int(position[at[i]]): v for i, v in values if kept[i]})
+                kept_values = {int(position[at[i]]): v for i, v in values if kept[i]}
+                if key == "step":
+                    continue  # a record whose step is not a number was skipped
+                if not self._may_hold(key):
+                    self.dropped += len(kept_values)
+                    continue
+                good = {row: v for row, v in kept_values.items() if kept_value(key, v)}
+                self.dropped += len(kept_values) - len(good)
+                if good:
+                    self._other.setdefault(key, {}).update(good)
+
+    def _may_hold(self, key: str) -> bool:
+        """A column for `key` is there, or may be made (MAX_KEYS at most, names not too long)."""
+        if key in self._columns:
+            return True
+        return len(self._columns) < MAX_KEYS and 0 < len(key) <= MAX_KEY_LENGTH
 
     def reserve(self, rows: int) -> None:
         """Room for `rows` records in all, made at once (a file's size tells how many are
@@ -93,10 +199,17 @@ class RecordColumns:
         start = self._reserve(len(more))
         self._steps[start : self._count] = more.steps
         for key, values in more._columns.items():
-            self._column(key)[start : self._count] = values[: len(more)]
+            if self._may_hold(key):
+                self._column(key)[start : self._count] = values[: len(more)]
+            else:  # each piece has MAX_KEYS at most; together they may not have more
+                self.dropped += int(np.count_nonzero(~np.isnan(values[: len(more)])))
         for key, others in more._other.items():
-            self._other.setdefault(key, {}).update({start + i: v for i, v in others.items()})
+            if key in self._columns:
+                self._other.setdefault(key, {}).update({start + i: v for i, v in others.items()})
+            else:
+                self.dropped += len(others)
         self.skipped += more.skipped
+        self.dropped += more.dropped
 
     def _reserve(self, extra: int) -> int:
         """Room for `extra` more rows; returns the first new row."""
@@ -127,7 +240,7 @@ class RecordColumns:
         copy._steps = self._steps[: self._count]
         copy._columns = {key: values[: self._count] for key, values in self._columns.items()}
         copy._other = {key: dict(values) for key, values in self._other.items()}
-        copy.skipped = self.skipped
+        copy.skipped, copy.dropped = self.skipped, self.dropped
         return copy
 
     def clear(self) -> None:
@@ -260,23 +373,26 @@ def _as_table(
     rows: list[dict[str, Any]], keys: tuple[str, ...]
 ) -> tuple[np.ndarray, dict[str, list[tuple[int, Any]]]]:
     """(rows x keys floats, NaN where a value is no number; {key: [(row, value)]} of the
-    values that are not numbers, kept beside). `rows` all have `keys`, in that order."""
+    values that are not numbers, to keep beside or drop). `rows` all have `keys`, in order."""
     try:  # numpy reads None as NaN: the fast path for well-formed records
         return np.array([tuple(r.values()) for r in rows], dtype=float), {}
-    except (TypeError, ValueError):  # lists, text, ...: key by key
+    except (TypeError, ValueError, OverflowError):  # lists, text, huge ints: key by key
         pass
     table = np.full((len(rows), len(keys)), np.nan)
     others: dict[str, list[tuple[int, Any]]] = {}
     for j, key in enumerate(keys):
         values = [r[key] for r in rows]
         try:
-            table[:, j] = np.array(values, dtype=float)
-            continue
-        except (TypeError, ValueError):
+            column = np.array(values, dtype=float)
+            if column.shape == (len(rows),):  # lists of one length make a 2D array
+                table[:, j] = column
+                continue
+        except (TypeError, ValueError, OverflowError):
             pass
         for i, value in enumerate(values):
-            if _is_number(value):
-                table[i, j] = value
+            number = _as_number(value) if value is not None else None
+            if number is not None:
+                table[i, j] = number
             elif value is not None:
                 others.setdefault(key, []).append((i, value))
     return table, others
@@ -319,5 +435,5 @@ def _parse_line(line: bytes) -> Any:
         pass
     try:  # Python's json also reads NaN and Infinity, which files of old versions hold
         return json.loads(line.decode("utf-8", errors="replace"))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, an int of 10^4 digits, nested too deep
         return None  # damaged: skipped

@@ -30,7 +30,8 @@ import orjson
 import torch
 from torch import nn
 
-from ganviz_gui.core.atomic_files import atomic_write
+from ganviz_gui.core.atomic_files import atomic_write, free_bytes, is_disk_full
+from ganviz_gui.core.errors import DiskFullError
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.host_copies import HostCopy
 from ganviz_gui.core.logged_checkpoint import (
@@ -298,16 +299,25 @@ class RunLogWriter:
                 self._failed_to(name, exc)
 
     def _failed_to(self, what: str, exc: Exception) -> None:
+        reason = self._disk_full_reason() if is_disk_full(exc) else str(exc)
         if what not in self._failed:
             self._failed.add(what)
             warnings.warn(
-                f"ganviz_gui.Run: could not write {what} to {self.root}: {exc}",
+                f"ganviz_gui.Run: could not write {what} to {self.root}: {reason}",
                 RuntimeWarning,
                 stacklevel=1,
             )
         with contextlib.suppress(Exception):  # the events file may be what fails
-            failed = event(self._last_step, "write_failed", what=what, reason=str(exc))
+            failed = event(self._last_step, "write_failed", what=what, reason=reason)
             self._append("events", failed)
+
+    def _disk_full_reason(self) -> str:
+        """A full disk said as one (torch's own words for it are "unexpected pos ..."), with the
+        space left and the checkpoint that stays good (the failed one's temp file is gone)."""
+        free = free_bytes(self.root)
+        reason = "disk full" + ("" if free is None else f" ({DiskFullError.size_text(free)} free)")
+        kept = list_checkpoints(self.root)
+        return reason + (f"; the last good checkpoint is {kept[-1][1]}" if kept else "")
 
 
 def event(step: int, kind: str, **fields: Any) -> dict[str, Any]:

@@ -9,20 +9,32 @@ another process writes, a TensorBoard log) is a class here and touches no panel.
 - `RunFolderSource`: a GANViz run folder on disk. Its JSONL files are read incrementally (only
   the bytes appended since the last poll), and its checkpoint list is read anew at each poll,
   so checkpoints that appear are offered and ones rotated away disappear.
+
+Whoever wrote a folder, what reaches the workspace is well-typed: a file that is not a regular
+one (a FIFO would block, /dev/zero never end) is left out, a line longer than a read is
+skipped, and each record is checked (`record_columns`, `clean_event`,
+`network_stats.clean_stats_record`); what was left out is counted and named by `notes()`.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ganviz_gui.core.config import TrainingConfig
-from ganviz_gui.core.errors import ConfigError
-from ganviz_gui.core.record_columns import RecordColumns, parse_jsonl
-from ganviz_gui.core.run_folder import list_checkpoints, list_sample_pictures, logged_by_run
+from ganviz_gui.core.config import TrainingConfig, read_json_file
+from ganviz_gui.core.errors import ConfigError, DataError
+from ganviz_gui.core.record_columns import (
+    MAX_STEP,
+    RecordColumns,
+    is_small_json,
+    parse_jsonl,
+    record_step,
+)
+from ganviz_gui.core.regular_files import open_regular
+from ganviz_gui.core.run_folder import RUN_LOGGER, list_checkpoints, list_sample_pictures
 from ganviz_gui.core.workspace import RunDelta, RunInfo
 
 if TYPE_CHECKING:
@@ -54,9 +66,11 @@ class JsonlTail:
     """The complete lines appended to a JSONL file since the last read.
 
     A partial last line (a writer mid-append) waits for the next read; a damaged line is
-    skipped and counted. A file that got shorter was rewritten (a resumed run moves later
-    records aside): the next read starts again from its beginning and says so. A read takes
-    at most `max_bytes`, so a long file is read in pieces a view can show as they come.
+    skipped and counted, and so is a line longer than a read (passed over a read at a time,
+    never parsed). A file that got shorter was rewritten (a resumed run moves later records
+    aside): the next read starts again from its beginning and says so. A read takes at most
+    `max_bytes`, so a long file is read in pieces a view can show as they come. A path that
+    is not a regular file (a pipe, a device) is never read: `problem` says why.
     """
 
     def __init__(self, path: Path, max_bytes: int | None = None):
@@ -67,34 +81,60 @@ class JsonlTail:
         self.more = False  # the last read stopped before the end of the file
         self.size = 0  # of the file at the last read
         self.read_bytes = 0  # of the last read
+        self.problem: str | None = None  # why the file cannot be read, if it cannot
+        self._in_long_line = False  # the last read ended inside a line longer than a read
 
     def read_new(self) -> tuple[list[dict[str, Any]], bool]:
         """(new records, restarted)."""
-        try:
-            size = self.path.stat().st_size
-        except OSError:
-            return [], False
-        restarted = size < self.offset
-        if restarted:
-            self.offset = 0
         self.more = False
-        if size == self.offset:
-            return [], restarted
-        with open(self.path, "rb") as handle:
+        try:
+            handle = open_regular(self.path)
+        except DataError as exc:
+            # Not there (yet) is no problem; a pipe, a device or an unreadable file is.
+            self.problem = str(exc) if os.path.lexists(self.path) else None
+            return [], False
+        self.problem = None
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            restarted = size < self.offset
+            if restarted:
+                self.offset, self._in_long_line = 0, False
+            if size == self.offset:
+                return [], restarted
             handle.seek(self.offset)
             data = handle.read(min(size - self.offset, self.max_bytes))
+        read_to_end = self.offset + len(data) >= size
+        if self._in_long_line:  # its rest, up to its end, is passed over unparsed
+            cut = data.find(b"\n")
+            if cut < 0:
+                return self._passed_over(len(data), size), restarted
+            self._in_long_line = False
+            self.damaged += 1
+            self.offset += cut + 1
+            data = data[cut + 1 :]
         end = data.rfind(b"\n")
         if end < 0:
-            if len(data) < self.max_bytes:
-                return [], restarted  # not one whole line yet
-            end = len(data) - 1  # one line longer than a read: damaged, skipped
-            data = data[:end] + b"\n"
+            if len(data) == self.max_bytes:  # one line longer than a read: damaged, skipped
+                self._in_long_line = True
+                return self._passed_over(len(data), size), restarted
+            self.more = not read_to_end  # a line begun: whole at the next read
+            return [], restarted
         self.offset += end + 1
         self.more = self.offset < size
         self.size, self.read_bytes = size, end + 1
         records, damaged = parse_jsonl(data[:end])
         self.damaged += damaged
         return records, restarted
+
+    def rewind(self) -> None:
+        """Read the file again from its beginning at the next read."""
+        self.offset, self.damaged, self._in_long_line = 0, 0, False
+
+    def _passed_over(self, length: int, size: int) -> list[dict[str, Any]]:
+        self.offset += length
+        self.more = self.offset < size
+        self.size, self.read_bytes = size, length
+        return []
 
 
 class RunFolderSource:
@@ -112,6 +152,11 @@ class RunFolderSource:
         self._data: dict[str, Any] = {}  # the `started` event's description of the data
         self.writing: bool | None = None  # started and not closed yet (None: no events)
         self.ended: dict[str, Any] | None = None  # the newest `closed` event
+        self._skipped = dict.fromkeys(DELTA_FIELDS, 0)  # records of the wrong shape, by file
+        self._dropped = dict.fromkeys(DELTA_FIELDS, 0)  # values of the wrong type or size
+        self._config_read = False
+        self._config_found: TrainingConfig | None = None
+        self._config_problem: str | None = None  # why config.json's settings are not used
 
     @property
     def more(self) -> bool:
@@ -121,6 +166,41 @@ class RunFolderSource:
     @property
     def damaged_lines(self) -> int:
         return sum(tail.damaged for tail in self._tails.values())
+
+    @property
+    def skipped(self) -> int:
+        """Lines, records and values left out so far, in all (`notes()` says which)."""
+        lines = self.damaged_lines
+        return lines + sum(self._skipped.values()) + sum(self._dropped.values())
+
+    def problem_of(self, name: str) -> str | None:
+        """Why a file of the run ("metrics", "events", "network_stats") cannot be read at all
+        (not a regular file, unreadable), if it cannot."""
+        return self._tails[name].problem
+
+    def notes(self) -> list[str]:
+        """One line per file of the run that was left out, or whose damaged lines, records or
+        values were skipped: for the window's status bar and `ganviz diagnose`."""
+        notes = []
+        if self._config_problem is not None:
+            notes.append(f"{self._config_problem}; its settings are not used")
+        for name, tail in self._tails.items():
+            if tail.problem is not None:
+                notes.append(f"{tail.problem}; left out")
+                continue
+            parts = []
+            if tail.damaged:
+                parts.append(_count(tail.damaged, "damaged line"))
+            if self._skipped[name]:
+                parts.append(
+                    _count(self._skipped[name], "record")
+                    + f" without a step from 0 to {MAX_STEP:,} or of the wrong shape"
+                )
+            if self._dropped[name]:
+                parts.append(_count(self._dropped[name], "value") + " of the wrong type or size")
+            if parts:
+                notes.append(f"{tail.path}: skipped {', '.join(parts)}")
+        return notes
 
     def skip_to_end(self) -> None:
         """Poll only what is written from now on (the window already holds the rest)."""
@@ -154,18 +234,29 @@ class RunFolderSource:
 
     def _config(self) -> TrainingConfig | None:
         """GANViz's settings, where the run has them (a folder `Run` writes holds the user's
-        own config instead)."""
+        own config instead). config.json is read once, even where a checkpoint holds the
+        settings: one that cannot be read is noted."""
+        if not self._config_read:
+            self._config_found, self._config_problem = self._read_config()
+            # Read again while there is none: a writer may start with its records.
+            self._config_read = (self.run_dir / "config.json").exists()
         if self.generator is not None and self.generator.config is not None:
             return self.generator.config
-        if logged_by_run(self.run_dir):
-            return None  # whatever its keys, the user's config is no TrainingConfig
+        return self._config_found
+
+    def _read_config(self) -> tuple[TrainingConfig | None, str | None]:
+        path = self.run_dir / "config.json"
+        if not os.path.lexists(path) or _logged_by_run(self.run_dir):
+            return None, None  # whatever its keys, the user's config is no TrainingConfig
         try:
-            data = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8"))
-            return TrainingConfig.from_dict(data, source=str(self.run_dir / "config.json"))
-        except (OSError, json.JSONDecodeError, ConfigError, TypeError, ValueError):
-            return None
+            return TrainingConfig.from_dict(read_json_file(path), source=str(path)), None
+        except ConfigError as exc:  # names the file: not JSON, too deep, not a regular file
+            return None, str(exc)
+        except (TypeError, ValueError, OverflowError) as exc:
+            return None, f"{path}: unreadable settings ({exc})"
 
     def poll(self) -> RunDelta:
+        self._config()  # read off the window's thread, where polls run; noted if it is bad
         records = RecordColumns()
         delta = RunDelta(records=records)
         restarted = False
@@ -177,11 +268,15 @@ class RunFolderSource:
                     records.reserve(round(len(found) * tail.size / tail.read_bytes * 1.02))
                 records.append(found)
             else:
-                getattr(delta, DELTA_FIELDS[name]).extend(found)
+                self._take(name, found, getattr(delta, DELTA_FIELDS[name]))
+        self._skipped["metrics"] += records.skipped
+        self._dropped["metrics"] += records.dropped
         if restarted:
             # One of the files was rewritten: read all three from the start, together.
             for tail in self._tails.values():
-                tail.offset = 0
+                tail.rewind()
+            self._skipped = dict.fromkeys(DELTA_FIELDS, 0)
+            self._dropped = dict.fromkeys(DELTA_FIELDS, 0)
             self.writing, self.ended = None, None
             delta = self.poll()
             delta.restarted = True
@@ -211,6 +306,20 @@ class RunFolderSource:
             delta.restarted = delta.restarted or more.restarted
         return delta
 
+    def _take(self, name: str, found: list[Any], into: list[dict[str, Any]]) -> None:
+        """Events or layer statistics as the views read them; the rest counted."""
+        # network_stats imports torch, which the window loads only after its first paint.
+        from ganviz_gui.core.network_stats import clean_stats_record
+
+        clean = clean_event if name == "events" else clean_stats_record
+        for record in found:
+            cleaned, dropped = clean(record)
+            self._dropped[name] += dropped
+            if cleaned is None:
+                self._skipped[name] += 1
+            else:
+                into.append(cleaned)
+
     def _note_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             kind = event.get("kind")
@@ -220,6 +329,75 @@ class RunFolderSource:
                     self._data = event["data"]
             elif kind == "closed":
                 self.writing, self.ended = False, event
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+# Documented fields of events (docs/run-folder.md) and the kind of value each holds: a value of
+# another kind is dropped. Any other field is kept if it is small plain JSON.
+_EVENT_FIELDS: dict[str, Callable[[Any], bool]] = {
+    **dict.fromkeys(
+        ("time", "lr_g", "lr_d", "accuracy", "seconds"),
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    ),
+    **dict.fromkeys(
+        (
+            "kind",
+            "reason",
+            "network",
+            "loss",
+            "device",
+            "writer",
+            "backend",
+            "app_version",
+            "torch_version",
+        ),
+        lambda v: isinstance(v, str) and len(v) <= 1000,
+    ),
+    **dict.fromkeys(
+        ("recovery", "refused_updates", "world_size", "d_steps"),
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_STEP,
+    ),
+    "restored_step": lambda v: record_step(v) is not None,
+    "data": lambda v: isinstance(v, dict) and is_small_json(v, items=100_000),
+}
+
+
+def clean_event(event: Any) -> tuple[dict[str, Any] | None, int]:
+    """An events.jsonl record as the views read it: (the event, or None when it has no step
+    from 0 to MAX_STEP or a kind that is not a short text; how many of its fields were
+    dropped as of the wrong type). A kept event has an int `step`; its documented fields
+    (`kind` among them, where it has one) have their types."""
+    if not isinstance(event, dict):
+        return None, 0
+    step, kind = record_step(event.get("step")), event.get("kind", "")
+    if step is None or not isinstance(kind, str) or len(kind) > 100:
+        return None, 0
+    cleaned: dict[str, Any] = {}
+    dropped = 0
+    for key, value in event.items():
+        check = _EVENT_FIELDS.get(key)
+        if key == "step":
+            cleaned[key] = step
+        elif check(value) if check is not None else is_small_json(value):
+            cleaned[key] = value
+        else:
+            dropped += 1
+    return cleaned, dropped
+
+
+def _logged_by_run(run_dir: Path) -> bool:
+    """Whether ganviz_gui.Run wrote the folder (its first event says so), from the first line
+    of events.jsonl only, read within a bound, if it is a regular file."""
+    try:
+        with open_regular(run_dir / "events.jsonl") as handle:
+            first = handle.readline(1 << 20)
+    except DataError:
+        return False
+    records, _ = parse_jsonl(first)
+    return bool(records) and records[0].get("writer") == RUN_LOGGER
 
 
 def _shape_of(data: dict[str, Any]) -> tuple[int, ...]:

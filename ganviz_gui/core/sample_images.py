@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import math
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -112,18 +114,27 @@ MAX_PICTURE_PIXELS = 1 << 25  # a sample picture larger than 32 megapixels is re
 def read_picture(picture: str | Path | bytes) -> np.ndarray:
     """A run's sample picture (a file, or the encoded bytes of one) as (H, W, 3) uint8.
 
-    Its size is checked before it is decoded: a picture that declares more than
-    MAX_PICTURE_PIXELS (a decompression bomb) is refused, as a damaged one is, by a
-    DataError that names it."""
+    A file is read only if it is a regular one (a FIFO would block, /dev/zero never end). Its
+    size is checked before it is decoded, with the limits image folders have: a picture that
+    declares more than MAX_PICTURE_PIXELS, or that Pillow takes for a decompression bomb, is
+    refused, as a damaged one is, by a DataError that names it."""
     from ganviz_gui.core.errors import DataError
+    from ganviz_gui.core.regular_files import open_regular
 
     name = "a picture in the log" if isinstance(picture, bytes) else str(picture)
-    source = io.BytesIO(picture) if isinstance(picture, bytes) else picture
+    source = io.BytesIO(picture) if isinstance(picture, bytes) else open_regular(picture)
     try:
-        with Image.open(source) as image:
-            width, height = image.size
-            if width * height > MAX_PICTURE_PIXELS:
-                raise DataError(f"{name}: {width}x{height} pixels, too large to show")
-            return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                width, height = image.size
+                if width * height > MAX_PICTURE_PIXELS:
+                    raise DataError(f"{name}: {width}x{height} pixels, too large to show")
+                return np.asarray(image.convert("RGB"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{name}: refused as a decompression bomb ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise DataError(f"{name}: unreadable ({exc})") from None
+    finally:
+        source.close()

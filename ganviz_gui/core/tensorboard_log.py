@@ -21,6 +21,11 @@ Which folder is the run:
 
 The event files of a run are read in the order of the time in their names (a writer restarted
 in the same folder starts a new file), and files that appear while it is followed are read too.
+
+Whoever wrote the log, reading it has a bounded cost: an event file that is not a regular file
+(a FIFO would block the reader, /dev/zero never end) is never opened, a record that declares
+more bytes than memory holds stops the reading of its file, and points and pictures at a step
+that is not a whole number from 0 to MAX_STEP are left out; `notes()` names all of them.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from ganviz_gui.core.errors import DataError, MissingPackageError
+from ganviz_gui.core.record_columns import MAX_STEP
+from ganviz_gui.core.regular_files import NOT_REGULAR, is_regular_file, open_regular
 from ganviz_gui.core.tag_mapping import TagMapping, TagRow, mapping_rows
 from ganviz_gui.core.workspace import RunDelta, RunInfo
 
@@ -78,9 +85,10 @@ def masked_crc32c(data: bytes) -> int:
 
 
 def has_record_framing(path: str | Path) -> bool:
-    """The file starts with one whole TFRecord whose two checksums hold."""
+    """The file starts with one whole TFRecord whose two checksums hold (a file that is not a
+    regular one is never opened: it does not)."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             header = handle.read(12)
             if len(header) < 12:
                 return False
@@ -88,7 +96,7 @@ def has_record_framing(path: str | Path) -> bool:
             if masked_crc32c(header[:8]) != header_crc or length > MAX_FIRST_RECORD:
                 return False
             body = handle.read(length + 4)
-    except OSError:
+    except (OSError, DataError):
         return False
     if len(body) < length + 4:
         return False
@@ -154,9 +162,11 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-def event_files(run_dir: str | Path) -> list[Path]:
+def event_files(run_dir: str | Path, left_out: list[Path] | None = None) -> list[Path]:
     """The event files of a run, its subfolders' included, in reading order: by folder, then
-    by the time and count in their names (a restarted writer's new file after the old one)."""
+    by the time and count in their names (a restarted writer's new file after the old one).
+    Only regular files (symlinks followed): the others, named as event files, are added to
+    `left_out` when it is given."""
     run_dir = Path(run_dir)
     found: list[Path] = []
 
@@ -167,7 +177,10 @@ def event_files(run_dir: str | Path) -> list[Path]:
             return
         for entry in entries:
             if entry.name.startswith(EVENT_FILE_PREFIX) and not _is_folder(entry):
-                found.append(Path(entry.path))
+                if is_regular_file(entry.path):
+                    found.append(Path(entry.path))
+                elif left_out is not None:
+                    left_out.append(Path(entry.path))
             elif depth < CHILD_DEPTH and not entry.name.startswith(".") and _is_folder(entry):
                 visit(Path(entry.path), depth + 1)
 
@@ -279,6 +292,8 @@ class TensorBoardSource:
         self._pictures_sent: tuple[str | None, int] | None = None
         self._restart = False
         self._read_any = False
+        self._left_out: dict[Path, str] = {}  # event files not read, and why
+        self._skipped_points = 0  # points and pictures at a step that cannot be placed
 
     # ------------------------------------------------------------------ RunSource
     def describe(self) -> RunInfo:
@@ -325,6 +340,22 @@ class TensorBoardSource:
         newest = max((path.stat().st_mtime for path in self._files if path.exists()), default=0)
         return time.time() - newest < WRITING_SECONDS
 
+    @property
+    def skipped(self) -> int:
+        """Files, points and pictures left out so far (`notes()` says which)."""
+        return len(self._left_out) + self._skipped_points
+
+    def notes(self) -> list[str]:
+        """One line per event file left out, and one for the points and pictures skipped:
+        for the window's status bar and `ganviz info`."""
+        notes = [f"{path}: {why}; left out" for path, why in self._left_out.items()]
+        if self._skipped_points:
+            notes.append(
+                f"{self.run_dir}: skipped {self._skipped_points:,} points or pictures at a step "
+                f"that is not a whole number from 0 to {MAX_STEP:,}"
+            )
+        return notes
+
     # ------------------------------------------------------------------ what the log holds
     def scalar_tags(self) -> list[str]:
         """The scalar tags read so far, in the order they first appeared."""
@@ -352,6 +383,7 @@ class TensorBoardSource:
         keys = self.mapping.record_keys(self._scalars)
         return {
             "log": str(self.run_dir),
+            "notes": self.notes(),
             "runs": [str(run) for run in self.runs],
             "event_files": [str(path.relative_to(self.run_dir)) for path in self._files],
             "steps": len(steps),
@@ -365,20 +397,30 @@ class TensorBoardSource:
     # ------------------------------------------------------------------ reading
     def _read_new(self) -> None:
         self._read_any = True
-        for path in event_files(self.run_dir):
-            if path not in self._files:
+        left_out: list[Path] = []
+        for path in event_files(self.run_dir, left_out):
+            if path not in self._files and path not in self._left_out:
                 try:
                     loader = self._loader_class(str(path))
                 except self._read_errors:
                     continue  # gone again, or not readable yet: tried at the next poll
                 child = path.parent.relative_to(self.run_dir).as_posix()
                 self._files[path] = _EventFile("" if child == "." else child, loader)
-        for event_file in self._files.values():
+        for path in left_out:
+            self._left_out.setdefault(path, NOT_REGULAR)
+        for path, event_file in list(self._files.items()):
+            if path in self._left_out:
+                continue
+            if path.exists() and not is_regular_file(path):  # swapped for a pipe since
+                self._left_out[path] = NOT_REGULAR
+                continue
             try:
                 for event in event_file.loader.Load():
                     self._take(event, event_file.child)
             except self._read_errors:
                 continue  # the file went away: what was read of it stays
+            except MemoryError:  # the reader allocates what a record's length says, first
+                self._left_out[path] = "a record declares more bytes than memory holds"
 
     def _take(self, event: Any, child: str) -> None:
         if not event.HasField("summary"):
@@ -436,6 +478,9 @@ class TensorBoardSource:
         return name
 
     def _add_scalar(self, child: str, tag: str, event: Any, number: float) -> None:
+        if not 0 <= event.step <= MAX_STEP:
+            self._skipped_points += 1
+            return
         name = self._name(child, tag)
         scalars = self._scalars.get(name)
         if scalars is None:
@@ -447,6 +492,9 @@ class TensorBoardSource:
     def _add_image(
         self, child: str, tag: str, step: int, encoded: bytes, height: int, width: int
     ) -> None:
+        if not 0 <= step <= MAX_STEP:
+            self._skipped_points += 1
+            return
         name = self._name(child, tag)
         if name not in self._images:
             self._images[name] = []

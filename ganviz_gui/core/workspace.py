@@ -5,7 +5,9 @@ Controllers (training, inspection) write the run and what is shown of it; panels
 the user's selections (the step, picked latents, the layer, following training). A panel never
 asks another panel anything: what two panels share lives here. Sources of runs (the built-in trainer, a run
 folder on disk, later a folder another process writes or a TensorBoard log) all feed it the
-same way, through `show_run` and `extend` (see `core.run_sources`).
+same way, through `show_run` and `extend` (see `core.run_sources`); what a source hands over
+that is no record at all (a record that is not a dict) is left out there, before any panel
+sees it (`readable_delta`).
 
 Qt-free: signals are psygnal's, emitted synchronously on the thread that changes the model,
 which is the GUI thread in the window (results of worker threads reach it through queued Qt
@@ -16,7 +18,7 @@ called; a lambda is held strongly, and keeps what it captures alive as long as t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +79,31 @@ class RunDelta:
     def __bool__(self) -> bool:
         new = self.records or self.events or self.stats or self.restarted
         return bool(new) or self.checkpoints is not None or self.pictures is not None
+
+
+def readable_delta(delta: RunDelta) -> RunDelta:
+    """`delta` as the views read it: records as columns or a list of dicts with text keys,
+    events and stats as lists of dicts. Whatever else a source handed over is no record and
+    is left out here, so that it reaches no view (sources check the values inside; the views
+    skip what they cannot draw)."""
+    records, events, stats = delta.records, delta.events, delta.stats
+    kept_records = records if isinstance(records, RecordColumns) else _dicts(records, True)
+    kept_events, kept_stats = _dicts(events), _dicts(stats)
+    if kept_records is records and kept_events is events and kept_stats is stats:
+        return delta  # the common case: nothing to leave out, nothing copied
+    return replace(delta, records=kept_records, events=kept_events, stats=kept_stats)
+
+
+def _dicts(items: Any, text_keys: bool = False) -> list[dict[str, Any]]:
+    """The dicts of a list (with text keys only, if asked): the list itself when all are."""
+    if not isinstance(items, (list, tuple)):
+        return []
+    kept = [
+        item
+        for item in items
+        if isinstance(item, dict) and (not text_keys or all(type(k) is str for k in item))
+    ]
+    return items if isinstance(items, list) and len(kept) == len(items) else kept
 
 
 @dataclass
@@ -177,7 +204,7 @@ class Workspace:
     def show_run(self, run: RunInfo | None, mode: Mode, initial: RunDelta | None = None) -> None:
         """Show another run (or none): everything of the previous one is forgotten. `initial`:
         what the run recorded so far, there for the panels when they hear of the new run."""
-        initial = initial or RunDelta()
+        initial = readable_delta(initial or RunDelta())
         self.run = run
         # Columns a source read are taken as they are (a long run's are 10^8 bytes).
         self.records = as_columns(initial.records)
@@ -217,6 +244,7 @@ class Workspace:
 
     def extend(self, delta: RunDelta) -> None:
         """Append what a source found new; a restarted source replaces what came before."""
+        delta = readable_delta(delta)
         if delta.restarted:  # subscribers see `delta.restarted` and redraw from the lists
             self.records, self.events, self.stats = RecordColumns(), [], []
         self.records.append(delta.records)

@@ -7,10 +7,12 @@ import signal
 import sys
 
 from ganviz_gui import runtime
+from ganviz_gui.gui.system_libraries import missing_libraries_problem
 
 
 def display_problem() -> str:
-    """Why no window can open here (a server without a display), or "" when one can."""
+    """Why no window can open here (a server without a display, a desktop without the system
+    libraries Qt's X11 platform needs), or "" when one can."""
     if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             return (
@@ -18,7 +20,8 @@ def display_problem() -> str:
                 "headless with `ganviz train ...`; the window can continue its run folder on a "
                 "desktop (File > Continue a run). Or set QT_QPA_PLATFORM=offscreen."
             )
-    return ""
+    # Asked before Qt loads: Qt aborts the process (exit 134) on a missing xcb library.
+    return missing_libraries_problem()
 
 
 def run_app(

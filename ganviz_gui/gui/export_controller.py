@@ -29,16 +29,15 @@ class ExportController:
         self.raise_explorer = raise_explorer
 
     def _export(self, title: str, suggested: str, file_filter: str, write) -> None:
-        """Ask where, write, and report; `write(path)` returns a short description of it."""
-        from ganviz_gui.core.errors import GanvizError
-
+        """Ask where, write, and report; `write(path)` returns a short description of it.
+        A failure is a dialog naming the file (never an exception out of the menu)."""
         path, _ = QFileDialog.getSaveFileName(self.window, title, suggested, file_filter)
         if not path:
             return
         try:
             what = write(Path(path))
-        except (GanvizError, OSError) as exc:
-            self.workspace.warn(f"Export failed:\n{exc}")
+        except export_errors() as exc:
+            self.workspace.warn(f"Export to {path} failed:\n{failure_text(exc)}")
             return
         self.workspace.say(f"Exported {what} to {path}", 8000)
 
@@ -149,7 +148,6 @@ class ExportController:
         self._export("Save latent bookmarks", "bookmarks.json", "Bookmarks (*.json)", write)
 
     def load_bookmarks(self) -> None:
-        from ganviz_gui.core.errors import GanvizError
         from ganviz_gui.core.latent_bookmarks import load_bookmarks
 
         path, _ = QFileDialog.getOpenFileName(self.window, "Load latent bookmarks", "", "(*.json)")
@@ -157,8 +155,8 @@ class ExportController:
             return
         try:
             self.explorer.set_bookmarks(load_bookmarks(path))
-        except GanvizError as exc:
-            self.workspace.warn(f"Cannot use these bookmarks:\n{exc}")
+        except export_errors() as exc:
+            self.workspace.warn(f"Cannot use the bookmarks of {path}:\n{failure_text(exc)}")
             return
         self.workspace.say(f"Loaded bookmarks from {path}", 8000)
 
@@ -171,10 +169,10 @@ class ExportController:
             return
         from ganviz_gui.core.run_folder import read_jsonl
 
-        # The whole run as recorded (a continued run's plots begin where it was resumed).
-        records = read_jsonl(run_dir / "metrics.jsonl")
-
         def write(path: Path) -> str:
+            # The whole run as recorded (a continued run's plots begin where it was resumed);
+            # read here, so an unreadable file is a failure of this export like any other.
+            records = read_jsonl(run_dir / "metrics.jsonl")
             write_metrics_csv(records, path)
             return f"{len(records)} records"
 
@@ -193,3 +191,37 @@ class ExportController:
             "GIF (*.gif)",
             lambda path: f"{write_run_gif(run_dir, path)} frames",
         )
+
+
+def export_errors() -> tuple[type[BaseException], ...]:
+    """What reading a run's files and writing an export may raise on bad files or too little
+    memory: GANViz's own errors, OSError, MemoryError, and what Pillow raises on damaged or
+    oversized pictures (the same list image folders are read with)."""
+    import struct
+
+    from PIL import Image
+
+    from ganviz_gui.core.errors import GanvizError
+
+    return (
+        GanvizError,
+        OSError,
+        MemoryError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        struct.error,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    )
+
+
+def failure_text(error: BaseException) -> str:
+    """The error as the dialog says it: its message (GANViz's errors name their file), or
+    what kind of error it is where it has none (a MemoryError)."""
+    if isinstance(error, MemoryError):
+        return "out of memory (the pictures are too large to export)"
+    from ganviz_gui.core.errors import GanvizError
+
+    text = str(error)
+    return text if isinstance(error, GanvizError) and text else f"{type(error).__name__}: {text}"

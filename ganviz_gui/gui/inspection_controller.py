@@ -11,6 +11,7 @@ picture as they arrive, until the user moves it away or the run ends. What a che
 
 from __future__ import annotations
 
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -150,6 +151,8 @@ class InspectionController(QObject):
         self.saved_mappings: dict[str, dict[str, Any]] = {}
         # The checkpoint File > Open read (not read a second time to show it).
         self._opened_generator: GeneratorFile | None = None
+        self._notes_said: list[str] = []  # what was left out of the run shown, said already
+        self._pending_notes: list[str] = []  # the open's notes, said once the run is all read
         self._trusted = False  # the run shown was opened trusted: so are its other checkpoints
         self._asked_trust = False  # ... or the user was asked once, while it was shown
         self._polling = False
@@ -203,6 +206,21 @@ class InspectionController(QObject):
             return
         opened, source, delta = result
         self.file_opened.emit(path)
+        try:
+            self._show_opened(path, opened, source, delta, trust, follow)
+        except Exception as exc:  # a view could not draw what was read: a dialog, no half run
+            self._failed_to_show(path, exc)
+
+    def _show_opened(
+        self,
+        path: str,
+        opened: OpenedPath,
+        source: Any,  # a RunSource or None; some sources say more (notes, a tag mapping)
+        delta: RunDelta | None,
+        trust: bool,
+        follow: bool,
+    ) -> None:
+        workspace = self.workspace
         workspace.set_following(False)  # the opened file is what the explorer shows now
         generator = opened.generator
         shown = ShownGenerator(generator, "opened") if generator is not None else None
@@ -234,8 +252,36 @@ class InspectionController(QObject):
             at = generator.step if generator is not None else None
             workspace.set_step(at if at in steps else steps[-1])
         workspace.say(self._opened_message(path, opened, source, inspect_run), 8000)
+        self._say_notes(Path(path).name, source, opened.notes())
         if shown is not None:
             self.opened.emit(shown)
+
+    def _failed_to_show(self, what: str, error: Exception) -> None:
+        """Showing a run raised (a view met a record it could not draw): no run is shown
+        rather than half of one, the run is no longer polled, and a dialog says what failed
+        (the traceback goes to a crash log, as an uncaught exception's would)."""
+        from ganviz_gui import runtime
+
+        self.source = None
+        self._opened_generator = None
+        self._polling = False
+        self.cache.clear()
+        cause = error.__cause__ or error  # psygnal wraps what a subscriber raised
+        try:
+            log = runtime.write_crash_log(type(cause), cause, cause.__traceback__)
+            details = f"\n\nThe details are in {log}."
+        except OSError:
+            traceback.print_exception(cause)
+            details = ""
+        workspace = self.workspace
+        try:
+            workspace.show_generator(None)
+            if not self._training_active():  # a run training here keeps its plots
+                workspace.show_run(None, Mode.IDLE)
+        except Exception:  # a view that fails even to clear: the dialog still says why
+            traceback.print_exc()
+        self._update_polling()
+        workspace.warn(f"Cannot show {what}:\n{type(cause).__name__}: {cause}{details}")
 
     def _opened_message(
         self, path: str, opened: OpenedPath, source: RunSource | None, inspect_run: bool
@@ -324,9 +370,9 @@ class InspectionController(QObject):
             return
         try:
             self.workspace.extend(RunDelta(records=delta.records))
-        except BaseException:
-            self._polling = False  # the next poll may try again
-            raise
+        except Exception as exc:
+            self._failed_to_show(self.workspace.run_name or "the run", exc)
+            return
         delta.records = rest[0]
         QTimer.singleShot(0, self, lambda: self._hand_over(source, delta, rest[1:]))
 
@@ -334,15 +380,44 @@ class InspectionController(QObject):
         self._polling = False
         workspace = self.workspace
         newest = workspace.scrub_steps[-1:] == [workspace.step]  # the step kept at the newest
-        if delta:
-            workspace.extend(delta)
-        steps = workspace.scrub_steps
-        following = workspace.mode == Mode.FOLLOWING
-        if following and steps and (newest or workspace.step is None):
-            workspace.set_step(steps[-1])  # before the run's end is noted: the end is shown
+        try:
+            if delta:
+                workspace.extend(delta)
+            steps = workspace.scrub_steps
+            following = workspace.mode == Mode.FOLLOWING
+            if following and steps and (newest or workspace.step is None):
+                workspace.set_step(steps[-1])  # before the run's end is noted: the end is shown
+        except Exception as exc:  # what was read cannot be drawn: a dialog, not half a run
+            self._failed_to_show(workspace.run_name or "the run", exc)
+            return
         self._note_run_state(source)
         if getattr(source, "more", False):
             self.poll()  # the rest of a long run, at once
+        else:
+            self._say_notes(workspace.run_name or "the run", source)
+
+    def _say_notes(self, name: str, source: Any, opened_notes: list[str] | None = None) -> None:
+        """What was left out (a bad newest checkpoint, a damaged file, skipped records): the
+        run is shown from what was good and a dialog says the rest, once the run has been read
+        to its end (a long run's notes come with its later pieces); what is new after that,
+        while following, goes to the status bar. `opened_notes`: the open's own, at an open."""
+        if opened_notes is not None:
+            self._pending_notes, self._notes_said = list(opened_notes), []
+        if getattr(source, "more", False):
+            return  # said when all of the run has been read
+        notes = self._pending_notes + (source.notes() if hasattr(source, "notes") else [])
+        self._pending_notes = []
+        new = [note for note in notes if note not in self._notes_said]
+        if not new:
+            return
+        first = not self._notes_said
+        self._notes_said += new
+        if first:
+            self.workspace.warn(
+                f"Opened {name}, without what could not be read:\n- " + "\n- ".join(new)
+            )
+        else:
+            self.workspace.say(f"{name}: " + "; ".join(new), 15000)
 
     def _note_run_state(self, source: Any) -> None:
         """A followed run that ends is inspected; an inspected one that starts again (resumed
@@ -569,9 +644,14 @@ class InspectionController(QObject):
             self.workspace.extend_overlay(path, as_columns(records))
 
     def shutdown(self) -> None:
+        """The window closes: stop polling, and let go of the decoded checkpoints (their
+        generators are torch modules) at once, not whenever the window is collected."""
         self._poll_timer.stop()
         self._overlay_timer.stop()
         self.source = None
+        self._overlay_sources = {}
+        self._opened_generator = None
+        self.cache.clear()
 
 
 def _same_step_with_real_samples(shown: SampleSheet | None, loaded: SampleSheet) -> bool:

@@ -90,6 +90,7 @@ OTHER_COLORS = (
     (240, 200, 120), (120, 160, 240), (240, 120, 90), (170, 170, 170),
 )  # fmt: skip
 EVENT_KINDS = ("settings_changed", "nonfinite_recovery", "resumed", "error", "stopped")
+MAX_EVENT_TEXT = 200  # characters of an event's label: a long value is cut
 DEFAULT_SMOOTHING = 0.6
 REDRAW_HZ = 3
 
@@ -302,7 +303,7 @@ class LossPlots(QWidget):
         self._add_other_curves(columns)
         changed = []
         for key, series in self.series.items():
-            steps, values = series_of(columns, key)
+            steps, values = drawable_points(*series_of(columns, key))
             if len(steps):
                 series.extend(steps, values)
                 changed.append(key)
@@ -382,8 +383,9 @@ class LossPlots(QWidget):
     def add_events(self, events: list[dict[str, Any]]) -> None:
         top = self.plots[PLOTS[0][0]]
         for event in events:
-            if event.get("kind") not in EVENT_KINDS:
-                continue
+            step = marked_step(event)
+            if step is None:
+                continue  # not an event the plots mark, or not at a step they can draw
             self.events.append(event)
             text = event_text(event)
             color = (
@@ -397,7 +399,7 @@ class LossPlots(QWidget):
             )
             for plot in self.plots.values():
                 line = pg.InfiniteLine(
-                    pos=event["step"],
+                    pos=step,
                     angle=90,
                     pen=pg.mkPen(color, width=1, style=Qt.DashLine),
                     label=text if plot is top else None,
@@ -668,6 +670,38 @@ def series_of(columns: RecordColumns, key: str) -> tuple[np.ndarray, np.ndarray]
     return coverage(columns) if key == "coverage" else columns.series(key)
 
 
+def drawable_points(steps: Any, values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a curve the plots can draw: steps and values as flat arrays of one
+    length, both finite. Sources hand over checked records; this is the plots' own guard, so
+    that nothing of another shape or type ever reaches pyqtgraph."""
+    empty = (np.empty(0), np.empty(0))
+    try:
+        steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return empty
+    if steps.ndim != 1 or steps.shape != values.shape:
+        return empty
+    finite = np.isfinite(steps) & np.isfinite(values)
+    return (steps, values) if finite.all() else (steps[finite], values[finite])
+
+
+def marked_step(event: Any) -> float | None:
+    """The step at which an event is marked: a dict of a kind the plots mark, at a finite
+    step; None for anything else."""
+    if not isinstance(event, dict):
+        return None
+    kind, step = event.get("kind"), event.get("step")
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:
+        return None
+    if isinstance(step, bool) or not isinstance(step, (int, float)):
+        return None
+    try:
+        step = float(step)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return step if math.isfinite(step) else None
+
+
 def coverage(columns: RecordColumns) -> tuple[np.ndarray, np.ndarray]:
     """(steps, share of modes (2D) or classes (images) covered) of the records measuring it."""
     steps, shares = [], []
@@ -751,9 +785,10 @@ def event_text(event: dict[str, Any]) -> str:
     kind = event["kind"]
     if kind == "settings_changed":
         changes = {k: v for k, v in event.items() if k not in ("step", "time", "kind")}
-        return ", ".join(
+        text = ", ".join(
             f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changes.items()
         )
+        return text if len(text) <= MAX_EVENT_TEXT else text[: MAX_EVENT_TEXT - 1] + "…"
     if kind == "nonfinite_recovery":
         return f"non-finite: restored step {event.get('restored_step')}, rates halved"
     if kind == "error":

@@ -325,12 +325,13 @@ class NetworkView(QWidget):
 
     def set_stats(self, records: list[dict[str, Any]]) -> None:
         """A whole run's records (an opened run); replaces what was shown."""
-        self.stats = sorted(records, key=lambda r: r.get("step", 0))
+        self.stats = sorted(drawable_stats(records), key=lambda r: r["step"])
         self._redraw()
 
     def add_stats(self, records: list[dict[str, Any]]) -> None:
         """Records of the run training now, as they arrive; drawn at most once a second (the
         heat map is rebuilt from every record, and painting holds the GIL training needs)."""
+        records = drawable_stats(records)
         if not records:
             return
         self.stats.extend(records)
@@ -460,7 +461,8 @@ class NetworkView(QWidget):
         if high - low < 1e-6:
             low, high = low - 0.5, high + 0.5
         steps = [r["step"] for r in records]
-        width = steps[-1] - steps[0] + (steps[1] - steps[0] if len(steps) > 1 else 1)
+        # One column per record; at least one step wide (records repeating a step).
+        width = max(steps[-1] - steps[0] + (steps[1] - steps[0] if len(steps) > 1 else 1), 1)
         # Row 0 at the top: the first layer (input side) above the last.
         self.health_image.setImage(np.nan_to_num(heat[::-1], nan=low), levels=(low, high))
         self.health_image.setRect(steps[0], 0, width, len(names))
@@ -513,8 +515,9 @@ class NetworkView(QWidget):
                 (self.grad_hist, "grad", (200, 200, 200)),
             ):
                 counts = layer[f"{kind}_hist"]
-                edges = histogram_edges(layer[f"{kind}_range"] or 0.0, len(counts))
-                plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=(*color, 150))
+                if counts:  # a layer recorded without this histogram has none to draw
+                    edges = histogram_edges(layer[f"{kind}_range"] or 0.0, len(counts))
+                    plot.plot(edges, counts, stepMode="center", fillLevel=0, brush=(*color, 150))
                 norm = layer[f"{kind}_norm"]
                 plot.setTitle(
                     f"{layer['layer']} {'weights' if kind == 'weight' else 'gradients'}"
@@ -524,7 +527,7 @@ class NetworkView(QWidget):
                     size="9pt",
                 )
         verdicts = record.get("verdicts")
-        if verdicts is not None:
+        if verdicts is not None and len(verdicts["real"]) == len(verdicts["fake"]) > 0:
             bins = len(verdicts["real"])
             low, high = verdicts["low"], verdicts["high"]
             edges = [low + (high - low) * i / bins for i in range(bins + 1)]
@@ -611,6 +614,23 @@ class NetworkView(QWidget):
             )
             self.saliency_box.autoRange(padding=0.02)
         self.forward_label.setText(taken.text)
+
+
+def drawable_stats(records: Any) -> list[dict[str, Any]]:
+    """The layer-statistics records the panel can draw, each in the shape it draws them
+    (`core.network_stats.clean_stats_record`: a step, layers with a name, finite numbers or
+    None, lists of numbers). Sources hand over checked records; this is the panel's own
+    guard, so that a record of another type never reaches the drawing."""
+    if not isinstance(records, (list, tuple)) or not records:
+        return []
+    from ganviz_gui.core.network_stats import clean_stats_record
+
+    kept = []
+    for record in records:
+        cleaned, _dropped = clean_stats_record(record)
+        if cleaned is not None:
+            kept.append(cleaned)
+    return kept
 
 
 def _take_apart(

@@ -246,12 +246,19 @@ class TrainingController(QObject):
         if self._closing:
             return  # the window is going: no dialog for a run it stopped itself
         if end.reason == "error":
+            # A full disk's message names the checkpoint kept (older than the failing step).
             kept = (
                 f"\n\nThe run up to step {end.step:,} is kept ({end.checkpoint})."
-                if end.checkpoint
+                if end.checkpoint and end.checkpoint not in end.message
                 else ""
             )
             self.workspace.warn(f"Training stopped with an error:\n{end.message}{kept}")
+        elif end.reason == "diverged":
+            saved = f" Its last checkpoint is {end.checkpoint}." if end.checkpoint else ""
+            self.workspace.warn(
+                f"The run reached step {end.step:,} but diverged: {end.message}.{saved}\n\n"
+                "The Diagnostics panel has the findings on its records."
+            )
         else:
             saved = f"; checkpoint {Path(end.checkpoint).name}" if end.checkpoint else ""
             self.workspace.say(f"Run {end.reason} at step {end.step:,}{saved}", 0)

@@ -3,18 +3,22 @@
 Files are read from a folder the user names (gzipped or not), or fetched on request from the
 standard public mirrors into GANViz's cache. A download is written to a temporary file, its
 MD5 compared with the published one, and only then renamed into place: a failed or partial
-download leaves no half file behind.
+download leaves no half file behind. A file is read only if it is a regular one, and a gzipped
+one is inflated no further than its header promises (a gzip bomb costs nothing).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import struct
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +28,7 @@ from ganviz_gui.core.app_dirs import cache_dir
 from ganviz_gui.core.atomic_files import atomic_write
 from ganviz_gui.core.data.dataset import Dataset
 from ganviz_gui.core.errors import DataError
+from ganviz_gui.core.regular_files import open_regular
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -71,6 +76,7 @@ _IDX_DTYPES: dict[int, npt.DTypeLike] = {
     0x0E: ">f8",
 }
 DOWNLOAD_TIMEOUT_S = 30
+MAX_IDX_BYTES = 8 << 30  # an IDX array larger than this is refused before it is read
 
 
 def default_cache_folder(name: str) -> Path:
@@ -87,7 +93,8 @@ def load_idx_dataset(name: str, folder: str | Path | None, download: bool) -> Da
     if folder:
         root = Path(folder)
         if not root.is_dir():
-            raise DataError(f"{root}: no such folder (expected the {name} IDX files in it)")
+            what = "not a folder" if os.path.lexists(root) else "no such folder"
+            raise DataError(f"{root}: {what} (expected the {name} IDX files in it)")
     else:
         root = default_cache_folder(name)
         if download:
@@ -119,28 +126,37 @@ def load_idx_dataset(name: str, folder: str | Path | None, download: bool) -> Da
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file (gzipped or not): magic, dims, then big-endian data."""
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise DataError(f"{path}: IDX header is truncated")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
+    """Parse one IDX file (gzipped or not): magic, dims, then big-endian data. What is read
+    (and inflated) is what the header promises, and one byte more to tell that more follows."""
+    with open_regular(path) as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+        handle.seek(0)
+        stream: Any = gzip.GzipFile(fileobj=handle) if gzipped else handle
+        try:
+            magic = stream.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
+                raise DataError(f"{path}: not an IDX file (bad magic number)")
+            ndim = magic[3]
+            dims = stream.read(4 * ndim)
+            if ndim == 0 or len(dims) < 4 * ndim:
+                raise DataError(f"{path}: IDX header is truncated")
+            shape = struct.unpack(f">{ndim}I", dims)
+            dtype = np.dtype(_IDX_DTYPES[magic[2]])
+            expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise DataError(
+                    f"{path}: IDX header promises {shape} ({expected:,} bytes), more than "
+                    f"GANViz reads ({MAX_IDX_BYTES:,})"
+                )
+            data = stream.read(expected + 1)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise DataError(f"{path}: cannot read ({exc})") from None
+    if len(data) != expected:
+        follow = "more" if len(data) > expected else f"{len(data)}"
         raise DataError(
-            f"{path}: IDX header promises {shape} ({expected} bytes) "
-            f"but {len(raw) - header} bytes follow"
+            f"{path}: IDX header promises {shape} ({expected} bytes) but {follow} bytes follow"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def download_files(folder: Path, mirrors: Sequence[str], checksums: dict[str, str]) -> None:
@@ -192,7 +208,8 @@ def _find_idx(root: Path, gz_name: str) -> Path | None:
     plain = gz_name.removesuffix(".gz")
     dotted = plain.replace("-idx", ".idx")  # some copies are named train-images.idx3-ubyte
     for name in (gz_name, plain, dotted, dotted + ".gz"):
-        if (root / name).is_file():
+        # Whatever is there under the name (a pipe too: reading it says so, naming it).
+        if os.path.lexists(root / name) and not (root / name).is_dir():
             return root / name
     return None
 

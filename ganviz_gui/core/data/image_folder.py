@@ -1,12 +1,15 @@
 """A folder of PNG/JPEG/BMP/WebP images, read recursively; sub-folder names become class labels.
 
 Folders from the wild hold broken files: each image is fully decoded (a half-truncated JPEG
-passes `verify()` and fails only at `load()`), anything unreadable is skipped and listed,
-and images over Pillow's decompression-bomb limit are refused before they are decoded.
+passes `verify()` and fails only at `load()`), anything unreadable is skipped and listed
+(a sub-folder that cannot be listed, an image name on a pipe or device, which is never
+opened), and images over Pillow's decompression-bomb limit are refused before they are
+decoded.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import warnings
 from pathlib import Path
@@ -17,6 +20,7 @@ from PIL import Image, ImageOps
 
 from ganviz_gui.core.data.dataset import Dataset
 from ganviz_gui.core.errors import DataError
+from ganviz_gui.core.regular_files import is_regular_file, open_regular, regular_file_problem
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 DEFAULT_FOLDER_SIZE = 32
@@ -27,16 +31,19 @@ def load_image_folder(folder: str | Path, size: int, color: str) -> Dataset:
     """`size` 0 means 32 px; `color` is auto (gray when every image is gray), gray or rgb."""
     root = Path(folder)
     if not root.is_dir():
+        if os.path.lexists(root):
+            raise DataError(f"{root}: not a folder (a folder of images is expected here)")
         raise DataError(f"{root}: no such folder")
     size = size or DEFAULT_FOLDER_SIZE
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files, skipped = find_images(root)
     if not files:
+        passed_over = f"; passed over {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise DataError(
             f"{root}: no PNG, JPEG, BMP or WebP images found (searched sub-folders too)"
+            f"{passed_over}"
         )
 
     decoded: list[tuple[Path, Image.Image]] = []
-    skipped: list[tuple[str, str]] = []
     for path in files:
         try:
             decoded.append((path, _decode(path)))
@@ -68,6 +75,31 @@ def load_image_folder(folder: str | Path, size: int, color: str) -> Dataset:
     )
 
 
+def find_images(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """(the image files under `root`, sorted; (path, why) of what was passed over: sub-folders
+    that cannot be listed, image names that are not regular files). Symlinked folders are
+    not followed (a link loop would never end), as `Path.rglob` does not."""
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+
+    def unlisted(error: OSError) -> None:
+        where = error.filename or root
+        skipped.append((str(where), f"cannot list its files ({error.strerror or error})"))
+
+    for folder, _, names in os.walk(root, onerror=unlisted):
+        for name in names:
+            if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            path = Path(folder, name)
+            if is_regular_file(path):
+                files.append(path)
+            elif not path.is_dir():
+                skipped.append((str(path), regular_file_problem(path) or "a broken link"))
+    if skipped and skipped[0][0] == str(root):
+        raise DataError(f"{root}: {skipped[0][1]}")
+    return sorted(files), skipped
+
+
 class _Unreadable(Exception):
     pass
 
@@ -77,12 +109,14 @@ def _decode(path: Path) -> Image.Image:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with open_regular(path) as handle, Image.open(handle) as image:
                 image.load()  # full decode: truncated files fail here, not at open()
                 image = ImageOps.exif_transpose(image) or image
                 return image.copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _Unreadable(f"refused as a decompression bomb ({exc})") from None
+    except DataError as exc:  # swapped for a pipe since it was listed, or unreadable
+        raise _Unreadable(str(exc).removeprefix(f"{path}: ")) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise _Unreadable(f"cannot decode ({exc})") from None
 

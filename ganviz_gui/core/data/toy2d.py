@@ -8,13 +8,17 @@ circle of radius 2, std 0.02), grid25 the PacGAN / VEEGAN grid (5x5 Gaussians 2 
 from __future__ import annotations
 
 import csv
+import io
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ganviz_gui.core.data.array_file import check_array_file
 from ganviz_gui.core.data.dataset import Dataset
 from ganviz_gui.core.errors import DataError
+from ganviz_gui.core.regular_files import open_regular
 
 RING8_RADIUS = 2.0
 RING8_STD = 0.02
@@ -82,16 +86,20 @@ def make_toy(name: str, n: int, seed: int) -> Dataset:
 def load_points(path: str | Path) -> Dataset:
     """A user's own 2D points: a CSV with two numeric columns (header optional) or an (N, 2) .npy."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        try:
-            points = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read ({exc})") from None
+        with open_regular(path) as handle:
+            check_array_file(handle, path)
+            try:
+                points = np.load(handle, allow_pickle=False)
+            except ValueError as exc:
+                raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
+            except OSError as exc:
+                raise DataError(f"{path}: cannot read ({exc})") from None
+        if not isinstance(points, np.ndarray):
+            raise DataError(f"{path}: an .npz archive; points must be one .npy array")
     elif suffix in (".csv", ".txt"):
         points = _read_points_csv(path)
     else:
@@ -112,7 +120,7 @@ def load_points(path: str | Path) -> Dataset:
 def _read_points_csv(path: Path) -> np.ndarray:
     rows: list[list[float]] = []
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with io.TextIOWrapper(open_regular(path), newline="", encoding="utf-8-sig") as handle:
             for line_number, row in enumerate(csv.reader(handle), start=1):
                 cells = [c.strip() for c in row if c.strip()]
                 if not cells:
@@ -130,6 +138,8 @@ def _read_points_csv(path: Path) -> np.ndarray:
                 rows.append(values)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file") from None
+    except csv.Error as exc:  # a field longer than csv's limit, a NUL byte
+        raise DataError(f"{path}: not a CSV file of points ({exc})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)

@@ -16,6 +16,7 @@ from ganviz_gui.core.formats.file_head import FileHead
 from ganviz_gui.core.formats.safetensors_file import open_safetensors
 from ganviz_gui.core.formats.state_dict_file import open_weights, weights_of
 from ganviz_gui.core.generator_files import GeneratorFile
+from ganviz_gui.core.regular_files import read_regular
 
 NAME = "Hugging Face save_pretrained folder"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -35,13 +36,10 @@ def is_pretrained_folder(head: FileHead) -> bool:
 
 def _config(folder: Path) -> dict[str, Any]:
     path = folder / "config.json"
+    raw = read_regular(path, MAX_CONFIG_BYTES, CheckpointError, "model config")
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise CheckpointError(
-                f"{path}: larger than any model config ({MAX_CONFIG_BYTES} bytes)"
-            )
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        config = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CheckpointError(f"{path}: not a readable JSON config ({exc})") from None
     return config if isinstance(config, dict) else {}
 
