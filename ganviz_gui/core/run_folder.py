@@ -367,10 +367,14 @@ RUN_LOGGER = "ganviz_gui.Run"
 
 
 def logged_by_run(run_dir: str | Path) -> bool:
-    """Whether ganviz_gui.Run (a user's own loop) wrote the folder: its first event says so."""
+    """Whether ganviz_gui.Run (a user's own loop) wrote the folder: its first event says so.
+    Only the first line is read, within a bound, and only from a regular file."""
+    from ganviz_gui.core.errors import DataError
+    from ganviz_gui.core.regular_files import open_regular
+
     try:
-        with (Path(run_dir) / "events.jsonl").open("rb") as handle:
-            first = json.loads(handle.readline() or b"{}")
-    except (OSError, ValueError):
+        with open_regular(Path(run_dir) / "events.jsonl") as handle:
+            first = json.loads(handle.readline(1 << 20) or b"{}")
+    except (DataError, ValueError, RecursionError):
         return False
     return isinstance(first, dict) and first.get("writer") == RUN_LOGGER

@@ -34,7 +34,11 @@ from ganviz_gui.core.record_columns import (
     record_step,
 )
 from ganviz_gui.core.regular_files import open_regular
-from ganviz_gui.core.run_folder import RUN_LOGGER, list_checkpoints, list_sample_pictures
+from ganviz_gui.core.run_folder import (
+    list_checkpoints,
+    list_sample_pictures,
+    logged_by_run,
+)
 from ganviz_gui.core.workspace import RunDelta, RunInfo
 
 if TYPE_CHECKING:
@@ -246,7 +250,7 @@ class RunFolderSource:
 
     def _read_config(self) -> tuple[TrainingConfig | None, str | None]:
         path = self.run_dir / "config.json"
-        if not os.path.lexists(path) or _logged_by_run(self.run_dir):
+        if not os.path.lexists(path) or logged_by_run(self.run_dir):
             return None, None  # whatever its keys, the user's config is no TrainingConfig
         try:
             return TrainingConfig.from_dict(read_json_file(path), source=str(path)), None
@@ -386,18 +390,6 @@ def clean_event(event: Any) -> tuple[dict[str, Any] | None, int]:
         else:
             dropped += 1
     return cleaned, dropped
-
-
-def _logged_by_run(run_dir: Path) -> bool:
-    """Whether ganviz_gui.Run wrote the folder (its first event says so), from the first line
-    of events.jsonl only, read within a bound, if it is a regular file."""
-    try:
-        with open_regular(run_dir / "events.jsonl") as handle:
-            first = handle.readline(1 << 20)
-    except DataError:
-        return False
-    records, _ = parse_jsonl(first)
-    return bool(records) and records[0].get("writer") == RUN_LOGGER
 
 
 def _shape_of(data: dict[str, Any]) -> tuple[int, ...]:
