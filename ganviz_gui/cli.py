@@ -41,6 +41,8 @@ TRAIN_FLAGS = {
     "image_size": ("--image-size", int),
     "device": ("--device", str),
     "seed": ("--seed", int),
+    "checkpoint_every": ("--checkpoint-every", int),
+    "sample_every": ("--sample-every", int),
 }
 
 
@@ -48,6 +50,10 @@ TRAIN_FLAG_HELP = {
     "batch_size": "samples per batch; under torchrun, per process (the global batch is N times it)",
     "device": "auto, cpu, cuda, cuda:N or mps; under torchrun the kind only: each process "
     "takes cuda:LOCAL_RANK",
+    "checkpoint_every": "steps between checkpoints (default: about 10 per run, from --steps; "
+    "0 = that default)",
+    "sample_every": "steps between sample pictures (default: about 40 per run, from --steps; "
+    "0 = that default)",
 }
 
 
@@ -224,6 +230,13 @@ def build_parser() -> OneLineArgumentParser:
         "--out", type=output_file_argument, required=True, help=".npy array or .png picture"
     )
     sample.add_argument("--raw", action="store_true", help="use the raw generator, not its EMA")
+    sample.add_argument(
+        "--batchnorm",
+        choices=("eval", "train"),
+        default="eval",
+        help="batch-norm layers: eval uses their running statistics (default); train uses each "
+        "batch's own, as pytorch/examples draws its pictures",
+    )
     style = sample.add_argument_group("StyleGAN generators")
     style.add_argument("--truncation", type=finite_float, default=1.0, help="psi (default 1: none)")
     style.add_argument(
@@ -630,7 +643,8 @@ def _run_session(session, should_stop: Callable[[], bool | str | None] = lambda:
         if session.verdict is not None:
             reason = "diverged"
         if not session.disk_full:  # else its one line on stderr names the checkpoint kept
-            print(f"{reason} at step {session.step_count}; checkpoint {checkpoint}")
+            saved = f"checkpoint {checkpoint}" if checkpoint else "no checkpoint could be saved"
+            print(f"{reason} at step {session.step_count}; {saved}")
     if reason == "interrupted":
         return EXIT_INTERRUPTED
     if reason == "preempted":
@@ -668,6 +682,7 @@ class _Progress:
         self.total = total
         self.interactive = sys.stderr.isatty()
         self.last: dict[str, Any] = {}
+        self.fresh = False  # a record arrived since the last printed line
         self.every = max(1, (total - start) // 20)
         self.started = time.perf_counter()
         self.start = start
@@ -680,19 +695,28 @@ class _Progress:
     def update(self, result) -> None:
         if result.record:
             self.last.update(result.record)  # coverage metrics come less often than losses
+            self.fresh = True
         if self.bar is not None:
             self.bar.update(1)
             if result.record:
                 self.bar.set_postfix_str(_format_metrics(self.last, short=True), refresh=False)
-        elif (result.step - self.start) % self.every == 0 or result.step == self.total:
-            done = result.step - self.start
-            rate = done / max(time.perf_counter() - self.started, 1e-9)
-            eta = (self.total - result.step) / rate if rate else 0.0
-            print(
-                f"step {result.step}/{self.total}  {_format_metrics(self.last, short=True)}  "
-                f"{rate:.0f} steps/s  ETA {_clock(eta)}",
-                flush=True,
-            )
+            return
+        last_step = result.step == self.total
+        # A line repeats no values: between two records (log_every apart) nothing new is known,
+        # so only the last line of the run is printed without one, and then without metrics.
+        if (result.step - self.start) % self.every != 0 and not last_step:
+            return
+        if not self.fresh and not last_step:
+            return
+        done = result.step - self.start
+        rate = done / max(time.perf_counter() - self.started, 1e-9)
+        eta = (self.total - result.step) / rate if rate else 0.0
+        metrics = f"  {_format_metrics(self.last, short=True)}" if self.fresh else ""
+        print(
+            f"step {result.step}/{self.total}{metrics}  {rate:.0f} steps/s  ETA {_clock(eta)}",
+            flush=True,
+        )
+        self.fresh = False
 
     def close(self) -> None:
         if self.bar is not None:
@@ -730,7 +754,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ganviz_gui.core.evaluation import sample
-    from ganviz_gui.core.generator_files import open_generator_file
+    from ganviz_gui.core.generator_files import (
+        BATCH_STATISTICS_SIZE,
+        batchnorm_layers,
+        open_generator_file,
+    )
     from ganviz_gui.core.sample_images import (
         image_grid,
         save_png,
@@ -745,6 +773,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if suffix not in (".npy", ".png"):
         raise UsageError(f"--out {args.out}: must end in .npy or .png")
     opened = open_generator_file(args.checkpoint, trust=args.trust, latent_dim=args.latent_dim)
+    opened = opened.in_batchnorm_mode(args.batchnorm)
     generator = opened.build_generator("raw" if args.raw else "ema")
     if opened.style_based:
         from ganviz_gui.core.style_controls import with_controls
@@ -767,7 +796,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
     else:
         save_png(scatter_plot(_real_points_for_plot(opened.config), samples), args.out)
     step = f"step {opened.step}" if opened.step is not None else (opened.format or opened.kind)
-    print(f"wrote {args.n} samples from {step} to {args.out}")
+    said = ""
+    if batchnorm_layers(generator):  # the two modes draw different pictures: say which
+        if args.batchnorm == "eval":
+            said = " (batch norm: eval mode, its running statistics)"
+        else:
+            batch = "the file's fixed noise" if opened.fixed_noise is not None else "seeded latents"
+            size = len(opened.probe_latents(BATCH_STATISTICS_SIZE))
+            said = f" (batch norm: train mode, the statistics of a batch of {size} {batch})"
+    elif args.batchnorm == "train":
+        print(
+            f"note: --batchnorm train: GANViz sees no batch-norm layers in {args.checkpoint} "
+            "(a TorchScript or torch.export program hides its layers); drawn as it is"
+        )
+    print(f"wrote {args.n} samples from {step} to {args.out}{said}")
     return EXIT_OK
 
 

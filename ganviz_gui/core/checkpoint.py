@@ -27,7 +27,7 @@ from torch import nn
 from ganviz_gui import __version__
 from ganviz_gui.core.atomic_files import atomic_write, reporting_disk_full
 from ganviz_gui.core.config import TrainingConfig
-from ganviz_gui.core.errors import CheckpointError, ConfigError
+from ganviz_gui.core.errors import CheckpointError, ConfigError, NonFiniteWeightsError
 from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.models import build_models
 from ganviz_gui.core.regular_files import open_regular
@@ -89,7 +89,7 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     """Write `state` (from Trainer.checkpoint_state) atomically: temp file, fsync, rename."""
     path = Path(path)
     if not all_finite(state):
-        raise CheckpointError(f"{path}: not saved, the weights hold NaN or infinite values")
+        raise NonFiniteWeightsError(f"{path}: not saved, the weights hold NaN or infinite values")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -22,6 +22,10 @@ COLOR_MODES = ("auto", "gray", "rgb")
 # Sizes the DCGAN generator can produce: a 4x4 (or 7x7 for 28) seed doubled by transposed convs.
 DCGAN_IMAGE_SIZES = (8, 16, 28, 32, 64)
 MLP_MAX_IMAGE_SIZE = 128
+# What an "auto" (0) interval aims at over a whole run: enough checkpoints for the step slider
+# and Compare to have something to show, and sample pictures for a smooth timeline.
+AUTO_CHECKPOINTS_PER_RUN = 10
+AUTO_SAMPLES_PER_RUN = 40
 
 
 @dataclass
@@ -64,9 +68,10 @@ class TrainingConfig:
     log_every: int = 10  # steps between metric records (scalars are fetched from the device then)
     eval_every: int = 100  # steps between quality metrics (2D coverage; image diversity)
     stats_every: int = 100  # steps between per-layer norms/histograms and D's verdicts; 0 = off
-    sample_every: int = 500  # steps between sample grids written to the run folder
-    checkpoint_every: int = 1000  # steps between checkpoints (one is also written at stop)
-    keep_checkpoints: int = 5  # newest checkpoints kept; 0 keeps all
+    # 0 = auto: intervals follow the run's length (see sample_interval, checkpoint_interval)
+    sample_every: int = 0  # steps between sample grids written to the run folder; 0 = auto
+    checkpoint_every: int = 0  # steps between checkpoints (one is also written at stop); 0 = auto
+    keep_checkpoints: int = 20  # newest checkpoints kept (auto schedules write 10-14); 0 = all
     n_samples: int = 64  # fixed-noise samples in each grid
     # --- machine ---
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
@@ -78,6 +83,16 @@ class TrainingConfig:
     @property
     def is_2d(self) -> bool:
         return self.dataset in POINT_DATASETS
+
+    def checkpoint_interval(self) -> int:
+        """Steps between checkpoints: `checkpoint_every`, or for 0 (auto) a tidy interval giving
+        about AUTO_CHECKPOINTS_PER_RUN over `steps`."""
+        return self.checkpoint_every or tidy_interval(self.steps / AUTO_CHECKPOINTS_PER_RUN)
+
+    def sample_interval(self) -> int:
+        """Steps between sample pictures: `sample_every`, or for 0 (auto) a tidy interval giving
+        about AUTO_SAMPLES_PER_RUN over `steps`."""
+        return self.sample_every or tidy_interval(self.steps / AUTO_SAMPLES_PER_RUN)
 
     def validate(self) -> TrainingConfig:
         """Raise ConfigError naming the first bad field; return self so calls can chain."""
@@ -118,8 +133,8 @@ class TrainingConfig:
         _range("log_every", self.log_every, 1, 1_000_000)
         _range("eval_every", self.eval_every, 1, 1_000_000)
         _range("stats_every", self.stats_every, 0, 1_000_000)
-        _range("sample_every", self.sample_every, 1, 100_000_000)
-        _range("checkpoint_every", self.checkpoint_every, 1, 100_000_000)
+        _range("sample_every", self.sample_every, 0, 100_000_000)  # 0: auto
+        _range("checkpoint_every", self.checkpoint_every, 0, 100_000_000)  # 0: auto
         _range("keep_checkpoints", self.keep_checkpoints, 0, 100_000)
         _range("n_samples", self.n_samples, 1, 1024)
         _range("num_threads", self.num_threads, 0, 1024)
@@ -239,6 +254,20 @@ def _json_text(raw: bytes, path: Path) -> str:
     return text
 
 
+# Interval steps people read easily (100, 250, 500, 1,000, ...): each power of ten times these.
+TIDY_STEPS = (1, 2, 2.5, 5)
+
+
+def tidy_interval(wanted: float) -> int:
+    """The tidy whole number of steps (1, 2, 2.5 or 5 x 10^k) nearest `wanted` by ratio; at
+    least 1."""
+    if wanted <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(wanted))
+    candidates = [m * power for m in (*TIDY_STEPS, 10) if (m * power) % 1 == 0]
+    return int(min(candidates, key=lambda step: abs(math.log(step / wanted))))
+
+
 def field_names() -> list[str]:
     return [f.name for f in fields(TrainingConfig)]
 
@@ -312,14 +341,22 @@ def recommended_settings(dataset: str, model: str) -> dict[str, Any]:
     2D data: Adam at 1e-3 with a small R1 penalty (gamma 0.1). Measured on ring8 after 5,000
     steps (EMA generator): without R1, seeds 0, 1 and 2 covered 7, 3 and 4 of 8 modes; with it,
     8 of 8 on all three, 87-91% of samples high quality.
-    Images: the DCGAN paper's Adam 2e-4, beta1 0.5, batches of 64.
+    Images: the DCGAN paper's Adam 2e-4, beta1 0.5, batches of 64. The sample and checkpoint
+    intervals are left to follow the run's length (0 = auto), for every model.
     """
     if dataset in POINT_DATASETS:
         return {"lr_g": 1e-3, "lr_d": 1e-3, "batch_size": 256, "r1_weight": 0.1, "latent_dim": 16}
-    settings: dict[str, Any] = {"lr_g": 2e-4, "lr_d": 2e-4, "batch_size": 64, "latent_dim": 64}
-    if model == "dcgan":
-        settings["sample_every"] = 250
-    return settings
+    return {"lr_g": 2e-4, "lr_d": 2e-4, "batch_size": 64, "latent_dim": 64}
+
+
+# The side a data set's images are trained at when the user has not chosen one: their own size
+# (digits 8, MNIST 28), 32 for a folder of pictures; 0 (the file's own) for an array file.
+NATURAL_IMAGE_SIZES = {"digits": 8, "mnist": 28, "fashion-mnist": 28, "folder": 32, "array": 0}
+
+
+def natural_image_size(dataset: str) -> int:
+    """The image_size a newly chosen data set starts with (0 for 2D point data)."""
+    return NATURAL_IMAGE_SIZES.get(dataset, 0)
 
 
 def parse_setting(name: str, text: str) -> Any:

@@ -25,6 +25,10 @@ class CheckpointError(GanvizError):
     """A checkpoint file is broken, hostile, too new or of another architecture."""
 
 
+class NonFiniteWeightsError(CheckpointError):
+    """A checkpoint was not written: the weights hold NaN or infinite values."""
+
+
 # The last words of every refusal that the user's trust would lift (a program's code, an edited
 # StyleGAN pickle): the window asks for trust on these, and on nothing a file could write.
 TRUST_ADVICE = "(--trust on the command line)"

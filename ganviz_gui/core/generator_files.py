@@ -10,8 +10,9 @@ rebuild the models) and gives the live run's weights the same shape. Every probl
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,16 @@ KIND_TORCHSCRIPT = "torchscript"
 KIND_LIVE = "live run"
 KIND_LOGGED = "ganviz logged checkpoint"  # written by ganviz_gui.Run from a user's own loop
 LATENT_ATTRIBUTES = ("latent_dim", "nz", "z_dim", "latent_size")
+# How a generator's batch-norm layers normalise when GANViz samples it: by their running
+# statistics ("eval", GANViz's default), or by a batch's own statistics ("train":
+# pytorch/examples' dcgan draws its fixed-noise pictures so, never calling G.eval()).
+BATCHNORM_MODES = ("eval", "train")
+# In "train" mode the batch whose statistics are taken is the file's fixed noise (the sample
+# grid's latents, so the grid is exactly G.train()(fixed_noise)), else this many seeded latents
+# (seed 0: pytorch/examples' fixed_noise is 64 normal latents too). The statistics are then
+# kept, so that every latent's picture depends on that latent alone: a mosaic tile and the
+# explorer's cursor on the same latent agree, and a lone latent can be drawn at all.
+BATCH_STATISTICS_SIZE = 64
 
 
 @dataclass
@@ -61,6 +72,10 @@ class GeneratorFile:
     w_dim: int = 0  # a style-based generator's: the size of W
     style_layers: int = 0  # ... and how many style vectors its synthesis takes (num_ws)
     notes: list[str] = field(default_factory=list)  # what the user should know about the file
+    batchnorm: str = "eval"  # one of BATCHNORM_MODES: how build_generator's G samples
+    # Whether G has batch-norm layers: None until `has_batchnorm()` built it once (off the
+    # GUI thread); copies made by `in_batchnorm_mode` keep what was found.
+    batchnorm_found: bool | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_image(self) -> bool:
@@ -72,8 +87,26 @@ class GeneratorFile:
         return self.checkpoint.config if self.checkpoint is not None else None
 
     def build_generator(self, which: str = "ema") -> nn.Module:
-        """G in eval mode on the CPU, taking (N, latent_dim) latents; images come out in [-1, 1]."""
-        return self._build(which)
+        """G in eval mode on the CPU, taking (N, latent_dim) latents; images come out in [-1, 1].
+        In `batchnorm` "train", a copy whose batch-norm layers normalise by the statistics of
+        the file's reference batch (see `with_batch_statistics`); the file's own G, which some
+        readers build once and share, is never changed."""
+        generator = self._build(which)
+        if self.batchnorm == "train":
+            return with_batch_statistics(generator, self.probe_latents(BATCH_STATISTICS_SIZE))
+        return generator
+
+    def has_batchnorm(self) -> bool:
+        """G has batch-norm layers (builds G the first time: call it off the GUI thread)."""
+        if self.batchnorm_found is None:
+            self.batchnorm_found = bool(batchnorm_layers(self._build("ema")))
+        return self.batchnorm_found
+
+    def in_batchnorm_mode(self, mode: str) -> GeneratorFile:
+        """This file, its generator sampled in batch-norm `mode` ("eval" or "train")."""
+        if mode not in BATCHNORM_MODES:
+            raise ValueError(f"batch-norm mode {mode!r}: one of {', '.join(BATCHNORM_MODES)}")
+        return self if mode == self.batchnorm else replace(self, batchnorm=mode)
 
     @property
     def has_critic(self) -> bool:
@@ -175,6 +208,41 @@ def live_generator(
         _build=build,
         _build_critic=build_critic,
     )
+
+
+# ---------------------------------------------------------------------- batch-norm modes
+def batchnorm_layers(module: nn.Module) -> list[nn.Module]:
+    """The batch-norm layers of a module (BatchNorm1d/2d/3d, SyncBatchNorm)."""
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def with_batch_statistics(generator: nn.Module, reference: torch.Tensor) -> nn.Module:
+    """A copy of `generator`, in eval mode, whose batch-norm layers normalise by the statistics
+    of the `reference` latents' batch, exactly as `G.train()(reference)` normalises it (the
+    biased variance, as batch norm uses in training), and keep them for every later batch.
+    The copy holds no per-call state, so threads may share it; `generator` is left as it is.
+    A generator without batch-norm layers GANViz can see is returned itself."""
+    if not batchnorm_layers(generator):
+        return generator
+    frozen = copy.deepcopy(generator).eval()
+
+    def take_batch_statistics(layer: nn.Module, args: tuple[Any, ...]) -> None:
+        # Before the layer normalises: the statistics it then uses are this batch's.
+        x = args[0].detach()
+        dims = [0, *range(2, x.ndim)]
+        layer.running_mean = x.mean(dims)
+        layer.running_var = x.var(dims, unbiased=False)
+
+    hooks = [
+        layer.register_forward_pre_hook(take_batch_statistics) for layer in batchnorm_layers(frozen)
+    ]
+    try:
+        with torch.no_grad():
+            frozen(reference)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return frozen
 
 
 class LatentsAsMaps(nn.Module):

@@ -22,6 +22,10 @@ from ganviz_gui.core.generator_files import (
 from ganviz_gui.core.run_folder import list_checkpoints, run_dir_of_checkpoint
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from ganviz_gui.core.config import TrainingConfig
+    from ganviz_gui.core.live_views import SampleSheet
     from ganviz_gui.core.run_sources import RunSource
 
 
@@ -146,3 +150,43 @@ def open_run_source(path: str | Path) -> RunSource:
         f"{path}: not a run folder (no config.json, metrics.jsonl or events.jsonl), a file "
         "of one, or a TensorBoard log"
     )
+
+
+# ---------------------------------------------------------------------- real samples
+def real_samples_of_run(config: TrainingConfig, count: int) -> np.ndarray:
+    """The real samples an opened image run shows beside its generated ones: the same `count`
+    images its training showed (`live_views.run_real_samples`), in model space ([-1, 1],
+    (N, C, H, W) float32 numpy). The data set is loaded as the run's settings name it, but
+    never downloaded: a ConfigError or OSError says why it cannot be (a folder that is gone)."""
+    from ganviz_gui.core.data import load_dataset, to_model_space
+    from ganviz_gui.core.live_views import run_real_samples
+
+    dataset = load_dataset(config.replace(download=False))
+    if not dataset.is_image:
+        raise CheckpointError(f"{config.dataset} is not image data")
+    real = run_real_samples(dataset.data, config, count)
+    return to_model_space(real).float().numpy()
+
+
+def with_real_samples(
+    sheet: SampleSheet, real: np.ndarray, generator: GeneratorFile
+) -> SampleSheet:
+    """`sheet`, drawn already from `generator`, with `real` (model space) tiled beside its
+    samples and the file's D's verdict on each (NaN where the file has no D). D is built only
+    where they fit (`live_views.real_samples_fit`): else the sheet as it is."""
+    from functools import partial
+
+    from ganviz_gui.core.live_views import add_real_samples, d_scores, real_samples_fit
+
+    if not real_samples_fit(sheet, real):
+        return sheet
+    critic = generator.build_critic()
+    score = None if critic is None else partial(d_scores, critic[0], critic[1])
+    return add_real_samples(sheet, real, score)
+
+
+def generator_has_batchnorm(config: TrainingConfig) -> bool:
+    """Whether the G that GANViz builds for these settings has batch-norm layers, known without
+    building it: the DCGAN generator normalises after each transposed convolution, the MLP
+    one never (core/models.py)."""
+    return config.model == "dcgan"

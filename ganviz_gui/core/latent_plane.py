@@ -9,7 +9,12 @@ in units of the prior's standard deviation. Ways to choose one:
 - `pca_plane`: GANSpace (Härkönen et al., NeurIPS 2020) for generators without a style space:
   PCA of the first layer's activations over sampled latents, carried back to latent space by a
   least-squares regression;
-- `plane_through`: the plane through three chosen latents (e.g. three samples clicked).
+- `plane_through`: the plane through three chosen latents (e.g. three samples clicked); the
+  plane keeps their (u, v) as its `anchors`, and `framed_on_anchors` centres it on them with a
+  range (`anchor_extent`) that shows all three.
+
+A plane's origin should be a latent the generator often sees (`typical_latent`): G(0) of a
+DCGAN is a flat grey square, the least telling sample there is.
 
 `interpolate` walks between two latents, linearly or along the great circle (slerp), which keeps
 Gaussian latents at a typical norm.
@@ -18,9 +23,13 @@ Gaussian latents at a typical norm.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -29,10 +38,23 @@ class LatentPlane:
     e1: torch.Tensor  # (D,) unit length
     e2: torch.Tensor  # (D,) unit length, orthogonal to e1
     name: str = ""
+    # (K, 2) plane coordinates of the latents the plane was made through (drawn as markers);
+    # None for planes chosen by direction only.
+    anchors: torch.Tensor | None = None
 
     @property
     def latent_dim(self) -> int:
         return int(self.origin.numel())
+
+    def through(self, origin: torch.Tensor) -> LatentPlane:
+        """The same directions through another origin (anchors do not move with it: dropped)."""
+        return LatentPlane(origin.reshape(-1).float().clone(), self.e1, self.e2, self.name)
+
+    def anchor_extent(self, margin: float = 0.15) -> float:
+        """The smallest range [-e, e]^2 that holds every anchor with `margin` of e to spare."""
+        if self.anchors is None or len(self.anchors) == 0:
+            raise ValueError("the plane has no anchors to frame")
+        return float(self.anchors.abs().max()) / (1.0 - margin)
 
     def latents(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """z0 + u*e1 + v*e2 for matching arrays u, v: (N,) -> (N, D)."""
@@ -128,7 +150,30 @@ def plane_through(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> LatentPl
     """The plane holding three latents, with `a` at the origin and `b` on the u axis."""
     a, b, c = (t.reshape(-1).float() for t in (a, b, c))
     e1, e2 = _orthonormal(b - a, c - a)
-    return LatentPlane(a, e1, e2, "through three latents")
+    plane = LatentPlane(a, e1, e2, "through three latents")
+    plane.anchors = plane.coordinates(torch.stack([a, b, c]))  # (3, 2); a at (0, 0)
+    return plane
+
+
+def framed_on_anchors(plane: LatentPlane) -> LatentPlane:
+    """The plane with its origin moved to the middle of its anchors' bounding box, so a range
+    centred on the origin frames them with no side left empty."""
+    if plane.anchors is None:
+        raise ValueError("the plane has no anchors to frame")
+    low, high = plane.anchors.min(dim=0).values, plane.anchors.max(dim=0).values
+    centre = (low + high) / 2  # (2,) in (u, v)
+    origin = plane.origin + centre[0] * plane.e1 + centre[1] * plane.e2
+    return LatentPlane(origin, plane.e1, plane.e2, plane.name, plane.anchors - centre)
+
+
+def typical_latent(
+    latent_dim: int, fixed_noise: torch.Tensor | np.ndarray | None = None, seed: int = 0
+) -> torch.Tensor:
+    """A latent like those G trained on, for a plane's origin: the first of the run's fixed
+    noise (sample 0 of its grid) where it has one of this size, else a seeded normal draw."""
+    if fixed_noise is not None and fixed_noise.ndim == 2 and fixed_noise.shape[1] == latent_dim:
+        return torch.as_tensor(fixed_noise[0]).reshape(-1).float().clone()
+    return torch.randn(latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, mode: str = "slerp") -> torch.Tensor:

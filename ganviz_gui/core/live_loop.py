@@ -337,12 +337,12 @@ class LiveLoop:
 
     def _loop(self, session: TrainingSession) -> None:
         from ganviz_gui.core.errors import ConfigError
-        from ganviz_gui.core.live_views import PlaneField, real_batch
+        from ganviz_gui.core.live_views import PlaneField, run_real_samples
 
         trainer = session.trainer
         self._plane_field = None if trainer.dataset.is_image else PlaneField(trainer)
         self._real = (
-            real_batch(trainer, trainer.config.n_samples, trainer.config.seed + 6)
+            run_real_samples(trainer.dataset.data, trainer.config, trainer.config.n_samples)
             if trainer.dataset.is_image
             else None
         )

@@ -13,7 +13,9 @@ paint code only draws them. Keeping them here lets tests check the numbers witho
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 GRID_PADDING = 1
 CPU = torch.device("cpu")
+# The real samples shown beside a run's generated ones are drawn with the run's seed + this
+# (the trainer's own random streams take seed + 1 to seed + 5).
+REAL_SAMPLES_SEED_OFFSET = 6
 
 
 @dataclass
@@ -69,11 +74,41 @@ class SampleSheet:
         return grid[top : top + h, left : left + w].copy()
 
 
-def real_batch(trainer: Trainer, n: int, seed: int) -> torch.Tensor:
-    """n real samples chosen once (seeded), kept as the dataset stores them."""
-    data = trainer.dataset.data
+def real_batch(data: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n samples of a data set's `data` chosen once (seeded), kept as the data set stores them.
+    The first n of a longer batch of the same seed: asking for fewer picks a prefix."""
     index = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
     return data[index]
+
+
+def run_real_samples(data: torch.Tensor, config: TrainingConfig, n: int) -> torch.Tensor:
+    """The real samples a run's sample grid shows beside its generated ones, as the data set
+    stores them: the same ones while it trains (core.live_loop) and once it is opened
+    (core.inspection.real_samples_of_run), drawn with the run's seed + REAL_SAMPLES_SEED_OFFSET."""
+    return real_batch(data, n, config.seed + REAL_SAMPLES_SEED_OFFSET)
+
+
+def real_samples_fit(sheet: SampleSheet, real: np.ndarray) -> bool:
+    """`real` ((N, C, H, W)) can be tiled beside `sheet`'s samples: the sheet has samples to
+    pair them with (not a picture a run wrote), of the same height and width."""
+    return len(sheet.fake_scores) > 0 and tuple(real.shape[2:]) == tuple(sheet.tile)
+
+
+def add_real_samples(
+    sheet: SampleSheet, real: np.ndarray, score: Callable[[torch.Tensor], np.ndarray] | None
+) -> SampleSheet:
+    """`sheet` with `real` (model space, (N, C, H, W) float32) tiled beside its samples, on the
+    same grid, each with `score`'s verdict (D's; NaN where there is no D). Samples that do not
+    fit (`real_samples_fit`) are left out: the sheet as it is."""
+    if not real_samples_fit(sheet, real):
+        return sheet
+    real = real[: len(sheet.fake_scores)]
+    if score is None:
+        scores = np.full(len(real), np.nan, dtype=np.float32)
+    else:
+        scores = score(torch.tensor(real))  # a copy: the caller's array is never shared
+    grid = image_grid(real, sheet.columns, sheet.padding)
+    return replace(sheet, real_grid=grid, real_scores=scores)
 
 
 def sample_sheet(trainer: Trainer, real: torch.Tensor) -> SampleSheet:
@@ -149,36 +184,44 @@ def picture_sheet(picture: np.ndarray, step: int) -> SampleSheet:
     )
 
 
-def checkpoint_sample_sheet(checkpoint: Checkpoint) -> SampleSheet:
-    """The run's fixed-noise samples as this checkpoint draws them, with its D's verdicts.
-
-    Real samples are left out: loading the data set (MNIST, a folder) would cost more than
-    the scrubbing it serves.
+def checkpoint_sample_sheet(checkpoint: Checkpoint, real: np.ndarray | None = None) -> SampleSheet:
+    """The run's fixed-noise samples as this checkpoint draws them, with its D's verdicts;
+    `real`: the run's real samples (model space, (N, C, H, W)) beside them, judged by the
+    same D (see `add_real_samples`). The caller loads them once per run, not per checkpoint.
     """
     generator = checkpoint.build_generator("ema")
     fake = decode(generator, checkpoint.state["fixed_noise"])  # (N, C, H, W) in [-1, 1]
     loss = checkpoint.config.loss
-    scores = d_scores(checkpoint.build_discriminator(), loss, torch.from_numpy(fake))
-    return _sheet(fake, scores, None, None, checkpoint.step, loss)
+    discriminator = checkpoint.build_discriminator()
+    scores = d_scores(discriminator, loss, torch.from_numpy(fake))
+    sheet = _sheet(fake, scores, None, None, checkpoint.step, loss)
+    if real is None:
+        return sheet
+    return add_real_samples(sheet, real, partial(d_scores, discriminator, loss))
 
 
-def generator_sample_sheet(generator_file: GeneratorFile, step: int) -> SampleSheet:
+def generator_sample_sheet(
+    generator_file: GeneratorFile, step: int, real: np.ndarray | None = None
+) -> SampleSheet:
     """The fixed-noise samples of any image generator file that carries its fixed noise (a
-    checkpoint ganviz_gui.Run logged), with D's verdicts where the file has a D (NaN without).
-    A GANViz checkpoint is shown by `checkpoint_sample_sheet` (its EMA generator)."""
+    checkpoint ganviz_gui.Run logged), with D's verdicts where the file has a D (NaN without),
+    and `real` beside them as in `checkpoint_sample_sheet`. A GANViz checkpoint is shown by
+    `checkpoint_sample_sheet` (its EMA generator)."""
     noise = generator_file.fixed_noise
     if noise is None:
         noise = generator_file.probe_latents()
     fake = decode(generator_file.build_generator("ema"), noise)  # (N, C, H, W) in [-1, 1]
     critic = generator_file.build_critic()
+    score: Callable[[torch.Tensor], np.ndarray] | None = None
     if critic is None:
         scores, loss = np.full(len(fake), np.nan, dtype=np.float32), "nonsaturating"
     else:
         discriminator, loss = critic
         scores = d_scores(discriminator, loss, torch.from_numpy(fake))
+        score = partial(d_scores, discriminator, loss)
     sheet = _sheet(fake, scores, None, None, step, loss)
     sheet.caption = "generated (fixed noise)"
-    return sheet
+    return sheet if real is None else add_real_samples(sheet, real, score)
 
 
 # ---------------------------------------------------------------------- 2D field

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ganviz_gui.core.config import TrainingConfig, recommended_settings
+from ganviz_gui.core.config import (
+    TrainingConfig,
+    field_names,
+    natural_image_size,
+    recommended_settings,
+)
+
+# Where the data live and what trains them: choosing these keeps a preset what it is.
+PLACE_SETTINGS = ("data_path", "device", "num_threads")
 
 
 @dataclass(frozen=True)
@@ -19,11 +27,33 @@ class Preset:
     needs_folder: bool = False  # the user picks data_path before it can start
     note: str = ""
 
-    def config(self, **extra: Any) -> TrainingConfig:
+    def values(self) -> dict[str, Any]:
+        """The settings the preset decides: its data set's recommended values under its own."""
         dataset = self.settings.get("dataset", TrainingConfig.dataset)
         model = self.settings.get("model", TrainingConfig.model)
-        merged = {**recommended_settings(dataset, model), **self.settings, **extra}
-        return TrainingConfig(**merged).validate()
+        return {**recommended_settings(dataset, model), **self.settings}
+
+    def config(self, **extra: Any) -> TrainingConfig:
+        return TrainingConfig(**{**self.values(), **extra}).validate()
+
+    def changed_settings(self, config: TrainingConfig) -> list[str]:
+        """The settings in which `config` differs from this preset (its values over the
+        defaults), in field order; where the data live and which machine trains do not count.
+        [] means `config` is still this preset."""
+        own = TrainingConfig(**self.values())  # unvalidated: "My images..." lacks its folder
+        return [
+            name
+            for name in field_names()
+            if name not in PLACE_SETTINGS and _setting(config, name) != _setting(own, name)
+        ]
+
+
+def _setting(config: TrainingConfig, name: str) -> object:
+    """A setting as it trains: image size 0 is the data set's own size, the same run as that
+    size given (choosing digits by hand writes 8 where the preset left 0)."""
+    if name == "image_size":
+        return config.image_size or natural_image_size(config.dataset)
+    return getattr(config, name)
 
 
 PRESETS = (
@@ -34,7 +64,7 @@ PRESETS = (
     ),
     Preset(
         "Digits - DCGAN",
-        {"dataset": "digits", "model": "dcgan", "steps": 5000, "sample_every": 250},
+        {"dataset": "digits", "model": "dcgan", "steps": 5000},
         note="1,797 bundled 8x8 handwritten digits (UCI); no download",
     ),
     Preset(

@@ -18,6 +18,17 @@ import numpy as np
 LARGEST_SCALE_LOG = 690.0  # ln(1e300)
 MAX_BLOCK = 1 << 16
 
+# Quantities drawn as recorded, never smoothed: settings and counters change in steps (a
+# learning-rate schedule, a live change, an EMA decay ramp), and a smoothed step is a ramp that
+# never happened. Matched against each "/"-separated part of a key, so that TensorBoard tags
+# ("train/lr", Lightning's "lr-Adam/pg1") are recognised too.
+SETTING_NAMES = frozenset(
+    {"lr", "learning_rate", "ema_decay", "decay", "momentum", "beta1", "beta2"}
+    | {"step", "steps", "global_step", "epoch", "d_steps", "ema_updates", "world_size"}
+)
+SETTING_PREFIXES = ("lr_", "lr-", "learning_rate_")
+SETTING_SUFFIXES = ("_lr", "_learning_rate", "_decay", "_momentum", "_steps", "_epoch")
+
 
 @dataclass
 class SmoothingState:
@@ -25,6 +36,19 @@ class SmoothingState:
 
     accumulator: float = 0.0  # the undebiased moving average
     mass: float = 0.0  # 1 - weight**count: how much weight real points hold so far
+
+
+def is_smoothed(key: str) -> bool:
+    """Whether the plots smooth the metric `key`: noisy measurements (losses, D's outputs,
+    gradient norms, quality scores) are; settings and step counters are drawn raw."""
+    for part in key.lower().split("/"):
+        if (
+            part in SETTING_NAMES
+            or part.startswith(SETTING_PREFIXES)
+            or part.endswith(SETTING_SUFFIXES)
+        ):
+            return False
+    return True
 
 
 def ema_smooth(

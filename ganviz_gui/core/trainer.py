@@ -484,29 +484,34 @@ class Trainer:
 
     # ------------------------------------------------------------------ live changes
     def set_learning_rates(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
-        changes = {}
+        changes, previous = {}, {}
         for name, value, optimizer in (
             ("lr_g", lr_g, self.optimizer_g),
             ("lr_d", lr_d, self.optimizer_d),
         ):
             if value is None:
                 continue
+            previous[name] = getattr(self.config, name)
             self.config = self.config.replace(**{name: float(value)})  # validates the range
             for group in optimizer.param_groups:
                 group["lr"] = float(value)
             changes[name] = float(value)
         if changes:
-            self._event("settings_changed", **changes)
+            self._event("settings_changed", **changes, previous=previous)
 
+    # Each settings_changed event says what it changed from (`previous`), so a reader of the
+    # run folder can label the change "lr_d 2e-4 -> 4e-3" without its records.
     def set_d_steps(self, d_steps: int) -> None:
+        previous = self.config.d_steps
         self.config = self.config.replace(d_steps=int(d_steps))
-        self._event("settings_changed", d_steps=int(d_steps))
+        self._event("settings_changed", d_steps=int(d_steps), previous={"d_steps": previous})
 
     def set_loss(self, loss: str) -> None:
         if loss not in LOSSES:
             raise ConfigError(f"loss: {loss!r} is not one of {', '.join(LOSSES)}")
+        previous = self.config.loss
         self.config = self.config.replace(loss=loss)
-        self._event("settings_changed", loss=loss)
+        self._event("settings_changed", loss=loss, previous={"loss": previous})
 
     def _event(self, kind: str, **details: Any) -> None:
         self.events.append(

@@ -34,7 +34,7 @@ from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.data import Dataset, load_dataset
 from ganviz_gui.core.devices import resolve_device
 from ganviz_gui.core.distributed import DistributedContext
-from ganviz_gui.core.errors import CheckpointError, DiskFullError
+from ganviz_gui.core.errors import CheckpointError, DiskFullError, NonFiniteWeightsError
 from ganviz_gui.core.run_folder import RunWriter, new_run_dir, run_dir_of_checkpoint
 from ganviz_gui.core.sample_images import image_grid, save_png, scatter_plot, tile_scale, upscale
 from ganviz_gui.core.trainer import StepResult, Trainer
@@ -80,6 +80,10 @@ class TrainingSession:
                     "app_version": __version__,
                     "torch_version": torch.__version__,
                     "data": trainer.dataset.describe(),
+                    # config.json keeps the settings (0 = auto); these are the steps they mean
+                    # for this session's length (a resume with more steps resolves them anew).
+                    "checkpoint_interval": trainer.config.checkpoint_interval(),
+                    "sample_interval": trainer.config.sample_interval(),
                     **trainer.distributed.describe(),  # world_size and backend, under torchrun
                 }
             ]
@@ -164,12 +168,24 @@ class TrainingSession:
                 writer.append_metrics(result.record)
             if result.stats is not None:
                 writer.append_stats(result.stats)
+            # Resolved each step: an auto interval follows the steps the run is given live.
             config = self.trainer.config
-            if result.step % config.sample_every == 0:
+            if result.step % config.sample_interval() == 0:
                 self.write_samples()
-            if result.step % config.checkpoint_every == 0:
-                self.save_checkpoint()
+            if result.step % config.checkpoint_interval() == 0:
+                self._save_scheduled_checkpoint()
         return result
+
+    def _save_scheduled_checkpoint(self) -> None:
+        """A checkpoint the schedule asks for. Weights gone NaN or infinite are not saved and
+        the run goes on: its end says whether it diverged (the verdict) and which checkpoint is
+        the last good one, as it does when no checkpoint fell due on the way."""
+        try:
+            self.save_checkpoint()
+        except NonFiniteWeightsError as exc:
+            self._write_events(
+                [{"step": self.step_count, "kind": "checkpoint_skipped", "reason": str(exc)}]
+            )
 
     def run(
         self,

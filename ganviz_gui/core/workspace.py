@@ -174,6 +174,8 @@ class Workspace:
     setting_refused = Signal(str)  # the engine's message on a live change it refused
     message = Signal(str, int)  # (text, milliseconds): for the status line
     problem = Signal(str)  # something the user must read: a dialog
+    batchnorm_mode_changed = Signal(str)  # "eval" | "train": how shown generators' BN samples
+    real_samples_changed = Signal(str)  # why the sheets shown have no real samples ("": they do)
 
     def __init__(self) -> None:
         self.mode = Mode.IDLE
@@ -199,6 +201,10 @@ class Workspace:
         self.comparison_step: int | None = None  # B of Compare, as last asked for
         self.overlays: list[OverlaidRun] = []  # kept when another run is shown
         self.shown_visible = True
+        # Batch-norm layers of the generators shown sample with their running statistics
+        # ("eval") or with the batch's ("train", as pytorch/examples draws): the user's choice.
+        self.batchnorm_mode = "eval"
+        self.real_samples_note = ""  # why an opened run's sheets have no real samples beside
 
     # ------------------------------------------------------------------ the run
     def show_run(self, run: RunInfo | None, mode: Mode, initial: RunDelta | None = None) -> None:
@@ -338,8 +344,30 @@ class Workspace:
         self.field_changed.emit(snapshot)
 
     def show_generator(self, shown: ShownGenerator | None) -> None:
+        """Show a generator; an opened file or a checkpoint samples in the workspace's
+        batch-norm mode (the live run's weights always in eval, as its sample grid draws)."""
+        mode = self.batchnorm_mode if shown is None or shown.origin != "live" else "eval"
+        if shown is not None and getattr(shown.generator, "batchnorm", mode) != mode:
+            shown = replace(shown, generator=shown.generator.in_batchnorm_mode(mode))
         self.shown = shown
         self.generator_changed.emit(shown)
+
+    def set_batchnorm_mode(self, mode: str) -> None:
+        """Batch-norm `mode` "eval" or "train": the generator shown is shown again in that
+        mode, and whoever draws samples of checkpoints draws them anew."""
+        if mode not in ("eval", "train"):  # core.generator_files.BATCHNORM_MODES (no torch here)
+            raise ValueError(f"batch-norm mode {mode!r}: 'eval' or 'train'")
+        if mode == self.batchnorm_mode:
+            return
+        self.batchnorm_mode = mode
+        self.batchnorm_mode_changed.emit(mode)
+        if self.shown is not None:
+            self.show_generator(self.shown)
+
+    def set_real_samples_note(self, note: str) -> None:
+        """Why the run's sample sheets have no real samples beside them ("" when they do)."""
+        self.real_samples_note = note
+        self.real_samples_changed.emit(note)
 
     @property
     def generator(self) -> GeneratorFile | None:

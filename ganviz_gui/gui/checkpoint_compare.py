@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.panel_frame import PanelFrame
+from ganviz_gui.gui.theme import CaptionItem
 
 if TYPE_CHECKING:
     from ganviz_gui.core.live_views import SampleSheet
@@ -55,8 +56,8 @@ class CheckpointCompare(QWidget):
         self.right_item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.left_item)
         self.view.addItem(self.right_item)
-        self.left_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 1))
-        self.right_label = pg.TextItem("", color=(200, 200, 200), anchor=(0, 1))
+        self.left_label = CaptionItem()
+        self.right_label = CaptionItem()
         self.view.addItem(self.left_label)
         self.view.addItem(self.right_label)
         self.frame = PanelFrame(

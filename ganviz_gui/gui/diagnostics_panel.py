@@ -66,8 +66,8 @@ class DiagnosticsPanel(QWidget):
 
         self.summary = QLabel(objectName="qualitySummary", wordWrap=True)
         self.summary.setTextFormat(Qt.RichText)
+        # What this run's quality measures are (2D or images); set with the summary.
         self.fid_status = QLabel(objectName="inceptionFidStatus", wordWrap=True)
-        self.fid_status.setText(inception_fid_status())
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("qualityPlots")
         self.class_plot = self.plots.addPlot(row=0, col=0)
@@ -233,27 +233,61 @@ class DiagnosticsPanel(QWidget):
         self.class_plot.setVisible(bool(counts))
         self.frechet_plot.setVisible(bool(frechet))
         self.plots.setVisible(bool(counts) or bool(frechet))
+        run = self.workspace.run
+        is_image = run.is_image if run is not None else None
         if parts:
             self.summary.setText("<b>Newest evaluation:</b> " + ", ".join(parts) + ".")
         else:
-            self.summary.setText(
-                "Quality is measured every eval_every steps: modes and JS divergence for 2D "
-                "mixtures; diversity, and with labels a classifier's Fréchet distance and "
-                "classes covered, for images."
-            )
+            self.summary.setText(quality_measures_text(is_image))
+        self.fid_status.setText(quality_note(is_image, frechet))
 
 
-def inception_fid_status() -> str:
-    """Whether an Inception-based FID can be offered here, and if not, why."""
+def quality_measures_text(is_image: bool | None) -> str:
+    """What is measured every eval_every steps, for a run of this kind (None: no run yet)."""
+    points = (
+        "modes covered, the share of high-quality samples (within 3 standard deviations of "
+        "a mode) and the JS divergence from the data"
+    )
+    images = (
+        "the diversity of the samples against the data's, and, for data with labels, the "
+        "Fréchet distance in a small classifier's features and the classes covered"
+    )
+    if is_image is None:
+        return (
+            f"Quality is measured every eval_every steps: for 2D data, {points}; for images, "
+            f"{images}."
+        )
+    return f"Quality is measured every eval_every steps: {points if not is_image else images}."
+
+
+def quality_note(is_image: bool | None, frechet_shown: bool) -> str:
+    """The note under the findings: what this run's quality numbers are, and for images why
+    there is no Inception FID. It speaks of the Fréchet plot only when one is drawn."""
+    if is_image is None:
+        return ""
+    if not is_image:
+        return (
+            "A 2D run is measured against its data's points: modes covered (a mode holding "
+            "at least a quarter of its share of the samples), high quality (the fraction of "
+            "samples within 3 standard deviations of a mode) and the JS divergence between "
+            "histograms of real and generated points. The Fréchet distance and FID are "
+            "measures for images."
+        )
     import importlib.util
 
+    if frechet_shown:
+        ours = (
+            "The Fréchet distance above is measured in the features of a small classifier of "
+            "this data set (comparable between runs on the same data and image size)"
+        )
+    else:
+        ours = (
+            "No Fréchet distance is recorded for this run: GANViz measures it in a small "
+            "classifier's features, for data sets with labels, every eval_every steps"
+        )
     if importlib.util.find_spec("torch_fidelity") is None:
         return (
-            "Inception FID is off: torch-fidelity is not installed (pip install torch-fidelity; "
-            "it then downloads about 100 MB of Inception weights). The Fréchet distance above "
-            "uses a small classifier of this data set instead, and needs no download."
+            f"{ours}. Inception FID is off: torch-fidelity is not installed (pip install "
+            "torch-fidelity; it then downloads about 100 MB of Inception weights)."
         )
-    return (
-        "torch-fidelity is installed, but GANViz does not compute an Inception FID yet: the "
-        "Fréchet distance above uses a small classifier of this data set."
-    )
+    return f"{ours}. torch-fidelity is installed, but GANViz does not compute an Inception FID yet."

@@ -1,12 +1,18 @@
-"""Help > Tour, Keyboard shortcuts and About: non-modal boxes of rich text."""
+"""Help > Tour, Keyboard shortcuts and About: non-modal boxes (the tour's is gui/tour.py)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ganviz_gui.core.workspace import Mode, Workspace
-from ganviz_gui.gui.help_texts import TOUR, about_html, shortcuts_html
+from ganviz_gui.gui import tour
+from ganviz_gui.gui.help_texts import about_html, shortcuts_html
+
+if TYPE_CHECKING:
+    from ganviz_gui.gui.main_window import MainWindow
 
 
 def message_box(parent: QWidget, name: str, title: str, html: str) -> QMessageBox:
@@ -18,8 +24,9 @@ def message_box(parent: QWidget, name: str, title: str, html: str) -> QMessageBo
     return box
 
 
-def show_tour(parent: QWidget) -> QMessageBox:
-    return message_box(parent, "tourDialog", "Tour of GANViz", TOUR)
+def show_tour(window: MainWindow) -> tour.Tour:
+    """The tour of the window's parts, one step at a time, from its first."""
+    return tour.show_tour(window)
 
 
 def show_shortcuts(parent: QWidget) -> QMessageBox:

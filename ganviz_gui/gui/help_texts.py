@@ -20,32 +20,50 @@ SHORTCUTS = (
     ("Ctrl+Q", "Quit (a running run is stopped and saved)"),
 )
 
-TOUR = """
-<h3>A tour of GANViz</h3>
-<p><b>Setup</b> (left): pick a preset or any data, model, loss and rates, then press
-<b>Start</b> (Space). The 8 Gaussians preset trains in under a minute on a laptop CPU.</p>
-<p><b>Plots</b> (middle): the losses, D's outputs on real and generated samples, the gradient
-norms, the learning rates and the quality measures, smoothed as TensorBoard does. Dashed lines
-mark live changes of settings; red shading marks what the Diagnostics found. Click a plot to
-jump an opened run to that step.</p>
-<p><b>2D field</b>: for 2D data, D's output over the plane (blue: real), the real and the
-generated points, G's manifold (a grid of latent space mapped through G) and the direction G's
-gradient pushes each point.</p>
-<p><b>Samples</b>: the run's fixed-noise samples with D's verdict on each; click one to enlarge
-it, see its nearest training images, and send its latent to the explorer.</p>
-<p><b>Latent explorer</b>: a plane through latent space, as a mosaic of samples (or, for 2D
-data, as G's deformed mesh); drag the cursor to decode, overlay D(G(z)), interpolate, bookmark.</p>
-<p><b>Compare</b>: two checkpoints of a run on the same latents: side by side, their
-difference, or blinking.</p>
-<p><b>Networks</b>: G's and D's layers, each layer's gradient norm over the run, weight and
-gradient histograms, D's verdict histograms, and a forward pass taken apart (activations and
-D's saliency).</p>
-<p><b>Diagnostics</b>: the newest quality numbers and findings such as mode collapse or a
-discriminator that wins too easily, with the evidence and what to try.</p>
-<p><b>File &gt; Open</b> (Ctrl+O) inspects a checkpoint, a run folder or a generator you did
-not train here; <b>File &gt; Open example</b> shows a small digits run trained by GANViz. The
-step slider at the bottom then scrubs through the run.</p>
-"""
+# Help > Tour (F1), one step per part of the window: (the part, its title, what to know). The
+# tour (gui/tour.py) raises and outlines the part each step names.
+TOUR_STEPS = (
+    ("setup", "Setup", "<p>Pick a preset, or any data, model, loss and learning rates, then "
+     "press <b>Start</b> (Space). The 8 Gaussians preset trains in under a minute on a laptop "
+     "CPU. The rates, the loss, D's steps per G step and the number of steps can be changed "
+     "while a run trains.</p>"),
+    ("controls", "Run controls", "<p>Start, pause and stop the run, or advance it by hand: "
+     "<b>Step</b> (S) makes one iteration, <b>Step D</b> and <b>Step G</b> (D, G) update one "
+     "network only. Stopping (Ctrl+.) and <b>Save checkpoint</b> (Ctrl+S) write a checkpoint "
+     "into the run folder.</p>"),
+    ("plots", "Plots", "<p>The losses, D's outputs on real and generated samples, the gradient "
+     "norms, the learning rates and the quality measures, smoothed as TensorBoard does. Dashed "
+     "lines mark live changes of settings; red shading marks what the Diagnostics found. Click "
+     "a plot to jump an opened run to that step.</p>"),
+    ("field", "2D field", "<p>For 2D data: D's output over the plane (blue: real), the real and "
+     "the generated points, G's manifold (a grid of latent space mapped through G) and the "
+     "direction G's gradient pushes each point.</p>"),
+    ("samples", "Samples", "<p>The run's fixed-noise samples with D's verdict on each, the real "
+     "samples beside them if you like. Click one to send its latent to the explorer, "
+     "double-click it to enlarge it and see its nearest training images.</p>"),
+    ("explorer", "Latent explorer", "<p>A plane through latent space, as a mosaic of samples (or, "
+     "for 2D data, as G's deformed mesh): drag the cursor to decode, overlay D(G(z)), "
+     "interpolate between two latents, bookmark the ones worth keeping. It also opens "
+     "generators you did not train here (File &gt; Open).</p>"),
+    ("compare", "Compare", "<p>Two checkpoints of an opened run on the same latents: side by "
+     "side, their difference, or blinking. A is the step slider's checkpoint, B the one chosen "
+     "here.</p>"),
+    ("networks", "Networks", "<p>G's and D's layers, each layer's gradient norm over the run, "
+     "weight and gradient histograms, D's verdict histograms, and a forward pass taken apart "
+     "(activations and D's saliency).</p>"),
+    ("diagnostics", "Diagnostics", "<p>The newest quality numbers and findings such as mode "
+     "collapse or a discriminator that wins too easily, with the evidence and what to "
+     "try.</p>"),
+    ("scrubber", "Step slider", "<p>Once a run is opened (File &gt; Open run folder, or File "
+     "&gt; Open example), a slider at the bottom of the window scrubs through its checkpoints; "
+     "<b>Play</b> steps through them. Every panel shows the slider's step.</p>"),
+    ("status", "Status bar", "<p>Where the run stands: its step, steps per second, the time left "
+     "and the time spent, the device it trains on, and a link to its run folder.</p>"),
+    ("menus", "Menus", "<p><b>File &gt; Open</b> (Ctrl+O) inspects a checkpoint or a generator "
+     "file, <b>Open run folder</b> a run (also one your own loop writes, or a TensorBoard log), "
+     "<b>Follow run folder</b> one another process is writing. <b>View</b> shows hidden panels "
+     "and picks the theme; <b>Help</b> has this tour (F1) and the keyboard shortcuts.</p>"),
+)  # fmt: skip
 
 
 def shortcuts_html() -> str:

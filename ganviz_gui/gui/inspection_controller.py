@@ -26,6 +26,8 @@ from ganviz_gui.core.workspace import Mode, RunDelta, ShownGenerator, Workspace
 from ganviz_gui.gui.background import LatestOnly
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ganviz_gui.core.generator_files import GeneratorFile
     from ganviz_gui.core.inspection import OpenedPath
     from ganviz_gui.core.live_views import FieldSnapshot, SampleSheet
@@ -49,6 +51,8 @@ def open_for_inspection(
     from ganviz_gui.core.inspection import open_path
 
     opened = open_path(path, trust=trust)
+    if opened.generator is not None:
+        found_batchnorm(opened.generator)  # known before the window offers the BN modes
     source = opened.run_source()
     if source is None:
         return opened, None, None
@@ -72,11 +76,19 @@ def load_picture(step: int, picture: Path | bytes) -> SampleSheet:
 
 
 def load_checkpoint_views(
-    step: int, path: Path, opened: GeneratorFile | None = None, trust: bool = False
+    step: int,
+    path: Path,
+    opened: GeneratorFile | None = None,
+    trust: bool = False,
+    batchnorm: str = "eval",
+    real: np.ndarray | None = None,
 ) -> CheckpointViews:
     """What the panels show of one checkpoint: its generator and its fixed-noise sample sheet
     (or 2D field). `opened`: the checkpoint's GeneratorFile if already read (no second read);
-    `trust`: the run was opened trusted (a logged run's programs carry code)."""
+    `trust`: the run was opened trusted (a logged run's programs carry code); `batchnorm`:
+    the workspace's batch-norm mode, said in the sheet's caption where G has batch norm;
+    `real`: the run's real samples (model space), tiled beside the generated ones and judged
+    by the same D."""
     from ganviz_gui.core.devices import apply_num_threads
     from ganviz_gui.core.generator_files import open_generator_file
     from ganviz_gui.core.live_views import (
@@ -87,12 +99,71 @@ def load_checkpoint_views(
 
     apply_num_threads(1)  # a background job: leave the other core to the GUI
     generator = opened if opened is not None else open_generator_file(path, trust=trust)
+    # Asked before the copy in `batchnorm` mode: the file read keeps the answer too.
+    batch_norm = generator.is_image and found_batchnorm(generator)
+    generator = generator.in_batchnorm_mode(batchnorm)
+    if not generator.is_image:
+        if generator.checkpoint is None:  # the 2D points of a logged run: no field
+            return step, generator, None
+        return step, generator, checkpoint_field(generator.checkpoint)
     if generator.checkpoint is None:  # logged by ganviz_gui.Run: its weights and fixed noise
-        sheet = generator_sample_sheet(generator, step) if generator.is_image else None
-        return step, generator, sheet
-    if generator.is_image:
-        return step, generator, checkpoint_sample_sheet(generator.checkpoint)
-    return step, generator, checkpoint_field(generator.checkpoint)
+        sheet = generator_sample_sheet(generator, step, real)
+    elif batch_norm and batchnorm == "train":  # drawn by the file's G, in the mode asked
+        sheet = generator_sample_sheet(generator, step, real)
+        sheet.caption = "generated (EMA)"
+    else:
+        sheet = checkpoint_sample_sheet(generator.checkpoint, real)
+    if batch_norm:
+        sheet.caption += f", BN: {batchnorm}"
+    return step, generator, sheet
+
+
+def found_batchnorm(generator: GeneratorFile) -> bool:
+    """Whether the file's G has batch-norm layers, kept on the file (`batchnorm_found`). A
+    GANViz checkpoint's settings say which G it is (no G is built); StyleGANs have none; any
+    other file's G is built once to look (a background job's question), and one that cannot
+    be built is said so elsewhere."""
+    if generator.batchnorm_found is not None:
+        return generator.batchnorm_found
+    checkpoint = generator.checkpoint
+    if checkpoint is not None:
+        from ganviz_gui.core.inspection import generator_has_batchnorm
+
+        found = generator_has_batchnorm(checkpoint.config)
+    elif generator.style_based:
+        found = False
+    else:
+        try:
+            found = generator.has_batchnorm()
+        except Exception:
+            found = False
+    generator.batchnorm_found = found
+    return found
+
+
+def add_real_samples_to_views(views: CheckpointViews, real: np.ndarray) -> CheckpointViews:
+    """Cached views of a checkpoint, drawn before the run's real samples came, with them
+    beside: G is not built nor decoded again, only D judges them (a background job)."""
+    from ganviz_gui.core.devices import apply_num_threads
+    from ganviz_gui.core.inspection import with_real_samples
+    from ganviz_gui.core.live_views import SampleSheet
+
+    apply_num_threads(1)
+    step, generator, sheet = views
+    if isinstance(sheet, SampleSheet):
+        sheet = with_real_samples(sheet, real, generator)
+    return step, generator, sheet
+
+
+def load_real_samples(run: RunInfo, count: int) -> tuple[RunInfo, np.ndarray]:
+    """(the run, its real samples, numpy in model space): the background job behind "Real
+    samples beside"."""
+    from ganviz_gui.core.devices import apply_num_threads
+    from ganviz_gui.core.inspection import real_samples_of_run
+
+    apply_num_threads(1)
+    assert run.config is not None
+    return run, real_samples_of_run(run.config, count)
 
 
 def needs_trust(error: str) -> bool:
@@ -168,6 +239,13 @@ class InspectionController(QObject):
         self._picture_loader.finished.connect(self._on_picture_loaded)
         self._poller = LatestOnly(self, own_thread=True)
         self._poller.finished.connect(self._on_polled)
+        # The opened run's real samples, for "Real samples beside": (run, samples) once loaded.
+        # Loading them reads the whole data set (MNIST, a large folder) and a closed window
+        # drops them: the loader is never waited for at close (not joined, not a child that
+        # close_jobs joins; `shutdown` closes it).
+        self._real: tuple[RunInfo, np.ndarray] | None = None
+        self._real_loader = LatestOnly(joined_at_close=False)
+        self._real_loader.finished.connect(self._on_real_samples_loaded)
         self._poll_timer = QTimer(self, interval=POLL_MS)
         self._poll_timer.timeout.connect(self.poll)
         self._overlay_sources: dict[Path, Any] = {}  # overlaid runs' sources, followed too
@@ -185,6 +263,7 @@ class InspectionController(QObject):
         workspace.checkpoints_changed.connect(self._on_checkpoints_changed)
         workspace.run_extended.connect(self._on_run_extended)
         workspace.comparison_wanted.connect(self._on_comparison_wanted)
+        workspace.batchnorm_mode_changed.connect(self._on_batchnorm_mode_changed)
 
     # ------------------------------------------------------------------ opening
     def open_path(self, path: str, trust: bool = False, follow: bool = False) -> None:
@@ -310,6 +389,80 @@ class InspectionController(QObject):
             self.source = None  # another run is shown: its source is no longer polled
         self.cache.clear()
         self._update_polling()
+        self._real = None
+        self._real_loader.cancel()
+        if run is not None and run.source == "trainer":
+            self.workspace.set_real_samples_note("")  # live sheets bring their own
+        else:
+            self._load_real_samples(run)
+
+    # ------------------------------------------------------------------ real samples
+    def _load_real_samples(self, run: RunInfo | None) -> None:
+        """Load the real samples of an inspected image run in the background, where its
+        settings name a data set that can be loaded; else say why there are none."""
+        if run is None or not run.is_image:
+            self.workspace.set_real_samples_note("")
+            return
+        if run.config is None:
+            self.workspace.set_real_samples_note(
+                "No real samples: this run's settings name no data set (not a GANViz run, or "
+                "no config.json)"
+            )
+            return
+        count = len(run.fixed_noise) if run.fixed_noise is not None else run.config.n_samples
+        self.workspace.set_real_samples_note(f"Loading {run.config.dataset} for real samples...")
+        self._real_loader.submit(lambda: load_real_samples(run, count))
+
+    def _on_real_samples_loaded(self, result: Any, error: str) -> None:
+        run = self.workspace.run
+        if error:
+            if run is not None:
+                self.workspace.set_real_samples_note(
+                    f"No real samples: the run's data set cannot be loaded: {error}"
+                )
+            return
+        loaded_run, samples = result
+        if loaded_run is not run:
+            return  # loaded for a run no longer shown
+        self._real = (run, samples)
+        self.workspace.set_real_samples_note("")
+        if self.workspace.inspecting_run and self.workspace.step is not None:
+            self._on_step_changed(self.workspace.step)  # its sheet, with them beside
+
+    def _real_samples(self) -> np.ndarray | None:
+        real = self._real
+        return real[1] if real is not None and real[0] is self.workspace.run else None
+
+    def _drawn_as_asked(self, views: CheckpointViews, with_real: bool = True) -> bool:
+        """Cached views drawn in the workspace's BN mode, with the real samples if loaded and
+        they fit its sheet (and `with_real`: the sample grid shows them, Compare does not).
+        Real samples of another tile shape are never added: such a sheet is as asked."""
+        generator = views[1]
+        if generator.batchnorm != self.workspace.batchnorm_mode:
+            return False
+        return not (with_real and self._lacks_real_samples(views))
+
+    def _lacks_real_samples(self, views: CheckpointViews) -> bool:
+        """The views' sheet has none of the loaded real samples beside it, though they fit."""
+        from ganviz_gui.core.live_views import SampleSheet, real_samples_fit
+
+        sheet, real = views[2], self._real_samples()
+        return (
+            isinstance(sheet, SampleSheet)
+            and sheet.real_grid is None
+            and real is not None
+            and real_samples_fit(sheet, real)
+        )
+
+    def _show_step_again(self) -> None:
+        """The step's checkpoint and Compare's B drawn anew in another BN mode, from the
+        files already read (`_drawn_as_asked` tells the cached views that are not)."""
+        if self.workspace.inspecting_run and self.workspace.step is not None:
+            self._on_step_changed(self.workspace.step)
+        self._compare_again()
+
+    def _on_batchnorm_mode_changed(self, mode: str) -> None:
+        self._show_step_again()
 
     def _on_run_extended(self, delta: RunDelta) -> None:
         if delta.restarted:  # the run's files were rewritten: so may its checkpoints have been
@@ -325,6 +478,7 @@ class InspectionController(QObject):
             self.source.skip_to_end()
             self._follow_asked = False
             self._trusted = False
+            self._load_real_samples(run)  # its checkpoints' sheets, scrubbed, show them too
         self._update_polling()
 
     def _update_polling(self) -> None:
@@ -459,15 +613,23 @@ class InspectionController(QObject):
                 self._show_picture(step)
             return
         views = self.cache.get(path)
-        if views is not None:
+        if views is not None and self._drawn_as_asked(views):
             self._show_views(views[1], views[2])
             return
-        opened = self._opened_generator
-        if opened is None or opened.step != step or opened.path != path:
-            opened = None
         self._loading = path  # only the newest load reports back: a failure is this file's
-        trust = self._trusted
-        self._checkpoint_loader.submit(lambda: load_checkpoint_views(step, path, opened, trust))
+        trust, mode, real = self._trusted, workspace.batchnorm_mode, self._real_samples()
+        if views is not None and views[1].batchnorm == mode and real is not None:
+            drawn = views  # drawn before the real samples came: only they are added
+            self._checkpoint_loader.submit(lambda: add_real_samples_to_views(drawn, real))
+            return
+        opened = self._opened_generator
+        if views is not None:  # drawn in another BN mode
+            opened = views[1]  # drawn again from the file already read
+        elif opened is None or opened.step != step or opened.path != path:
+            opened = None
+        self._checkpoint_loader.submit(
+            lambda: load_checkpoint_views(step, path, opened, trust, mode, real)
+        )
 
     def _show_picture(self, step: int) -> None:
         picture = self.workspace.picture_at(step)
@@ -537,7 +699,7 @@ class InspectionController(QObject):
         if not kept and (shown is None or shown.generator is not generator):
             workspace.show_generator(ShownGenerator(generator, "checkpoint"))
         if isinstance(picture, SampleSheet):
-            if not _same_step_with_real_samples(workspace.sheet, picture):
+            if not _live_sheet_stays(workspace.sheet, picture, workspace.batchnorm_mode):
                 workspace.set_sheet(picture)
         elif picture is not None and (
             workspace.field is None or workspace.field.step != picture.step
@@ -553,12 +715,15 @@ class InspectionController(QObject):
         if run is None or not run.is_image or path is None:
             return  # 2D runs are compared by scrubbing the field view
         views = self.cache.get(path)
-        if views is not None:
+        if views is not None and self._drawn_as_asked(views, with_real=False):
             self._compare_with(views)
             return
         self._comparing = path
-        trust = self._trusted
-        self._compare_loader.submit(lambda: load_checkpoint_views(step, path, trust=trust))
+        # B is drawn without real samples (Compare shows none); the step's own load adds
+        # them when it finds B's views in the cache.
+        opened = views[1] if views is not None else None
+        trust, mode = self._trusted, workspace.batchnorm_mode
+        self._compare_loader.submit(lambda: load_checkpoint_views(step, path, opened, trust, mode))
 
     def _on_compare_loaded(self, result: Any, error: str) -> None:
         if error:
@@ -652,9 +817,19 @@ class InspectionController(QObject):
         self._overlay_sources = {}
         self._opened_generator = None
         self.cache.clear()
+        self._real = None
+        self._real_loader.close()  # not waited for: whatever it still loads is dropped
 
 
-def _same_step_with_real_samples(shown: SampleSheet | None, loaded: SampleSheet) -> bool:
+def _live_sheet_stays(shown: SampleSheet | None, loaded: SampleSheet, batchnorm: str) -> bool:
     """The sheet shown is the run's last live one, at the loaded checkpoint's step: it also has
-    real samples beside the generated ones, so it stays (a run that just ended)."""
-    return shown is not None and shown.step == loaded.step and shown.real_grid is not None
+    real samples beside the generated ones (the loaded one has none yet), so it stays (a run
+    that just ended), unless the samples are asked for with batch statistics (live sheets
+    are drawn with running ones)."""
+    return (
+        shown is not None
+        and shown.step == loaded.step
+        and shown.real_grid is not None
+        and loaded.real_grid is None
+        and batchnorm == "eval"
+    )

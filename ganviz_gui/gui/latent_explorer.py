@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly, torch_threads_for_this_job
+from ganviz_gui.gui.flow_layout import FlowLayout, group
 from ganviz_gui.gui.latent_decoder import DecodedPicture, DecoderThread
 from ganviz_gui.gui.latent_mesh import CROSS_POINTS, MeshLayers, dense_size
 from ganviz_gui.gui.panel_frame import PanelFrame
@@ -55,6 +55,9 @@ MOSAIC_SIZES = (5, 7, 9, 11, 15, 21)
 
 
 DEFAULT_MOSAIC = 9
+ANCHOR_MARGIN = 0.15  # the plane through three samples frames them with 15% of its range to spare
+ANCHOR_PEN = pg.mkPen((20, 20, 20), width=1.5)
+ANCHOR_BRUSH = pg.mkBrush(255, 70, 200)  # magenta: seen on grey digits, on blue and orange lines
 
 
 class LatentExplorer(QWidget):
@@ -82,12 +85,15 @@ class LatentExplorer(QWidget):
         self.plane_combo = QComboBox(objectName="planeCombo")
         for key, text in PLANES:
             self.plane_combo.addItem(text, key)
+            # The box may shorten its texts in a narrow dock: the whole one shows on hover.
+            self.plane_combo.setItemData(self.plane_combo.count() - 1, text, Qt.ToolTipRole)
         self.size_combo = QComboBox(objectName="mosaicSizeCombo")
         for size in MOSAIC_SIZES:
             self.size_combo.addItem(f"{size} x {size}", size)
         self.size_combo.setCurrentIndex(MOSAIC_SIZES.index(DEFAULT_MOSAIC))
         self.extent_spin = QDoubleSpinBox(objectName="extentSpin", decimals=1, singleStep=0.5)
-        self.extent_spin.setRange(0.5, 10.0)
+        # Up to 100 std: three picked samples of a 512-dimensional latent lie ~32 std apart.
+        self.extent_spin.setRange(0.5, 100.0)
         self.extent_spin.setValue(2.5)
         self.extent_spin.setSuffix(" std")
         self.extent_spin.setKeyboardTracking(False)
@@ -96,13 +102,7 @@ class LatentExplorer(QWidget):
             "D's verdict on every mosaic sample, as a heat map over the plane "
             "(blue: D says real, red: fake); for GANViz checkpoints, which carry D"
         )
-        first_row = QHBoxLayout()
-        first_row.addWidget(self.plane_combo, 1)
-        first_row.addWidget(self.overlay_check)
-        first_row.addWidget(QLabel("Mosaic"))
-        first_row.addWidget(self.size_combo)
-        first_row.addWidget(QLabel("Range"))
-        first_row.addWidget(self.extent_spin)
+        self.extent_spin.setToolTip("The plane shown: u and v from -range to +range")
         # Interpolation between two latents, and bookmarks of latents and planes.
         self.strip_start_button = QPushButton("A = cursor", objectName="stripStartButton")
         self.strip_end_button = QPushButton("B = cursor", objectName="stripEndButton")
@@ -126,27 +126,27 @@ class LatentExplorer(QWidget):
         self.bookmark_combo = QComboBox(objectName="bookmarkCombo")
         self.bookmark_combo.setToolTip("Go to a bookmarked latent or plane")
         self.bookmark_combo.setMinimumWidth(120)
-        second_row = QHBoxLayout()
-        for widget in (
-            self.strip_start_button,
-            self.strip_end_button,
-            self.interpolation_combo,
-            self.strip_steps_spin,
-        ):
-            second_row.addWidget(widget)
-        second_row.addStretch(1)
-        third_row = QHBoxLayout()
-        third_row.addWidget(self.follow_check)
-        third_row.addWidget(self.follow_combo)
-        third_row.addStretch(1)
-        third_row.addWidget(self.bookmark_button)
-        third_row.addWidget(self.bookmark_combo)
-        # Three short rows, and a plane list that may shorten its texts: the explorer's dock
-        # must not need so much width that the Setup panel beside it is squeezed to labels.
+        self.strip_steps_spin.setToolTip("Samples along the interpolation from A to B")
+        # The controls flow onto as many rows as the dock's width needs, and the plane list
+        # may shorten its texts: the explorer's dock must not need so much width that the
+        # Setup panel beside it is squeezed to labels.
         self.plane_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.plane_combo.setMinimumContentsLength(16)
+        self.plane_combo.setMinimumContentsLength(24)
+        controls = FlowLayout()
+        controls.add_widgets(
+            group(self.plane_combo, self.overlay_check),
+            group(QLabel("Mosaic"), self.size_combo, QLabel("Range"), self.extent_spin),
+            group(
+                self.strip_start_button,
+                self.strip_end_button,
+                self.interpolation_combo,
+                self.strip_steps_spin,
+            ),
+            group(self.follow_check, self.follow_combo),
+            group(self.bookmark_button, self.bookmark_combo),
+        )
         # StyleGAN's own controls: only for style-based generators.
         self.style_bar = StyleControlsBar()
         self.style_bar.hide()
@@ -154,10 +154,8 @@ class LatentExplorer(QWidget):
         self.value_range: tuple[float, float] | None = None  # the cursor sample's, if unbounded
         self.preview_resolution: int | None = None  # a coarse cursor picture is shown
         bar = QVBoxLayout()
-        bar.addLayout(first_row)
+        bar.addLayout(controls)
         bar.addWidget(self.style_bar)
-        bar.addLayout(second_row)
-        bar.addLayout(third_row)
         self.strip_ends: list[torch.Tensor | None] = [None, None]  # latents A and B
         self.strip_picture: np.ndarray | None = None
         self.bookmarks: LatentBookmarks | None = None  # of this latent size
@@ -182,6 +180,12 @@ class LatentExplorer(QWidget):
         self.mosaic_scores: np.ndarray | None = None  # (n, n) D outputs, row 0 = top of plane
         self.cursor = pg.TargetItem(pos=(0, 0), size=14, movable=True, pen=pg.mkPen("y", width=2))
         self.mosaic_view.addItem(self.cursor)
+        # The samples a plane was made through, numbered in the order they were clicked.
+        self.anchor_markers = pg.ScatterPlotItem(size=13, pen=ANCHOR_PEN, brush=ANCHOR_BRUSH)
+        self.anchor_markers.setZValue(10)
+        self.anchor_labels: list[pg.TextItem] = []
+        self.mosaic_view.addItem(self.anchor_markers)
+        self._range_before_fit: float | None = None  # the user's range, while a fitted one is shown
         self.sample_view = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True)
         self.sample_view.setMenuEnabled(False)
         self.sample_item = pg.ImageItem(axisOrder="row-major")
@@ -417,8 +421,15 @@ class LatentExplorer(QWidget):
                     "the plane through three of them"
                 )
                 return
-            self.set_plane(latent_plane.plane_through(*self.picked))
+            plane = latent_plane.framed_on_anchors(latent_plane.plane_through(*self.picked))
+            self._fit_extent(plane.anchor_extent(ANCHOR_MARGIN))
+            self.set_plane(plane)
+            self.move_cursor(*(float(x) for x in plane.anchors[0]))
             return
+        self._restore_extent()
+        # Planes chosen by direction pass through a typical latent, not G(0) (a DCGAN's is a
+        # flat grey square); planes in W pass through W's average as they are made.
+        origin = None if self.in_w_space() else self.typical_origin()
 
         def make() -> LatentPlane:
             import copy
@@ -433,10 +444,12 @@ class LatentExplorer(QWidget):
                     return style_controls.style_sefa_plane(generator_copy)
                 return style_controls.style_pca_plane(generator_copy)
             if key == "sefa":
-                return latent_plane.sefa_plane(generator_copy, latent_dim)
-            if key == "pca":
-                return latent_plane.pca_plane(generator_copy, latent_dim, samples=1000)
-            return latent_plane.random_plane(latent_dim, seed=0)
+                plane = latent_plane.sefa_plane(generator_copy, latent_dim)
+            elif key == "pca":
+                plane = latent_plane.pca_plane(generator_copy, latent_dim, samples=1000)
+            else:
+                plane = latent_plane.random_plane(latent_dim, seed=0)
+            return plane if origin is None else plane.through(origin)
 
         self._planner.submit(make)
 
@@ -450,14 +463,78 @@ class LatentExplorer(QWidget):
         if self.decoder is not None:  # the plane's space and the decoder's change together
             self.decoder.decoder.set_controls(self.style_controls())
         self.plane = plane
+        self._forget_scores()
+        self._draw_anchors()
         self.plane_changed.emit(plane.name)
         self._request_mosaic()
         self._request_cursor()
 
-    def _on_extent_changed(self) -> None:
+    def typical_origin(self) -> torch.Tensor:
+        """A latent like those G was trained on: the first of the explored file's fixed noise,
+        else the run's (sample 0 of the grid), else a seeded normal draw."""
+        from ganviz_gui.core.latent_plane import typical_latent
+
+        noise = self.opened.fixed_noise
+        run = self.workspace.run
+        if noise is None and run is not None:
+            noise = run.fixed_noise
+        return typical_latent(self.opened.latent_dim, noise)
+
+    def _fit_extent(self, extent: float) -> None:
+        """Show the range [-extent, extent] (rounded up to the box's step), remembering the
+        user's own range for the next plane chosen by direction."""
+        if self._range_before_fit is None:
+            self._range_before_fit = self.extent()
+        self._set_extent(math.ceil(extent * 10) / 10)
+
+    def _restore_extent(self) -> None:
+        if self._range_before_fit is not None:
+            self._set_extent(self._range_before_fit)
+            self._range_before_fit = None
+
+    def _set_extent(self, extent: float) -> None:
+        """Change the range without a mosaic request of its own (the caller asks for one)."""
+        self.extent_spin.blockSignals(True)
+        self.extent_spin.setValue(extent)
+        self.extent_spin.blockSignals(False)
         self._clamp_cursor()
         self._fit_data_view = self.shows_points
+
+    def _on_extent_changed(self) -> None:
+        self._range_before_fit = None  # the user chose a range: it stays
+        self._clamp_cursor()
+        self._fit_data_view = self.shows_points
+        self._forget_scores()
         self._request_mosaic()
+
+    def _forget_scores(self) -> None:
+        """D's verdicts belong to the plane and range they were decoded over: none are read
+        out or drawn until the new mosaic's arrive."""
+        self.mosaic_scores = None
+        self._draw_overlay()
+
+    def _draw_anchors(self) -> None:
+        """Mark the latents the plane was made through (1, 2, 3), where it has any."""
+        for label in self.anchor_labels:
+            self.mosaic_view.removeItem(label)
+        self.anchor_labels = []
+        anchors = None if self.plane is None else self.plane.anchors
+        if anchors is None:
+            self.anchor_markers.clear()
+            return
+        points = anchors.numpy()
+        self.anchor_markers.setData(pos=points)
+        for number, (u, v) in enumerate(points, start=1):
+            label = pg.TextItem(
+                str(number),
+                color=(255, 255, 255),
+                fill=pg.mkBrush(20, 20, 20, 190),
+                anchor=(-0.3, 1.1),
+            )
+            label.setZValue(11)
+            label.setPos(float(u), float(v))
+            self.mosaic_view.addItem(label)
+            self.anchor_labels.append(label)
 
     # ------------------------------------------------------------------ StyleGAN's controls
     def in_w_space(self) -> bool:
@@ -596,8 +673,6 @@ class LatentExplorer(QWidget):
     def _on_picked_changed(self, picked: list[torch.Tensor]) -> None:
         """A sample clicked in the grid: the plane moves to pass through its latent with the
         cursor on it, and it counts towards the three-sample plane."""
-        from ganviz_gui.core.latent_plane import LatentPlane
-
         # Only latents of this generator's space (the grid may show another generator's
         # samples, e.g. the live run while an opened file is explored).
         self.picked = [
@@ -610,8 +685,7 @@ class LatentExplorer(QWidget):
         if self.plane_combo.currentData() == "picked" and len(self.picked) == 3:
             self._make_plane()
             return
-        plane = self.plane
-        self.set_plane(LatentPlane(self.picked[-1].clone(), plane.e1, plane.e2, plane.name))
+        self.set_plane(self.plane.through(self.picked[-1]))
         self.move_cursor(0.0, 0.0)
 
     # ------------------------------------------------------------------ interpolation strip
@@ -674,16 +748,11 @@ class LatentExplorer(QWidget):
 
     def _go_to_bookmark(self) -> None:
         """A latent: the plane moves to pass through it, cursor on it. A plane: shown as is."""
-        from ganviz_gui.core.latent_plane import LatentPlane
-
         kind, name = self.bookmark_combo.currentData()
         if kind == "plane":
             self.set_plane(self.bookmarks.planes[name])
             return
-        plane = self.plane
-        self.set_plane(
-            LatentPlane(self.bookmarks.latents[name].clone(), plane.e1, plane.e2, plane.name)
-        )
+        self.set_plane(self.plane.through(self.bookmarks.latents[name]))
         self.move_cursor(0.0, 0.0)
 
     def move_cursor(self, u: float, v: float) -> None:
@@ -741,6 +810,8 @@ class LatentExplorer(QWidget):
         n = self.mosaic_size()
         self.mosaic_scores = None if result.scores is None else result.scores.reshape(n, n)
         self._draw_overlay()
+        if self.plane is not None:  # D's verdict under the cursor is known now
+            self.readout.setText(self._cursor_text(*self.cursor_uv()))
 
     def _on_points_decoded(self, result: DecodedPicture) -> None:
         points, layers = result.points, self.mesh_layers
@@ -764,6 +835,8 @@ class LatentExplorer(QWidget):
                 layers.fit()
             self.mosaic_scores = None if result.scores is None else result.scores.reshape(m, m)
             self._draw_overlay()
+            if self.plane is not None:
+                self.readout.setText(self._cursor_text(*self.cursor_uv(), self.cursor_point))
 
     def _draw_overlay(self) -> None:
         scores = self.mosaic_scores

@@ -1,8 +1,11 @@
 """Live training curves: losses, D's outputs, gradient norms, learning rates and quality.
 
-Five pyqtgraph plots share one step axis. Each metric is drawn raw (faint) and smoothed (an
-EMA debiased at the start, as TensorBoard does); events (a live setting change, a non-finite
-recovery, a resume) are marked on every plot. Long runs stay smooth: curves are drawn with
+Five pyqtgraph plots share one step axis. Each measured quantity is drawn raw (faint) and
+smoothed (an EMA debiased at the start, as TensorBoard does); settings such as learning rates
+are drawn as recorded (`core.smoothing.is_smoothed`). The quality row names what the kind of
+run records: a 2D run's modes and JS divergence, or an image run's classes, diversity and
+Frechet distance (on a right axis). Events (a live setting change, a non-finite recovery, a
+resume) are marked on every plot, labelled on the top one. Long runs stay smooth: curves are drawn with
 peak downsampling, clipped to the view and with 1 px pens (measured for 1e6 points: 94 ms a
 repaint plain, 12 ms downsampled and clipped; a 2 px pen costs 680 ms).
 
@@ -16,16 +19,18 @@ the data outgrow them, not on every frame as pyqtgraph's auto-range would.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ganviz_gui.core.record_columns import RecordColumns, as_columns
-from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
+from ganviz_gui.core.smoothing import SmoothingState, ema_smooth, is_smoothed
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.run_overlays import OverlayCurves, RunLegend
 
@@ -39,6 +44,7 @@ class CurveSpec:
     key: str  # the metric's name in the run folder's metrics.jsonl
     label: str
     color: tuple[int, int, int]
+    right_axis: bool = False  # drawn on a scale of its own, read on the plot's right axis
 
 
 D_COLOR, G_COLOR = (66, 133, 244), (244, 140, 40)  # blue for D, orange for G, everywhere
@@ -60,17 +66,29 @@ PLOTS: tuple[tuple[str, str, tuple[CurveSpec, ...]], ...] = (
         (CurveSpec("lr_d", "D", D_COLOR), CurveSpec("lr_g", "G", G_COLOR)),
     ),
     (
-        # Every eval_every steps; all four are shares in [0, 1] (diversity may pass 1 a little).
+        # Every eval_every steps. A 2D run records modes covered, high-quality share and JS
+        # divergence; an image run its classes covered, diversity (shares in [0, 1], diversity
+        # may pass 1 a little) and the Frechet distance in the data classifier's features,
+        # which is in the hundreds and has the right axis to itself.
         "quality",
         "Quality",
         (
             CurveSpec("coverage", "cover", (80, 200, 120)),
             CurveSpec("high_quality", "HQ", (200, 120, 220)),
             CurveSpec("js_divergence", "JS", (220, 80, 80)),
-            CurveSpec("diversity_ratio", "div", (230, 210, 90)),
+            CurveSpec("diversity_ratio", "div", (200, 170, 30)),
+            CurveSpec("frechet_distance", "FD", (40, 170, 200), right_axis=True),
         ),
     ),
 )
+# What the quality row names, by the kind of run: (left axis title, its curves, right axis).
+QUALITY_LEGENDS = {
+    "points": ("Quality", ("coverage", "high_quality", "js_divergence"), None),
+    "images": ("Quality", ("coverage", "diversity_ratio"), "frechet_distance"),
+}
+QUALITY_LABELS = {"images": {"coverage": "classes"}}  # the share covered is of classes there
+RIGHT_AXIS_WIDTH = 44  # px of tick labels; the axis title is added. Every row keeps this room,
+# so that a step is at the same x in every row.
 FINDING_PLOTS = {  # where each kind of diagnostic finding is shaded
     "mode_collapse": "quality",
     "d_overpowering": "d_outputs",
@@ -81,7 +99,6 @@ FINDING_PLOTS = {  # where each kind of diagnostic finding is shaded
 NOT_PLOTTED = frozenset(
     {"step", "time", "elapsed", "steps_per_sec", "d_steps", "refused_updates", "world_size"}
     | {"modes_covered", "modes_total", "classes_covered", "classes_total", "class_counts"}
-    | {"frechet_distance"}
 )
 OTHER_PLOT = "other"  # any other scalar a run records (its own loop's, a TensorBoard tag)
 MAX_OTHER_CURVES = 8
@@ -91,16 +108,24 @@ OTHER_COLORS = (
 )  # fmt: skip
 EVENT_KINDS = ("settings_changed", "nonfinite_recovery", "resumed", "error", "stopped")
 MAX_EVENT_TEXT = 200  # characters of an event's label: a long value is cut
+EVENT_LABEL_POINTS = 8.0
+EVENT_LABEL_GAP = 3  # px between an event's line and its label
+MAX_EVENT_LANES = 3  # labels of nearby events go up to this many lines deep, then overlap
 DEFAULT_SMOOTHING = 0.6
+SLIDER_MIN_WIDTH = 90  # px: room to drag the smoothing slider in, however narrow the plots
 REDRAW_HZ = 3
 
 
 class Series:
     """One metric's points, in growable arrays, with its smoothed copy kept up to date, and
     the extremes of both, updated with the new points only (the plots' ranges follow them:
-    scanning 10^6 points at every refresh cost more than drawing them)."""
+    scanning 10^6 points at every refresh cost more than drawing them).
 
-    def __init__(self) -> None:
+    A setting's series (`smoothed` False: a learning rate) keeps its points as they are, so
+    that a step change is drawn as a step."""
+
+    def __init__(self, smoothed: bool = True) -> None:
+        self.smoothed_quantity = smoothed
         self.steps = np.empty(1024)
         self.values = np.empty(1024)
         self.smoothed = np.empty(1024)
@@ -131,6 +156,7 @@ class Series:
         start = self.smoothed_count
         if start == self.count:
             return
+        weight = weight if self.smoothed_quantity else 0.0
         out, self.state = ema_smooth(self.values[start : self.count], weight, self.state)
         self.smoothed[start : self.count] = out
         self.smoothed_extremes.take(out)
@@ -170,8 +196,10 @@ class LossPlots(QWidget):
         self._smooth_curves: dict[str, pg.PlotDataItem] = {}
         self._plot_of: dict[str, pg.PlotItem] = {}
         self._event_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self._event_labels: list[EventLabel] = []
         self._finding_regions: list[tuple[pg.PlotItem, pg.LinearRegionItem]] = []
         self.events: list[dict[str, Any]] = []
+        self._quality_kind = ""  # "points" or "images": what the quality row names
         self._weight = DEFAULT_SMOOTHING
         self._dirty: set[str] = set()  # curves with points not drawn yet
         self._redraw_timer = QTimer(self, singleShot=True, interval=round(1000 / REDRAW_HZ))
@@ -180,8 +208,16 @@ class LossPlots(QWidget):
         self.smoothing_slider = QSlider(Qt.Horizontal, objectName="smoothingSlider")
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setValue(round(DEFAULT_SMOOTHING * 100))
-        self.smoothing_slider.setToolTip("EMA smoothing weight (debiased), as in TensorBoard")
+        self.smoothing_slider.setToolTip(
+            "EMA smoothing weight (debiased), as in TensorBoard; learning rates are drawn raw"
+        )
+        # Squeezed by the check boxes beside it, a slider shrinks to its handle and reads as a
+        # check box: it keeps room to drag in, and its value is written beside it.
+        self.smoothing_slider.setMinimumWidth(SLIDER_MIN_WIDTH)
         self.smoothing_label = QLabel(objectName="smoothingLabel")
+        self.smoothing_label.setMinimumWidth(
+            self.smoothing_label.fontMetrics().horizontalAdvance("0.00 ")
+        )
         self.raw_check = QCheckBox("Raw", objectName="rawCheck", checked=True)
         self.log_check = QCheckBox("Log scale", objectName="logScaleCheck")
         self.follow_check = QCheckBox("Follow latest", objectName="followLatestCheck", checked=True)
@@ -205,7 +241,9 @@ class LossPlots(QWidget):
         self._cursor_lines: list[pg.InfiniteLine] = []
         first = None
         for row, (name, title, curves) in enumerate(PLOTS):
-            plot = self.graphics.addPlot(row=row, col=0)
+            axes = {"left": CompactAxis("left"), "right": CompactAxis("right")}
+            plot = self.graphics.addPlot(row=row, col=0, axisItems=axes)
+            plot.hideAxis("right")  # shown where a row has a quantity of its own scale
             plot.setObjectName(name)
             plot.setLabel("left", _colored_title(title, curves))
             plot.getAxis("left").enableAutoSIPrefix(False)
@@ -223,12 +261,15 @@ class LossPlots(QWidget):
             else:  # the step axes are linked: one set of tick labels, at the bottom, is enough
                 plot.hideAxis("bottom")
             for spec in curves:
-                raw = plot.plot(pen=pg.mkPen((*spec.color, 70), width=1))
-                smooth = plot.plot(pen=pg.mkPen(spec.color, width=1))
+                if spec.right_axis:
+                    raw, smooth = self._add_right_axis_curves(plot, spec)
+                else:
+                    raw = plot.plot(pen=pg.mkPen((*spec.color, 70), width=1))
+                    smooth = plot.plot(pen=pg.mkPen(spec.color, width=1))
                 self._raw_curves[spec.key] = raw
                 self._smooth_curves[spec.key] = smooth
                 self._plot_of[spec.key] = plot
-                self.series[spec.key] = Series()
+                self.series[spec.key] = Series(is_smoothed(spec.key))
             cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((150, 150, 150), width=1))
             cursor.hide()
             plot.addItem(cursor, ignoreBounds=True)
@@ -236,10 +277,18 @@ class LossPlots(QWidget):
             plot.getViewBox().sigRangeChangedManually.connect(self._on_zoomed_by_hand)
             self.plots[name] = plot
         self._add_other_plot(first)
+        self._show_quality_kind("points")
+        top_view = self.plots[PLOTS[0][0]].getViewBox()
+        top_view.sigRangeChanged.connect(self._place_event_labels)
+        top_view.sigResized.connect(self._place_event_labels)
         self.overlay_curves = OverlayCurves(
             self.workspace,
             self.plots,
-            [(name, [spec.key for spec in curves]) for name, _, curves in PLOTS],
+            # Overlaid runs share the left axes: a right-axis quantity is not overlaid.
+            [
+                (name, [spec.key for spec in curves if not spec.right_axis])
+                for name, _, curves in PLOTS
+            ],
             series_of,
             lambda: self._weight,
         )
@@ -279,6 +328,8 @@ class LossPlots(QWidget):
     def _on_run_changed(self, _run: RunInfo | None) -> None:
         """Another run (or none): its curves so far replace the last run's."""
         self.clear()
+        run = self.workspace.run
+        self._show_quality_kind("images" if run is not None and run.is_image else "points")
         self.add_records(self.workspace.records)
         self.add_events(self.workspace.events)
         self.redraw()  # a whole run arrived at once: drawn now, not at the next live tick
@@ -352,22 +403,36 @@ class LossPlots(QWidget):
             if not plot.isVisible():
                 continue  # it gets its range when it is shown
             view = plot.getViewBox()
-            values = [self._shown_values(spec.key) for spec in curves]
+            values = [self._shown_values(spec.key) for spec in curves if not spec.right_axis]
             values += extents.get(name, (0, []))[1] if self.workspace.overlays else []
             if not values:
                 continue
-            from_zero = name in ("learning_rates", "quality")
+            from_zero = name in ("grad_norms", "learning_rates", "quality")  # never below 0
             y_range = nice_range(np.concatenate(values), log, from_zero=from_zero)
-            current = view.state["targetRange"]
-            if (tuple(current[0]), tuple(current[1])) != (x_range, y_range):
-                # The step range is set on the first plot only and reaches the others through
-                # their link: set on a plot not laid out yet (just shown), the link would carry
-                # its stale geometry back and shift every plot's steps.
-                first = name == PLOTS[0][0]
-                view.setRange(
-                    xRange=x_range if first else None, yRange=y_range, padding=0, update=False
-                )
+            if tuple(view.state["targetRange"][1]) != y_range:
+                view.setRange(yRange=y_range, padding=0, update=False)
                 view.updateViewRange()
+        # The step range is set on the first plot shown only and reaches the others through
+        # their link: set on a plot not laid out yet (just shown), the link would carry its
+        # stale geometry back and shift every plot's steps. (The top plot may be hidden: a
+        # run from elsewhere that recorded no losses.)
+        shown = [plot for plot in self.plots.values() if plot.isVisible()]
+        if shown and tuple(shown[0].getViewBox().state["targetRange"][0]) != x_range:
+            shown[0].getViewBox().setRange(xRange=x_range, padding=0, update=False)
+            shown[0].getViewBox().updateViewRange()
+        self._follow_right_view(log)
+
+    def _follow_right_view(self, log: bool) -> None:
+        """The right axis's range, as _follow sets the others' (from zero: a distance)."""
+        view = self._right_view
+        if not view.isVisible():
+            return
+        values = [self._shown_values(key) for key in self._right_keys]
+        y_range = nice_range(np.concatenate(values), log, from_zero=True)
+        current = view.state["targetRange"][1]
+        if tuple(current) != y_range:
+            view.setRange(yRange=y_range, padding=0, update=False)
+            view.updateViewRange()
 
     def _shown_values(self, key: str) -> np.ndarray:
         """The extremes of what one curve draws (raw and smoothed, or smoothed): their range
@@ -387,27 +452,67 @@ class LossPlots(QWidget):
             if step is None:
                 continue  # not an event the plots mark, or not at a step they can draw
             self.events.append(event)
-            text = event_text(event)
-            color = (
-                (220, 60, 60)
-                if event["kind"] in ("nonfinite_recovery", "error")
-                else (
-                    120,
-                    120,
-                    120,
-                )
-            )
+            text = event_text(event, self._values_before(event, step))
+            alarming = event["kind"] in ("nonfinite_recovery", "error")
+            color = (220, 60, 60) if alarming else (120, 120, 120)
             for plot in self.plots.values():
                 line = pg.InfiniteLine(
-                    pos=step,
-                    angle=90,
-                    pen=pg.mkPen(color, width=1, style=Qt.DashLine),
-                    label=text if plot is top else None,
-                    labelOpts={"position": 0.92, "color": color, "rotateAxis": (1, 0)},
+                    pos=step, angle=90, pen=pg.mkPen(color, width=1, style=Qt.DashLine)
                 )
                 line.setToolTip(text)
                 plot.addItem(line, ignoreBounds=True)
                 self._event_lines.append((plot, line))
+            label = EventLabel(step, text, color)
+            top.addItem(label, ignoreBounds=True)
+            self._event_labels.append(label)
+        self._place_event_labels()
+
+    def _values_before(self, event: dict[str, Any], step: float) -> dict[str, float]:
+        """The recorded values of the settings an event changes, as they were at its step
+        (the record of that step was written before the change)."""
+        before = {}
+        for key in event:
+            series = self.series.get(key)
+            if series is None or not series.count or key in ("step", "time", "kind", "previous"):
+                continue
+            i = int(np.searchsorted(series.steps[: series.count], step, side="right")) - 1
+            if i >= 0:
+                before[key] = float(series.values[i])
+        return before
+
+    def _place_event_labels(self, *_: Any) -> None:
+        """Put each event's label under the top plot's upper edge, beside its line: on the
+        right, or on the left where the right has no room for it (near the plot's right
+        edge); a line lower where it would overlap the label before it. A label wider than
+        either side is cut to fit, its whole text in the tooltip."""
+        view = self.plots[PLOTS[0][0]].getViewBox()
+        (x0, x1), (_, top) = view.viewRange()
+        width = view.width()
+        if width <= 0 or x1 <= x0:
+            return
+        per_px = (x1 - x0) / width
+        lane_ends: list[float] = []  # the right end (px) of the last label in each lane
+        for label in sorted(self._event_labels, key=lambda item: item.step):
+            at = (label.step - x0) / per_px  # px from the view's left edge
+            right_room, left_room = width - at - EVENT_LABEL_GAP, at - EVENT_LABEL_GAP
+            label.fit(max(right_room, left_room))
+            wide = label.boundingRect().width()
+            right_side = wide <= right_room or right_room >= left_room
+            left = at + EVENT_LABEL_GAP if right_side else at - EVENT_LABEL_GAP - wide
+            free = [i for i, end in enumerate(lane_ends) if end <= left]
+            lane = free[0] if free else min(len(lane_ends), MAX_EVENT_LANES - 1)
+            if lane == len(lane_ends):
+                lane_ends.append(left + wide)
+            else:
+                lane_ends[lane] = max(lane_ends[lane], left + wide)
+            # The anchor is in units of the label's size: a y of -lane puts it lane lines down.
+            label.setAnchor((0, -lane) if right_side else (1, -lane))
+            gap = EVENT_LABEL_GAP * per_px * (1 if right_side else -1)
+            label.setPos(label.step + gap, top)
+
+    def event_labels(self) -> list[EventLabel]:
+        """The labels of the events marked (on the top plot)."""
+        return list(self._event_labels)
 
     def set_findings(self, findings: list[Finding]) -> None:
         """Shade each diagnostic finding's step range on the plot of its evidence."""
@@ -435,12 +540,15 @@ class LossPlots(QWidget):
         self._dirty.clear()
         self._remove_other_curves()
         for key in self.series:
-            self.series[key] = Series()
+            self.series[key] = Series(is_smoothed(key))
             self._raw_curves[key].setData([], [])
             self._smooth_curves[key].setData([], [])
         for plot, line in self._event_lines:
             plot.removeItem(line)
         self._event_lines.clear()
+        for label in self._event_labels:
+            self.plots[PLOTS[0][0]].removeItem(label)
+        self._event_labels.clear()
         self.set_findings([])
         self.events.clear()
         self.set_step_cursor(None)
@@ -489,10 +597,92 @@ class LossPlots(QWidget):
     def point_count(self) -> int:
         return sum(s.count for s in self.series.values())
 
+    # ------------------------------------------------------------------ the quality row
+    def _add_right_axis_curves(
+        self, plot: pg.PlotItem, spec: CurveSpec
+    ) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+        """A curve on a scale of its own: a second view over the plot's, read on its right
+        axis (pyqtgraph's two-axes pattern). It lies under the plot's own view, so that the
+        mouse still zooms, pans and clicks that one."""
+        view = pg.ViewBox(enableMenu=False)
+        view.setMouseEnabled(x=False, y=False)
+        view.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        view.setZValue(-100)
+        plot.scene().addItem(view)
+        view.setXLink(plot)
+        view.disableAutoRange()  # "follow latest" sets its range too
+        axis = plot.getAxis("right")
+        axis.linkToView(view)
+        axis.enableAutoSIPrefix(False)
+        axis.setWidth(RIGHT_AXIS_WIDTH)
+        own = plot.getViewBox()
+
+        def follow_geometry() -> None:
+            view.setGeometry(own.sceneBoundingRect())
+
+        own.sigResized.connect(follow_geometry)
+        own.geometryChanged.connect(follow_geometry)
+        plot.geometryChanged.connect(follow_geometry)
+        curves = []
+        for pen in (pg.mkPen((*spec.color, 70), width=1), pg.mkPen(spec.color, width=1)):
+            curve = pg.PlotDataItem(pen=pen)
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            view.addItem(curve)
+            curves.append(curve)
+        self._right_view, self._right_keys = view, [spec.key]
+        return curves[0], curves[1]
+
+    def _show_quality_kind(self, kind: str) -> None:
+        """Name the quality row's quantities for a 2D ("points") or an image run ("images"),
+        and show the right axis (and every row's room for it) where that kind has one."""
+        if kind == self._quality_kind:
+            return
+        self._quality_kind = kind
+        title, _, right_key = QUALITY_LEGENDS[kind]
+        plot = self.plots["quality"]
+        plot.setLabel("left", _colored_title(title, self.quality_curves(left_only=True)))
+        axis = plot.getAxis("right")
+        if right_key is None:
+            plot.hideAxis("right")
+        else:
+            spec = next(s for s in PLOTS[-1][2] if s.key == right_key)
+            plot.showAxis("right")
+            color = "#{:02x}{:02x}{:02x}".format(*spec.color)
+            axis.setLabel(f"<span style='color:{color}'>Fréchet distance</span>")
+        room = axis.maximumWidth() if right_key is not None else 0
+        for other in self.plots.values():
+            if other is not plot:
+                other.layout.setColumnFixedWidth(2, room)
+        self._right_view.setVisible(self._has_right_axis() and plot.isVisible())
+
+    def _has_right_axis(self) -> bool:
+        return bool(self._quality_kind) and QUALITY_LEGENDS[self._quality_kind][2] is not None
+
+    def quality_curves(self, left_only: bool = False) -> tuple[CurveSpec, ...]:
+        """The quality row's quantities for the kind of run shown, as its legend names them."""
+        _, keys, right_key = QUALITY_LEGENDS[self._quality_kind]
+        specs = {spec.key: spec for spec in PLOTS[-1][2]}
+        labels = QUALITY_LABELS.get(self._quality_kind, {})
+        named = [
+            CurveSpec(key, labels.get(key, specs[key].label), specs[key].color) for key in keys
+        ]
+        if right_key is not None and not left_only:
+            named.append(specs[right_key])
+        return tuple(named)
+
+    def quality_legend(self) -> tuple[str, str]:
+        """The quality row's axis titles as shown (left, right; "" where hidden), as plain
+        text."""
+        plot = self.plots["quality"]
+        right = plot.getAxis("right")
+        texts = [plot.getAxis("left").labelText, right.labelText if right.isVisible() else ""]
+        return tuple(re.sub("<[^>]+>", "", text) for text in texts)
+
     # ------------------------------------------------------------------ other scalars
     def _add_other_plot(self, first: pg.PlotItem) -> None:
         """A last plot, shown once a run records a scalar the plots above do not draw."""
-        plot = self.graphics.addPlot(row=len(PLOTS), col=0)
+        plot = self.graphics.addPlot(row=len(PLOTS), col=0, axisItems={"left": CompactAxis("left")})
         plot.setObjectName(OTHER_PLOT)
         plot.setLabel("left", "Other")
         plot.getAxis("left").enableAutoSIPrefix(False)
@@ -523,6 +713,7 @@ class LossPlots(QWidget):
         for name, _, curves in PLOTS:
             recorded = any(self.series[spec.key].count for spec in curves)
             self.plots[name].setVisible(every_row or recorded or not self._any_recorded())
+        self._right_view.setVisible(self._has_right_axis() and self.plots["quality"].isVisible())
         shown = [plot for plot in self.plots.values() if plot.isVisible()]
         for plot in self.plots.values():
             if shown and plot is shown[-1]:
@@ -548,7 +739,7 @@ class LossPlots(QWidget):
             self._raw_curves[key] = plot.plot(pen=pg.mkPen((*color, 70), width=1))
             self._smooth_curves[key] = plot.plot(pen=pg.mkPen(color, width=1), name=key)
             self._plot_of[key] = plot
-            self.series[key] = Series()
+            self.series[key] = Series(is_smoothed(key))
             self._other_keys.append(key)
         if self._other_left_out:
             plot.setTitle(
@@ -608,6 +799,9 @@ class LossPlots(QWidget):
     def _on_log_toggled(self, log: bool) -> None:
         for plot in self.plots.values():
             plot.setLogMode(y=log)
+        for key in self._right_keys:  # not the plot's items: set by hand
+            self._raw_curves[key].setLogMode(False, log)
+            self._smooth_curves[key].setLogMode(False, log)
         if self.follow_check.isChecked():
             self._follow()
 
@@ -636,6 +830,8 @@ class LossPlots(QWidget):
                 CurveSpec(key, key, OTHER_COLORS[i % len(OTHER_COLORS)])
                 for i, key in enumerate(self._other_keys)
             )
+        elif plot_name == "quality":
+            curves = self.quality_curves()
         else:
             curves = next(c for n, _, c in PLOTS if n == plot_name)
         parts = []
@@ -650,9 +846,9 @@ class LossPlots(QWidget):
                 i -= 1
             nearest_step = steps[i]
             color = "#{:02x}{:02x}{:02x}".format(*spec.color)
+            smoothed = f" (smoothed {series.smoothed[i]:.4g})" if series.smoothed_quantity else ""
             parts.append(
-                f"<span style='color:{color}'>{spec.label}</span> "
-                f"{series.values[i]:.4g} (smoothed {series.smoothed[i]:.4g})"
+                f"<span style='color:{color}'>{spec.label}</span> {series.values[i]:.4g}{smoothed}"
             )
         if nearest_step is None:
             self.readout.setText("")
@@ -781,13 +977,108 @@ def nice_tick(value: float) -> float:
     return 10.0 ** (exponent + 1)
 
 
-def event_text(event: dict[str, Any]) -> str:
+class EventLabel(pg.TextItem):
+    """The label of an event's line on the top plot: `full_text` is all of it; what is shown
+    may be cut to fit (`fit`); the tooltip always says all of it."""
+
+    def __init__(self, step: float, text: str, color: tuple[int, int, int]):
+        super().__init__(text, color=color, anchor=(0, 0))
+        font = self.textItem.font()
+        font.setPointSizeF(EVENT_LABEL_POINTS)
+        self.setFont(font)
+        self.step, self.full_text = step, text
+        self.setToolTip(text)
+
+    def fit(self, room: float) -> None:
+        """Show as much of the text as `room` px hold (all of it where it fits)."""
+        margin = 2 * self.textItem.document().documentMargin()
+        metrics = QFontMetrics(self.textItem.font())
+        shown = metrics.elidedText(self.full_text, Qt.ElideRight, max(0, int(room - margin)))
+        if shown != self.shown_text:
+            self.setText(shown)
+
+    @property
+    def shown_text(self) -> str:
+        return self.textItem.toPlainText()
+
+
+def compact_number(value: float) -> str:
+    """A setting's value as short as it reads: 0.004, 0.5, 3, 2e-4, 1.5e6."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return power_of_ten(value)
+
+
+def power_of_ten(value: float) -> str:
+    """`value` as a mantissa of at most four digits and a short exponent: 2.5e-4, 1e6."""
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.3e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def compact_change(old: float, new: float) -> str:
+    """old → new, both written alike: in powers of ten if either needs them."""
+    texts = [compact_number(old), compact_number(new)]
+    if any("e" in text for text in texts):
+        texts = [power_of_ten(old), power_of_ten(new)]
+    return " → ".join(texts)
+
+
+class CompactAxis(pg.AxisItem):
+    """A value axis whose tick labels are short and of one style. pyqtgraph writes very
+    small ticks as 0.00025 beside 5e-05 (a learning rate's axis), which run into the axis
+    title; here they read 2.5e-4 and 5e-5. On a log scale only 1, 2 and 5 times a power of
+    ten are labelled (pyqtgraph labels 2 to 9 in a plot a hundred pixels high, on top of
+    each other)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        largest = max((abs(value) * scale for value in values), default=0.0)
+        if self.logMode or largest == 0 or 1e-3 <= largest < 1e5:
+            return super().tickStrings(values, scale, spacing)
+        # A tick at zero computed as 1e-20 is still zero.
+        return [
+            "0" if abs(value) < spacing * 1e-6 else power_of_ten(value * scale) for value in values
+        ]
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        labels = []
+        for exponent in values:
+            number = 10.0**exponent * scale
+            mantissa = number / 10.0 ** math.floor(math.log10(number) + 1e-9)
+            labelled = any(math.isclose(mantissa, m, rel_tol=1e-6) for m in (1.0, 2.0, 5.0))
+            labels.append(compact_number(number) if labelled else "")
+        return labels
+
+
+def event_text(event: dict[str, Any], before: dict[str, float] | None = None) -> str:
+    """An event's label: a live change as `lr_d=0.004`, or `lr_d 2e-4 → 4e-3` where `before`
+    gives the value the setting had."""
     kind = event["kind"]
+    # What the event itself says it changed from (GANViz's own runs) wins over the records.
+    recorded = event.get("previous")
+    before = {**(before or {}), **(recorded if isinstance(recorded, dict) else {})}
     if kind == "settings_changed":
-        changes = {k: v for k, v in event.items() if k not in ("step", "time", "kind")}
-        text = ", ".join(
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changes.items()
-        )
+        skipped = ("step", "time", "kind", "previous")
+        changes = {k: v for k, v in event.items() if k not in skipped}
+        parts = []
+        for key, value in changes.items():
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            old = before.get(key)
+            if isinstance(value, str) and isinstance(old, str) and old != value:
+                parts.append(f"{key} {old} → {value}")
+                continue
+            if not isinstance(old, (int, float)) or isinstance(old, bool):
+                old = None
+            if number and old is not None and not math.isclose(old, value, rel_tol=1e-9):
+                parts.append(f"{key} {compact_change(old, float(value))}")
+            elif number and isinstance(value, float):
+                parts.append(f"{key}={compact_number(value)}")
+            else:
+                parts.append(f"{key}={value}")
+        text = ", ".join(parts)
         return text if len(text) <= MAX_EVENT_TEXT else text[: MAX_EVENT_TEXT - 1] + "…"
     if kind == "nonfinite_recovery":
         return f"non-finite: restored step {event.get('restored_step')}, rates halved"

@@ -59,6 +59,7 @@ from ganviz_gui.gui.setup_controller import SetupController
 from ganviz_gui.gui.setup_panel import SetupPanel
 from ganviz_gui.gui.status_bar import RunStatusBar
 from ganviz_gui.gui.theme import THEMES, apply_theme
+from ganviz_gui.gui.tour import Tour, offer_tour_once
 from ganviz_gui.gui.training_controller import TrainingController
 from ganviz_gui.gui.window_actions import build_view_menu, window_actions
 
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.trusted_runs = TrustedRuns()
         self._restore_settings()
+        self.tour_offer = offer_tour_once(self, app_settings())  # the first start only
         self.setup_panel.refresh_preview()  # the panel's first request came before we listened
         self.statusBar().showMessage("Loading the engine (torch)...")
 
@@ -153,7 +155,8 @@ class MainWindow(QMainWindow):
         for first, second in itertools.pairwise(docks):
             self.tabifyDockWidget(first, second)
         # The form needs room to be read; the tabbed panels take what the plots leave.
-        self.resizeDocks([self.setup_dock, self.field_dock], [300, 600], Qt.Orientation.Horizontal)
+        # 320: the form's labels and values whole beside a vertical scroll bar (Advanced open).
+        self.resizeDocks([self.setup_dock, self.field_dock], [320, 600], Qt.Orientation.Horizontal)
         self.field_dock.raise_()
         self.setAcceptDrops(True)  # drop a checkpoint, a run folder or a generator to open it
 
@@ -216,7 +219,7 @@ class MainWindow(QMainWindow):
         self.trainer.set_shown("samples", _shown(self.sample_dock))
 
     # ------------------------------------------------------------------ help and theme
-    def show_tour(self) -> QMessageBox:
+    def show_tour(self) -> Tour:
         return help_dialogs.show_tour(self)
 
     def show_shortcuts(self) -> QMessageBox:

@@ -220,7 +220,10 @@ class NetworkView(QWidget):
         self.health_bar = pg.ColorBarItem(
             values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=10
         )
-        self.health_bar.axis.setLabel("log10 norm")
+        # The bar's values are log10 norms: its ticks are labelled as the norms themselves
+        # (`log_norm_ticks`), and pyqtgraph's SI prefix must not rescale them ("x0.001").
+        self.health_bar.axis.enableAutoSIPrefix(False)
+        self.health_bar.axis.setLabel("norm (log scale)")
         self.health_plot.addItem(self.health_bar, row=0, col=2)
         self.health_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((240, 240, 240), width=1))
         self.health.addItem(self.health_cursor, ignoreBounds=True)
@@ -279,6 +282,14 @@ class NetworkView(QWidget):
         self.sample_item = self.sample_box.addedItems[0]
         self.saliency_item = self.saliency_box.addedItems[0]
         self.saliency_item.setColorMap(pg.colormap.get("inferno"))
+        # The saliency's scale: 0 to the map's largest |dD/dx| (small numbers: no SI prefix).
+        self.saliency_bar = pg.ColorBarItem(
+            values=(0, 1), colorMap=pg.colormap.get("inferno"), interactive=False, width=10
+        )
+        self.saliency_bar.axis.enableAutoSIPrefix(False)
+        self.saliency_bar.axis.setLabel("saliency |dD/dx|")
+        self.saliency_bar.axis.setWidth(58)  # ticks like 0.0025 beside the label
+        self.forward_view.addItem(self.saliency_bar, row=1, col=2)
         self.forward_view.ci.layout.setColumnStretchFactor(0, 3)
         self.forward_view.ci.layout.setColumnStretchFactor(1, 1)
         self.forward_label = QLabel(objectName="forwardPassLabel", wordWrap=True)
@@ -467,9 +478,12 @@ class NetworkView(QWidget):
         self.health_image.setImage(np.nan_to_num(heat[::-1], nan=low), levels=(low, high))
         self.health_image.setRect(steps[0], 0, width, len(names))
         self.health_bar.setLevels((low, high))
+        self.health_bar.axis.setTicks(log_norm_ticks(low, high))
         ticks = [(len(names) - i - 0.5, name) for i, name in enumerate(names)]
         self.health.getAxis("left").setTicks([ticks])
-        self.health.setTitle(f"log10 {self.measure_combo.currentText()} per layer", size="9pt")
+        self.health.setTitle(
+            f"{self.measure_combo.currentText()} per layer (colours on a log scale)", size="9pt"
+        )
         self.health.setRange(xRange=(steps[0], steps[0] + width), yRange=(0, len(names)), padding=0)
         self.health_heat = heat  # (layers, records), for tests and readouts
         self.overlap_curve.setData(
@@ -609,11 +623,27 @@ class NetworkView(QWidget):
             self.sample_box.autoRange(padding=0.02)
         if taken.saliency is not None:
             self.saliency_map = taken.saliency
-            self.saliency_item.setImage(
-                taken.saliency, levels=(0.0, float(taken.saliency.max()) or 1.0)
-            )
+            levels = (0.0, float(taken.saliency.max()) or 1.0)
+            self.saliency_item.setImage(taken.saliency, levels=levels)
+            self.saliency_bar.setLevels(levels)
             self.saliency_box.autoRange(padding=0.02)
         self.forward_label.setText(taken.text)
+
+
+def log_norm_ticks(low: float, high: float) -> list[list[tuple[float, str]]]:
+    """Ticks for a colour bar of log10 norms from `low` to `high`, labelled as the norms
+    (1e-3, 0.01, 0.5, 2): whole decades when the range spans two or more, else the 1-2-5
+    steps within it. As pyqtgraph's `setTicks` takes them: [major ticks], each (value, text)."""
+    first, last = math.floor(low), math.ceil(high)
+    decades = [d for d in range(first, last + 1) if low <= d <= high]
+    if len(decades) >= 2:
+        step = math.ceil(len(decades) / 8)  # at most about 8 labels on a short bar
+        return [[(float(d), f"{10.0**d:g}") for d in decades[::step]]]
+    positions = [math.log10(m * 10.0**d) for d in range(first - 1, last + 1) for m in (1, 2, 5)]
+    inside = [p for p in positions if low - 1e-9 <= p <= high + 1e-9]
+    if len(inside) < 2:  # a range narrower than one 1-2-5 step: add its two ends
+        inside = sorted({low, *inside, high})
+    return [[(p, f"{10.0**p:.3g}") for p in inside]]
 
 
 def drawable_stats(records: Any) -> list[dict[str, Any]]:

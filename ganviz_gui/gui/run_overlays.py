@@ -2,7 +2,8 @@
 researchers make daily in TensorBoard and W&B.
 
 Each overlaid run has one colour (`workspace.overlays`); in each plot its first quantity (D's)
-is drawn solid and its second (G's) dashed, smoothed as the run shown is. A legend row names
+is drawn solid and its second (G's) dashed, smoothed as the run shown is (settings such as
+learning rates are drawn raw, `core.smoothing.is_smoothed`). A legend row names
 every run, the run shown first, each with a check box that hides or shows its curves.
 """
 
@@ -17,7 +18,7 @@ import pyqtgraph as pg  # type: ignore[import-untyped]
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ganviz_gui.core.smoothing import SmoothingState, ema_smooth
+from ganviz_gui.core.smoothing import SmoothingState, ema_smooth, is_smoothed
 from ganviz_gui.core.workspace import OverlaidRun, Workspace
 from ganviz_gui.gui.panel_frame import named
 
@@ -73,7 +74,8 @@ class OverlayCurves:
         for key, curve in curves.items():
             steps, values = self.series_of(run.records, key)
             if len(steps):
-                smoothed, _ = ema_smooth(values, self.smoothing(), SmoothingState())
+                weight = self.smoothing() if is_smoothed(key) else 0.0  # a setting: raw
+                smoothed, _ = ema_smooth(values, weight, SmoothingState())
                 curve.setData(steps, smoothed, connect="finite")
             else:
                 curve.setData([], [])

@@ -3,7 +3,8 @@
 Grids arrive tiled and in uint8 from the training thread (`core.live_views.SampleSheet`);
 this panel only shows them. Pixels are drawn as sharp squares (no smoothing) at any zoom, and
 "1:1, 2:1, ..." sets an exact number of screen pixels per sample pixel. Hovering a sample shows
-D's verdict on it; clicking one opens it large. Real samples can be shown beside the fakes.
+D's verdict on it; a click picks its latent for the explorer, a double click opens it large.
+Real samples can be shown beside the fakes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ganviz_gui.core.workspace import Mode, Workspace
 from ganviz_gui.gui.panel_frame import PanelFrame
+from ganviz_gui.gui.theme import CaptionItem
 
 if TYPE_CHECKING:
     from ganviz_gui.core.live_views import SampleSheet
@@ -59,6 +61,10 @@ class SampleGrid(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("sampleGraphics")
+        self.graphics.setToolTip(
+            "Click a sample to send its latent to the latent explorer; double-click it to "
+            "open it large, with its nearest training images"
+        )
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
         self.view.setMenuEnabled(False)
         self.fake_item = pg.ImageItem(axisOrder="row-major")
@@ -66,8 +72,8 @@ class SampleGrid(QWidget):
         self.view.addItem(self.fake_item)
         self.view.addItem(self.real_item)
         self.real_item.hide()
-        self.fake_label = pg.TextItem("generated (EMA)", color=(200, 200, 200), anchor=(0, 1))
-        self.real_label = pg.TextItem("real", color=(200, 200, 200), anchor=(0, 1))
+        self.fake_label = CaptionItem("generated (EMA)")
+        self.real_label = CaptionItem("real")
         self.view.addItem(self.fake_label)
         self.view.addItem(self.real_label)
         self.real_label.hide()
@@ -85,6 +91,7 @@ class SampleGrid(QWidget):
         self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.workspace.run_changed.connect(self._on_run_changed)
         self.workspace.sheet_changed.connect(self._on_sheet_changed)
+        self.workspace.real_samples_changed.connect(self._on_real_samples_changed)
 
     # ------------------------------------------------------------------ the workspace
     def _on_run_changed(self, run: RunInfo | None) -> None:
@@ -125,7 +132,7 @@ class SampleGrid(QWidget):
         self.fake_item.setImage(sheet.fake_grid, autoLevels=False, levels=levels)
         has_real = sheet.real_grid is not None
         self.real_check.setEnabled(has_real)
-        self.real_check.setToolTip("" if has_real else "no real samples at hand for this view")
+        self._on_real_samples_changed(self.workspace.real_samples_note)
         if has_real:
             self.real_item.setImage(sheet.real_grid, autoLevels=False, levels=levels)
         else:
@@ -145,6 +152,13 @@ class SampleGrid(QWidget):
         self.readout.setText("")
 
     # ------------------------------------------------------------------ view
+    def _on_real_samples_changed(self, note: str) -> None:
+        """The checkbox's tooltip says why there are no real samples to show beside."""
+        if self.sheet is not None and self.sheet.real_grid is not None:
+            self.real_check.setToolTip("The run's real samples, beside the generated ones")
+        else:
+            self.real_check.setToolTip(note or "No real samples at hand for this view")
+
     def _on_real_toggled(self, shown: bool) -> None:
         self.real_item.setVisible(shown)
         self.real_label.setVisible(shown)
@@ -207,24 +221,37 @@ class SampleGrid(QWidget):
         if event.button() != Qt.LeftButton:
             return
         hit = self.sample_at(self.view.mapSceneToView(event.scenePos()))
-        if hit is not None:
+        if hit is None:
+            return
+        # A double click arrives after the single click of its first press, which has
+        # picked the sample already: it only opens it.
+        if event.double():
             self.open_sample(*hit)
+        else:
+            self.select_sample(*hit)
+
+    def select_sample(self, which: str, index: int) -> None:
+        """A generated sample's latent, where known, goes to the explorer (its origin, and one
+        of the three for the plane through three samples)."""
+        if which != "fake":
+            return
+        latent = self.workspace.latent_of_sample(index)
+        if latent is None:
+            return
+        self.workspace.pick_latent(latent)
+        picked = len(self.workspace.picked)
+        self.workspace.say(
+            f"Sample {index}'s latent is the explorer's origin now ({picked} of 3 picked "
+            "for the plane through three samples; double-click a sample to open it large)"
+        )
 
     def open_sample(self, which: str, index: int) -> SampleDialog:
+        """The sample enlarged in a dialog of its own (its neighbours are found for it)."""
         grid = self.sheet.fake_grid if which == "fake" else self.sheet.real_grid
         dialog = SampleDialog(self.sheet.tile_picture(grid, index), self.describe(which, index))
         dialog.finished.connect(lambda _: self.dialogs.remove(dialog))
         self.dialogs.append(dialog)
         dialog.show()
-        if which == "fake":  # its latent, where known, goes to the explorer
-            latent = self.workspace.latent_of_sample(index)
-            if latent is not None:
-                self.workspace.pick_latent(latent)
-                picked = len(self.workspace.picked)
-                self.workspace.say(
-                    f"Sample {index}'s latent is the explorer's origin now ({picked} of 3 picked "
-                    "for the plane through three samples)"
-                )
         self.sample_opened.emit(which, index, dialog)
         return dialog
 

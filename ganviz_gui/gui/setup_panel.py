@@ -1,5 +1,9 @@
 """The setup panel: data, model, objective, optimiser and schedule of the next run.
 
+The preset combo names the preset the settings came from while they still are that preset's;
+once edited it says "<preset> (changed)", or "Custom" when the data or the model changed. The
+Advanced group (collapsed at first) holds the regularisers, Adam's betas and the intervals.
+
 Every field is checked by the engine's own validation (`TrainingConfig.validate`) as soon as it
 is edited; a refused value is marked and the engine's message shown under the form, so what
 the window accepts is exactly what the command line accepts. While a run trains, only the
@@ -14,19 +18,21 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtGui import QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,13 +43,16 @@ from ganviz_gui.core.config import (
     LOSSES,
     MODELS,
     OPTIMIZERS,
+    POINT_DATASETS,
     TrainingConfig,
+    natural_image_size,
     parse_setting,
     recommended_settings,
 )
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.core.presets import PRESETS, preset_named
 from ganviz_gui.core.workspace import Workspace
+from ganviz_gui.gui.theme import secondary_text
 
 if TYPE_CHECKING:
     from ganviz_gui.core.workspace import Progress, RunInfo
@@ -52,6 +61,38 @@ LIVE_FIELDS = ("lr_g", "lr_d", "d_steps", "loss", "steps")  # changeable while t
 PATH_DATASETS = ("points", "folder", "array", "mnist", "fashion-mnist")
 IMAGE_SIZES = (0, 8, 16, 28, 32, 64)
 ERROR_STYLE = "border: 1px solid #d04040;"
+# What the form calls each setting. The Diagnostics tab's advice names "R1 penalty" and
+# r1_weight, "spectral normalisation", "Adam's beta1": the labels use the same words.
+LABELS = {
+    "dataset": "Data",
+    "data_path": "Data path",
+    "download": "Download if missing",
+    "model": "Model",
+    "loss": "Loss",
+    "optimizer_g": "Optimizer",
+    "optimizer_d": "Optimizer",
+    "lr_g": "LR generator",
+    "lr_d": "LR discriminator",
+    "batch_size": "Batch size",
+    "d_steps": "D steps per G step",
+    "latent_dim": "Latent size",
+    "image_size": "Image size (px)",
+    "device": "Device",
+    "seed": "Seed",
+    "steps": "Steps",
+    "r1_weight": "R1 penalty (r1_weight)",
+    "spectral_norm": "Spectral normalisation on D",
+    "ema_decay": "EMA of G (0 = off)",
+    "beta1_g": "Adam beta1, G",
+    "beta2_g": "Adam beta2, G",
+    "beta1_d": "Adam beta1, D",
+    "beta2_d": "Adam beta2, D",
+    "checkpoint_every": "Checkpoint every",
+    "sample_every": "Samples every",
+}
+ADVANCED_FLOATS = ("r1_weight", "ema_decay", "beta1_g", "beta2_g", "beta1_d", "beta2_d")
+ADVANCED_FIELDS = (*ADVANCED_FLOATS, "spectral_norm", "checkpoint_every", "sample_every")
+COMBO_MIN_CHARACTERS = 10  # a combo asks for this much width, not its longest item's
 
 
 class SetupPanel(QWidget):
@@ -68,15 +109,22 @@ class SetupPanel(QWidget):
         self._extra: dict[str, Any] = {}  # settings with no field here (kept from presets)
         self._previewed: tuple | None = None  # the data of the last preview asked for
 
-        self.preset_combo = self._combo("presetCombo", [p.name for p in PRESETS])
+        self._base_preset = PRESETS[0].name  # the preset the settings shown started from
+        self._preview: tuple[np.ndarray | None, str] = (None, "")  # the last one shown
+        self.preset_combo = QComboBox(objectName="presetCombo")
+        for preset in PRESETS:
+            self.preset_combo.addItem(preset.name, preset.name)
+        self._fit_combo(self.preset_combo)
         self.preset_note = QLabel(objectName="presetNote", wordWrap=True)
-        self.preset_note.setStyleSheet("color: gray;")
+        secondary_text(self.preset_note)  # grey in both themes, readable in each
         self.dataset_combo = self._combo("datasetCombo", DATASETS)
         self.data_path_edit = QLineEdit(objectName="dataPathEdit")
         self.data_path_edit.setPlaceholderText("file or folder")
         self.browse_button = QPushButton("Browse...", objectName="browseButton")
         self.download_check = QCheckBox("Download if missing", objectName="downloadCheck")
+        # Word-wrapped: a long message ("mnist is not downloaded yet...") must not widen the form.
         self.preview_label = QLabel(objectName="dataPreview", alignment=Qt.AlignCenter)
+        self.preview_label.setWordWrap(True)
         self.preview_label.setMinimumHeight(140)
         self.preview_label.setFrameShape(QLabel.StyledPanel)
         self.model_combo = self._combo("modelCombo", MODELS)
@@ -90,7 +138,7 @@ class SetupPanel(QWidget):
         self.image_size_combo = self._combo(
             "imageSizeCombo", [str(s) if s else "data's own" for s in IMAGE_SIZES]
         )
-        self.device_combo = QComboBox(objectName="deviceCombo")
+        self.device_combo = self._fit_combo(QComboBox(objectName="deviceCombo"))
         self.device_combo.addItem("auto (best available)", "auto")
         self.seed_spin = self._spin("seedSpin", 0, 2**31 - 1)
         self.steps_spin = self._spin("stepsSpin", 1, 100_000_000)
@@ -98,6 +146,32 @@ class SetupPanel(QWidget):
         self.error_label = QLabel(objectName="settingsError", wordWrap=True)
         self.error_label.setStyleSheet("color: #d04040;")
         self.error_label.hide()
+        # --- advanced
+        self.advanced_button = QToolButton(objectName="advancedButton", text="Advanced")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.RightArrow)
+        self.advanced_box = QFrame(objectName="advancedBox")
+        self.advanced_box.setVisible(False)  # collapsed until asked for
+        self._float_edits = {"lr_g": self.lr_g_edit, "lr_d": self.lr_d_edit}
+        for name in ADVANCED_FLOATS:
+            self._float_edits[name] = QLineEdit(objectName=_object_name(name, "Edit"))
+        self.spectral_norm_check = QCheckBox(
+            LABELS["spectral_norm"], objectName="spectralNormCheck"
+        )
+        self.checkpoint_every_spin = self._spin("checkpointEverySpin", 0, 100_000_000)
+        self.sample_every_spin = self._spin("sampleEverySpin", 0, 100_000_000)
+        for spin, per_run in ((self.checkpoint_every_spin, 10), (self.sample_every_spin, 40)):
+            spin.setToolTip(f"steps between them; auto (0): about {per_run} over the run's steps")
+        tips = {
+            "r1_weight": "gamma of the R1 gradient penalty on real data; 0 = off",
+            "ema_decay": "decay of the moving average of G's weights that draws the samples",
+            "beta1_g": "Adam's beta1 (SGD: momentum)",
+            "beta1_d": "Adam's beta1 (SGD: momentum)",
+        }
+        for name, tip in tips.items():
+            self._float_edits[name].setToolTip(tip)
 
         path_row = QHBoxLayout()
         path_row.setContentsMargins(0, 0, 0, 0)
@@ -106,34 +180,49 @@ class SetupPanel(QWidget):
         self._path_row = QWidget()
         self._path_row.setLayout(path_row)
 
-        form = QFormLayout()
+        form = self._new_form()
         form.addRow("Preset", self.preset_combo)
         form.addRow("", self.preset_note)
-        form.addRow("Data", self.dataset_combo)
-        form.addRow("Data path", self._path_row)
+        form.addRow(LABELS["dataset"], self.dataset_combo)
+        form.addRow(LABELS["data_path"], self._path_row)
         form.addRow("", self.download_check)
         form.addRow(self.preview_label)
-        form.addRow("Model", self.model_combo)
-        form.addRow("Loss", self.loss_combo)
-        form.addRow("Optimizer", self.optimizer_combo)
-        form.addRow("LR generator", self.lr_g_edit)
-        form.addRow("LR discriminator", self.lr_d_edit)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("D steps per G step", self.d_steps_spin)
-        form.addRow("Latent size", self.latent_spin)
-        form.addRow("Image size (px)", self.image_size_combo)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Seed", self.seed_spin)
-        form.addRow("Steps", self.steps_spin)
+        for name, widget in (
+            ("model", self.model_combo),
+            ("loss", self.loss_combo),
+            ("optimizer_g", self.optimizer_combo),
+            ("lr_g", self.lr_g_edit),
+            ("lr_d", self.lr_d_edit),
+            ("batch_size", self.batch_spin),
+            ("d_steps", self.d_steps_spin),
+            ("latent_dim", self.latent_spin),
+            ("image_size", self.image_size_combo),
+            ("device", self.device_combo),
+            ("seed", self.seed_spin),
+            ("steps", self.steps_spin),
+        ):
+            form.addRow(LABELS[name], widget)
         self._form = form
+
+        advanced = self._new_form(self.advanced_box)
+        advanced.setContentsMargins(12, 0, 0, 0)  # indented under its button
+        advanced.addRow(LABELS["r1_weight"], self._float_edits["r1_weight"])
+        advanced.addRow(self.spectral_norm_check)
+        for name in ADVANCED_FLOATS[1:]:
+            advanced.addRow(LABELS[name], self._float_edits[name])
+        advanced.addRow(LABELS["checkpoint_every"], self.checkpoint_every_spin)
+        advanced.addRow(LABELS["sample_every"], self.sample_every_spin)
 
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)
         inner_layout.addLayout(form)
+        inner_layout.addWidget(self.advanced_button)
+        inner_layout.addWidget(self.advanced_box)
         inner_layout.addWidget(self.error_label)
         inner_layout.addStretch(1)
-        scroll = QScrollArea(widgetResizable=True)
+        scroll = QScrollArea(widgetResizable=True, objectName="setupScroll")
         scroll.setWidget(inner)
+        self.scroll_area = scroll
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)
@@ -155,7 +244,13 @@ class SetupPanel(QWidget):
             "device": self.device_combo,
             "seed": self.seed_spin,
             "steps": self.steps_spin,
+            **{name: self._float_edits[name] for name in ADVANCED_FLOATS},
+            "spectral_norm": self.spectral_norm_check,
+            "checkpoint_every": self.checkpoint_every_spin,
+            "sample_every": self.sample_every_spin,
         }
+        self.advanced_button.toggled.connect(self.set_advanced_open)
+        self.steps_spin.valueChanged.connect(lambda _: self._update_auto_intervals())
         self.preset_combo.activated.connect(self._on_preset_chosen)
         self.dataset_combo.activated.connect(self._on_dataset_chosen)
         self.browse_button.clicked.connect(self._browse_data)
@@ -178,20 +273,20 @@ class SetupPanel(QWidget):
             try:
                 config = TrainingConfig.from_dict(json.loads(saved), source="saved settings")
             except (ConfigError, ValueError, TypeError) as exc:
-                self.apply_preset(self.preset_combo.currentText())
+                self.apply_preset(self._base_preset)
                 return str(exc)
-            self.set_config(config)
             preset = settings.value("setup/preset")
-            if isinstance(preset, str):
-                self.preset_combo.setCurrentText(preset)
+            if isinstance(preset, str) and preset in self._preset_names():
+                self._base_preset = preset
+            self.set_config(config)  # names the preset, or says how the settings differ
             return ""
-        self.apply_preset(self.preset_combo.currentText())
+        self.apply_preset(self._base_preset)
         return ""
 
     def save(self, settings: QSettings) -> None:
         try:
             settings.setValue("setup/config", self.config().to_json())
-            settings.setValue("setup/preset", self.preset_combo.currentText())
+            settings.setValue("setup/preset", self._base_preset)
         except ConfigError:
             pass  # an invalid form is not worth keeping; the last good one stays
 
@@ -207,11 +302,37 @@ class SetupPanel(QWidget):
             self.set_running(running)
 
     # ------------------------------------------------------------------ building
-    @staticmethod
-    def _combo(name: str, items) -> QComboBox:
+    @classmethod
+    def _combo(cls, name: str, items) -> QComboBox:
         combo = QComboBox(objectName=name)
         combo.addItems(list(items))
+        return cls._fit_combo(combo)
+
+    @staticmethod
+    def _fit_combo(combo: QComboBox) -> QComboBox:
+        """Ask for a few characters' width, not the longest item's (a GPU's name, "fashion-mnist"):
+        the dock stays narrow; the list that opens is as wide as its items."""
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
         return combo
+
+    @staticmethod
+    def _new_form(parent: QWidget | None = None) -> QFormLayout:
+        form = QFormLayout(parent)
+        # Too narrow for a label beside its field (a long label, a large font): the field goes
+        # under its label rather than past the dock's edge.
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        return form
+
+    def _preset_names(self) -> list[str]:
+        return [p.name for p in PRESETS]
+
+    def set_advanced_open(self, shown: bool) -> None:
+        """Show or fold the Advanced group."""
+        self.advanced_button.setChecked(shown)
+        self.advanced_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        self.advanced_box.setVisible(shown)
 
     @staticmethod
     def _spin(name: str, low: int, high: int) -> QSpinBox:
@@ -250,8 +371,6 @@ class SetupPanel(QWidget):
             "loss": self.loss_combo.currentText(),
             "optimizer_g": self.optimizer_combo.currentText(),
             "optimizer_d": self.optimizer_combo.currentText(),
-            "lr_g": parse_setting("lr_g", self.lr_g_edit.text().strip()),
-            "lr_d": parse_setting("lr_d", self.lr_d_edit.text().strip()),
             "batch_size": self.batch_spin.value(),
             "d_steps": self.d_steps_spin.value(),
             "latent_dim": self.latent_spin.value(),
@@ -259,7 +378,12 @@ class SetupPanel(QWidget):
             "device": self.device_combo.currentData() or "auto",
             "seed": self.seed_spin.value(),
             "steps": self.steps_spin.value(),
+            "spectral_norm": self.spectral_norm_check.isChecked(),
+            "checkpoint_every": self.checkpoint_every_spin.value(),
+            "sample_every": self.sample_every_spin.value(),
         }
+        for name, edit in self._float_edits.items():
+            values[name] = parse_setting(name, edit.text().strip())
         return values
 
     def set_config(self, config: TrainingConfig) -> None:
@@ -273,8 +397,8 @@ class SetupPanel(QWidget):
             self.model_combo.setCurrentText(config.model)
             self.loss_combo.setCurrentText(config.loss)
             self.optimizer_combo.setCurrentText(config.optimizer_g)
-            self.lr_g_edit.setText(f"{config.lr_g:g}")
-            self.lr_d_edit.setText(f"{config.lr_d:g}")
+            for name, edit in self._float_edits.items():
+                edit.setText(f"{getattr(config, name):g}")
             self.batch_spin.setValue(config.batch_size)
             self.d_steps_spin.setValue(config.d_steps)
             self.latent_spin.setValue(config.latent_dim)
@@ -283,22 +407,62 @@ class SetupPanel(QWidget):
             self._select_device(config.device)
             self.seed_spin.setValue(min(config.seed, self.seed_spin.maximum()))
             self.steps_spin.setValue(config.steps)
+            self.spectral_norm_check.setChecked(config.spectral_norm)
+            self.checkpoint_every_spin.setValue(config.checkpoint_every)
+            self.sample_every_spin.setValue(config.sample_every)
         finally:
             self._loading = False
+        self._update_auto_intervals()
         self._update_visibility()
         self._check()
         self._want_preview(config)
 
     def apply_preset(self, name: str) -> None:
+        """Every setting from preset `name` (the others at their defaults, advanced ones too);
+        the device stays the one chosen."""
         preset = preset_named(name)
-        self.preset_combo.setCurrentText(name)
-        self.preset_note.setText(preset.note)
-        settings = dict(preset.settings)
-        config = TrainingConfig(
-            **{**recommended_settings(settings["dataset"], settings["model"]), **settings}
-        )
+        self._base_preset = name
+        config = TrainingConfig(**preset.values())  # unvalidated: "My images..." needs a folder
         config.device = self.device_combo.currentData() or "auto"
         self.set_config(config)
+
+    def _update_auto_intervals(self) -> None:
+        """Auto (0) intervals say what they come to for the steps shown, e.g. "auto (100)"."""
+        steps = self.steps_spin.value()
+        resolved = TrainingConfig(steps=steps, checkpoint_every=0, sample_every=0)
+        self.checkpoint_every_spin.setSpecialValueText(f"auto ({resolved.checkpoint_interval():,})")
+        self.sample_every_spin.setSpecialValueText(f"auto ({resolved.sample_interval():,})")
+
+    # ------------------------------------------------------------------ the preset named
+    def _update_preset_state(self) -> None:
+        """Name the preset while the settings are its own; else "<preset> (changed)", or
+        "Custom" when the data or the model is another, with a note that says so."""
+        preset = preset_named(self._base_preset)
+        changed = self._changed_from(preset)
+        combo = self.preset_combo
+        if combo.count() > len(PRESETS):  # the one item that names changed settings
+            combo.removeItem(len(PRESETS))
+        if not changed:
+            combo.setCurrentIndex(combo.findData(preset.name))
+            self.preset_note.setText(preset.note)
+            return
+        labels = ", ".join(dict.fromkeys(LABELS.get(name, name) for name in changed))
+        if {"dataset", "model"} & set(changed):
+            combo.addItem("Custom", None)
+            note = f"Your own settings (started from {preset.name}); choose a preset to reset."
+        else:
+            combo.addItem(f"{preset.name} (changed)", None)
+            note = f"{preset.name} with your changes to: {labels}. Choose it again to reset."
+        combo.setCurrentIndex(combo.count() - 1)
+        self.preset_note.setText(note)
+
+    def _changed_from(self, preset) -> list[str]:
+        """The settings shown that differ from `preset`'s, by field name."""
+        try:
+            settings = {**TrainingConfig().to_dict(), **self._extra, **self._field_values()}
+        except ConfigError as exc:  # text that is no number: whatever it is, not the preset's
+            return [str(exc).partition(":")[0]]
+        return preset.changed_settings(TrainingConfig(**settings))
 
     # ------------------------------------------------------------------ devices
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
@@ -313,6 +477,9 @@ class SetupPanel(QWidget):
         finally:
             self._loading = False
         self._select_device(current)
+        # The combo is narrow; its open list shows each device's whole name.
+        view = self.device_combo.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth())
 
     def _select_device(self, name: str) -> None:
         index = self.device_combo.findData(name)
@@ -368,12 +535,17 @@ class SetupPanel(QWidget):
         except ConfigError as exc:
             message = str(exc)
             field_name = message.partition(":")[0].strip()
-            widget = self._fields.get(field_name) or self._fields.get(edited or "")
+            named = field_name if field_name in self._fields else edited or ""
+            widget = self._fields.get(named)
             if widget is not None:
                 widget.setStyleSheet(ERROR_STYLE)
+                if named in ADVANCED_FIELDS:
+                    self.set_advanced_open(True)  # the refused field must be seen to be fixed
             self.show_error(message)
+            self._update_preset_state()
             return None
         self.show_error("")
+        self._update_preset_state()
         return config
 
     def show_error(self, message: str) -> None:
@@ -390,8 +562,10 @@ class SetupPanel(QWidget):
         self._form.setRowVisible(self.download_check, dataset in ("mnist", "fashion-mnist"))
         self._form.setRowVisible(self.image_size_combo, dataset in IMAGE_DATASETS)
 
-    def _on_preset_chosen(self, _index: int) -> None:
-        name = self.preset_combo.currentText()
+    def _on_preset_chosen(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        if name is None:  # "Custom" / "(changed)": the settings shown, nothing to apply
+            return
         self.apply_preset(name)
         if preset_named(name).needs_folder:
             self._browse_data(folder=True)
@@ -410,10 +584,9 @@ class SetupPanel(QWidget):
             current = TrainingConfig()
         settings = {**current.to_dict(), **recommended_settings(dataset, model)}
         settings.update(dataset=dataset, model=model)
-        if dataset not in IMAGE_DATASETS:
-            settings["image_size"] = 0
-        elif model == "dcgan" and settings["image_size"] == 0 and dataset != "digits":
-            settings["image_size"] = 28 if dataset in ("mnist", "fashion-mnist") else 32
+        # The size this data set trains at, never one left from the data set before (MNIST
+        # with a folder's 32 px).
+        settings["image_size"] = natural_image_size(dataset)
         self.set_config(TrainingConfig(**settings))
 
     def _browse_data(self, folder: bool | None = None) -> None:
@@ -431,10 +604,23 @@ class SetupPanel(QWidget):
     # ------------------------------------------------------------------ preview
     def show_preview(self, picture: np.ndarray | None, message: str = "") -> None:
         """A uint8 (H, W, 3) picture of real samples, or a message when there is none."""
+        self._preview = (picture, message)
+        self._draw_preview()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            self._draw_preview()  # a scatter plot follows the theme
+
+    def _draw_preview(self) -> None:
+        picture, message = self._preview
         if picture is None:
             self.preview_label.setPixmap(QPixmap())
-            self.preview_label.setText(message)
+            self.preview_label.setText(_breakable_paths(message))
+            self.preview_label.setToolTip(message)
             return
+        if self._previewed is not None and self._previewed[0] in POINT_DATASETS:
+            picture = plot_on_palette(picture, self.palette())
         picture = np.ascontiguousarray(picture)
         h, w, _ = picture.shape
         image = QImage(picture.data, w, h, 3 * w, QImage.Format_RGB888).copy()
@@ -448,3 +634,32 @@ class SetupPanel(QWidget):
         self.preview_label.setText("")
         self.preview_label.setPixmap(pixmap)
         self.preview_label.setToolTip(message)
+
+
+def plot_on_palette(picture: np.ndarray, palette: QPalette) -> np.ndarray:
+    """A scatter plot drawn on white (the engine's, as in the run folder), on a dark palette's
+    base colour instead: its white and gray pixels move between Base and Text by how dark they
+    were, so the grid keeps its contrast; the coloured points stay. Light palettes: unchanged."""
+    base_color, text_color = palette.color(QPalette.Base), palette.color(QPalette.Text)
+    if base_color.lightness() >= 128:
+        return picture
+    base = np.array(base_color.getRgb()[:3], float)
+    text = np.array(text_color.getRgb()[:3], float)
+    gray = (picture[..., 0] == picture[..., 1]) & (picture[..., 1] == picture[..., 2])
+    # 0 on the background, ~0.4 on the axes (190), ~0.2 on the grid (225)
+    ink = np.minimum(1.0, 1.5 * (255.0 - picture[..., 0][gray]) / 255.0)[:, None]
+    themed = picture.copy()
+    themed[gray] = np.clip(base + ink * (text - base), 0, 255).astype(np.uint8)
+    return themed
+
+
+def _breakable_paths(text: str) -> str:
+    """`text` with a zero-width space after each path separator, so a word-wrapped label can
+    break a long path ("/home/.../cache/mnist: not found") instead of widening the form."""
+    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
+
+
+def _object_name(field: str, suffix: str) -> str:
+    """r1_weight -> r1WeightEdit: the objectName style of the other controls."""
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest) + suffix

@@ -12,12 +12,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
     QWidget,
 )
+
+from ganviz_gui.gui.flow_layout import FlowLayout, group
 
 if TYPE_CHECKING:  # torch loads after the window's first paint
     from ganviz_gui.core.style_controls import StyleControls
@@ -66,22 +67,15 @@ class StyleControlsBar(QWidget):
             self.noise_combo.addItem(text, mode)
         self.class_label = QLabel("class")
         self.class_spin = QSpinBox(objectName="styleClassSpin")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget in (
+        # In groups that wrap onto another row where the dock is narrow.
+        self.class_group = group(self.class_label, self.class_spin)
+        FlowLayout(self).add_widgets(
             self.space_combo,
-            self.psi_spin,
-            self.cutoff_spin,
-            self.mix_check,
-            self.mix_button,
-            self.mix_first_spin,
-            self.mix_last_spin,
+            group(self.psi_spin, self.cutoff_spin),
+            group(self.mix_check, self.mix_button, self.mix_first_spin, self.mix_last_spin),
             self.noise_combo,
-            self.class_label,
-            self.class_spin,
-        ):
-            row.addWidget(widget)
-        row.addStretch(1)
+            self.class_group,
+        )
         self.space_combo.activated.connect(lambda _: self.space_changed.emit())
         for spin in (self.psi_spin, self.cutoff_spin, self.mix_first_spin, self.mix_last_spin):
             spin.valueChanged.connect(lambda _: self.changed.emit())
@@ -105,8 +99,7 @@ class StyleControlsBar(QWidget):
         self.mix_check.setChecked(False)
         self.mix_check.setEnabled(False)
         self.class_spin.setRange(0, max(classes - 1, 0))
-        self.class_label.setVisible(classes > 0)
-        self.class_spin.setVisible(classes > 0)
+        self.class_group.setVisible(classes > 0)
         self.psi_spin.setValue(1.0)
         self.space_combo.setCurrentIndex(0)
         self.noise_combo.setCurrentIndex(0)

@@ -107,6 +107,42 @@ def window_actions(window: MainWindow) -> list[ActionSpec | MenuItem]:
     ]  # fmt: skip
 
 
+def batchnorm_action(window: MainWindow) -> QAction:
+    """Checked: the generators shown sample with batch statistics (BN in train mode, as
+    pytorch/examples draws its pictures); unchecked, with the running statistics (eval).
+    Enabled while an opened generator or checkpoint with batch-norm layers is shown (the live
+    run's grid is always in eval), and whenever it is checked, so that it can be unchecked."""
+    workspace = window.workspace
+    action = named(
+        QAction("Batch norm: sample with batch statistics (train mode)", window),
+        "batchnormTrainAction",
+    )
+    action.setCheckable(True)
+    action.setStatusTip(
+        "Unchecked: batch-norm layers use their running statistics (eval mode, GANViz's "
+        "default). Checked: the statistics of one batch, the run's fixed noise (train mode, "
+        "as pytorch/examples draws its pictures), kept for every latent so that each "
+        "picture depends on its latent alone; the file's running statistics are never changed"
+    )
+    action.setToolTip(action.statusTip())
+    action.toggled.connect(lambda on: workspace.set_batchnorm_mode("train" if on else "eval"))
+
+    def follow(_: object = None) -> None:
+        shown = workspace.shown
+        offered = (
+            shown is not None and shown.origin != "live" and shown.generator.batchnorm_found is True
+        )
+        action.setEnabled(offered or workspace.batchnorm_mode == "train")
+        action.blockSignals(True)
+        action.setChecked(workspace.batchnorm_mode == "train")
+        action.blockSignals(False)
+
+    workspace.generator_changed.connect(follow)
+    workspace.batchnorm_mode_changed.connect(follow)
+    follow()
+    return action
+
+
 def build_view_menu(window: MainWindow) -> QActionGroup:
     """Show or hide each dock, restore the layout, choose the theme."""
     view_menu = window.menuBar().addMenu("&View")
@@ -115,6 +151,8 @@ def build_view_menu(window: MainWindow) -> QActionGroup:
     for dock in window.panel_docks():
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addAction(window.controls.toggleViewAction())
+    view_menu.addSeparator()
+    view_menu.addAction(batchnorm_action(window))
     view_menu.addSeparator()
     restore = named(QAction("Restore default layout", window), "restoreLayoutAction")
     restore.triggered.connect(window.restore_default_layout)

@@ -212,3 +212,21 @@ def test_diagnose_reads_a_run_logged_from_someone_elses_loop(capsys, tmp_path):
     assert main(["diagnose", str(run), "--json"]) == 0
     kinds = [finding["kind"] for finding in json.loads(capsys.readouterr().out)]
     assert "d_overpowering" in kinds
+
+
+def test_piped_progress_prints_each_record_once(capsys, monkeypatch):
+    """Records come every 10 steps and lines every 5: a line without a new record would repeat
+    the one before it, so it is not printed; the run's last line is, without metrics."""
+    from types import SimpleNamespace
+
+    from ganviz_gui import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    progress = cli._Progress(0, 105)
+    for step in range(1, 106):
+        record = {"loss_d": 0.1 + step, "loss_g": 2.0} if step % 10 == 0 else None
+        progress.update(SimpleNamespace(step=step, record=record))
+    lines = capsys.readouterr().out.splitlines()
+    metrics = [line.split("  ")[1] for line in lines[:-1]]
+    assert len(metrics) == len(set(metrics)) == 10  # steps 10, 20, ..., 100: each once
+    assert lines[-1].startswith("step 105/105  ") and "loss_d" not in lines[-1]

@@ -8,11 +8,13 @@ from torch import nn
 
 from ganviz_gui.core.latent_plane import (
     first_layer_matrix,
+    framed_on_anchors,
     interpolate,
     pca_plane,
     plane_through,
     random_plane,
     sefa_plane,
+    typical_latent,
 )
 from ganviz_gui.core.models import DCGANGenerator, MLPGenerator
 
@@ -75,6 +77,38 @@ def test_plane_through_three_latents_contains_them():
     assert plane.coordinates(b)[0, 1] == pytest.approx(0, abs=1e-5)  # b on the u axis
     with pytest.raises(ValueError, match="one line"):
         plane_through(a, b, 2 * b - a)
+
+
+def test_plane_through_three_latents_knows_their_coordinates_and_frames_them():
+    a, b, c = torch.randn(3, 64, generator=torch.Generator().manual_seed(5))
+    plane = plane_through(a, b, c)
+    torch.testing.assert_close(plane.anchors, plane.coordinates(torch.stack([a, b, c])))
+    assert plane.anchors[1, 0] == pytest.approx(float((b - a).norm()), rel=1e-5)
+    # Centred on them, a range of anchor_extent holds all three with 15% of it to spare,
+    # and they reach that 85% on some side: the range is fitted, not just large.
+    framed = framed_on_anchors(plane)
+    extent = framed.anchor_extent(margin=0.15)
+    for point, anchor in zip((a, b, c), framed.anchors, strict=True):
+        u, v = framed.coordinates(point)[0]
+        torch.testing.assert_close(torch.stack([u, v]), anchor, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(framed.latents(u, v)[0], point, atol=1e-4, rtol=1e-4)
+    assert float(framed.anchors.abs().max()) == pytest.approx(0.85 * extent)
+    low, high = framed.anchors.min(dim=0).values, framed.anchors.max(dim=0).values
+    torch.testing.assert_close(low, -high)  # the bounding box is centred on the origin
+    assert extent < plane.anchor_extent()  # centring needs less range than a at the centre
+    with pytest.raises(ValueError, match="no anchors"):
+        random_plane(8).anchor_extent()
+
+
+def test_a_typical_latent_is_the_first_fixed_noise_latent_else_a_seeded_draw():
+    noise = torch.randn(16, 8, generator=torch.Generator().manual_seed(6))
+    torch.testing.assert_close(typical_latent(8, noise), noise[0])
+    torch.testing.assert_close(typical_latent(8, noise.numpy()), noise[0])
+    drawn = typical_latent(8, torch.zeros(16, 5))  # another generator's noise: not used
+    torch.testing.assert_close(drawn, typical_latent(8))
+    assert drawn.norm() > 1.0  # a normal draw, never the all-zero latent
+    moved = random_plane(8).through(drawn)
+    torch.testing.assert_close(moved.latents([0.0], [0.0])[0], drawn)
 
 
 def test_interpolation_ends_at_both_latents_and_slerp_keeps_the_norm():

@@ -256,9 +256,9 @@ def test_live_settings_change_the_trainer_and_each_refreshes_the_views(tmp_path)
     assert all(u.field is not None for u in recorder.updates)
     changes = [e for e in recorder.events if e["kind"] == "settings_changed"]
     assert [{k: e[k] for k in e if k not in ("step", "time", "kind")} for e in changes] == [
-        {"lr_g": 1e-3},
-        {"d_steps": 3},
-        {"loss": "hinge"},
+        {"lr_g": 1e-3, "previous": {"lr_g": tiny_points_config().lr_g}},
+        {"d_steps": 3, "previous": {"d_steps": 1}},
+        {"loss": "hinge", "previous": {"loss": "nonsaturating"}},
     ]
     assert recorder.updates[4].total_steps == 9
     config = load_checkpoint(ended(recorder).checkpoint).config

@@ -8,6 +8,8 @@ import torch
 
 from ganviz_gui.core.live_views import (
     PlaneField,
+    checkpoint_sample_sheet,
+    d_scores,
     dataset_preview,
     discriminator_outputs,
     field_bounds,
@@ -82,7 +84,7 @@ def test_image_data_has_no_field():
 
 def test_sample_sheet_tiles_and_scores_every_sample():
     trainer = Trainer(tiny_image_config(n_samples=10))
-    real = real_batch(trainer, 10, seed=3)
+    real = real_batch(trainer.dataset.data, 10, seed=3)
     sheet = sample_sheet(trainer, real)
     assert sheet.columns == 4 and sheet.tile == (8, 8)
     assert sheet.fake_grid.shape == (3 * 9 + 1, 4 * 9 + 1, 3)
@@ -103,8 +105,74 @@ def test_sample_sheet_tiles_and_scores_every_sample():
 
 def test_critic_scores_are_raw_and_flagged():
     trainer = Trainer(tiny_image_config(loss="hinge", n_samples=4))
-    sheet = sample_sheet(trainer, real_batch(trainer, 4, seed=0))
+    sheet = sample_sheet(trainer, real_batch(trainer.dataset.data, 4, seed=0))
     assert not sheet.score_is_probability
+
+
+def test_a_run_shows_the_same_real_samples_training_and_opened(tmp_path):
+    """The live loop's sheets and an opened run's (core.inspection) pick the same real samples:
+    one choice, seeded by the run's seed, whatever count each asks for (a prefix)."""
+    from ganviz_gui.core.data import to_model_space
+    from ganviz_gui.core.inspection import real_samples_of_run
+    from ganviz_gui.core.live_views import REAL_SAMPLES_SEED_OFFSET
+    from ganviz_gui.core.sample_images import image_grid
+    from tests.core.test_live_loop import make_loop, run
+
+    config = tiny_image_config(steps=1, n_samples=9, seed=11)
+    loop, recorder = make_loop(tmp_path, config)
+    run(loop)
+    live = recorder.updates[0].samples
+    opened = real_samples_of_run(config, 9)
+    assert isinstance(opened, np.ndarray) and opened.dtype == np.float32  # crosses threads
+    np.testing.assert_array_equal(live.real_grid, image_grid(opened, live.columns, live.padding))
+    data = Trainer(config).dataset.data
+    chosen = real_batch(data, 9, config.seed + REAL_SAMPLES_SEED_OFFSET)
+    np.testing.assert_array_equal(opened, to_model_space(chosen).float().numpy())
+    np.testing.assert_array_equal(real_samples_of_run(config, 4), opened[:4])
+
+
+def test_a_checkpoint_sheet_judges_its_real_samples_with_the_d_it_built(tmp_path, monkeypatch):
+    from ganviz_gui.core.checkpoint import Checkpoint, load_checkpoint
+    from ganviz_gui.core.generator_files import open_generator_file
+    from ganviz_gui.core.inspection import real_samples_of_run, with_real_samples
+
+    config = tiny_image_config(steps=2, checkpoint_every=2, n_samples=9)
+    session = TrainingSession.start(config, run_dir=tmp_path / "run")
+    session.run(config.steps)
+    session.close()
+    path = next((tmp_path / "run").rglob("*.pt"))
+    checkpoint = load_checkpoint(path)
+    real = real_samples_of_run(config, 9)
+    built = []
+    build = Checkpoint.build_discriminator
+    monkeypatch.setattr(
+        Checkpoint, "build_discriminator", lambda self: built.append(1) or build(self)
+    )
+    sheet = checkpoint_sample_sheet(checkpoint, real)
+    assert len(built) == 1  # one D for the generated samples and the real ones
+    expected = d_scores(build(checkpoint), config.loss, torch.from_numpy(real))
+    np.testing.assert_allclose(sheet.real_scores, expected, rtol=1e-5, atol=1e-6)
+    assert sheet.real_grid.shape == sheet.fake_grid.shape
+    # Real samples of another size are left out, and no D is built for them.
+    other = np.zeros((9, 1, 4, 4), np.float32)
+    assert checkpoint_sample_sheet(checkpoint, other).real_grid is None
+    plain = checkpoint_sample_sheet(checkpoint)
+    built.clear()
+    opened = open_generator_file(path)
+    assert with_real_samples(plain, other, opened) is plain and built == []
+    assert with_real_samples(plain, real, opened).real_grid is not None and len(built) == 1
+
+
+def test_which_generators_have_batch_norm_is_known_from_the_settings():
+    from ganviz_gui.core.config import MODELS
+    from ganviz_gui.core.generator_files import batchnorm_layers
+    from ganviz_gui.core.inspection import generator_has_batchnorm
+    from ganviz_gui.core.models import build_models
+
+    for model in MODELS:
+        config = tiny_image_config(model=model)
+        generator, _ = build_models(config, (1, 8, 8))
+        assert generator_has_batchnorm(config) == bool(batchnorm_layers(generator)), model
 
 
 def test_previews_never_download(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganviz_gui.core.smoothing import ema_smooth
+from ganviz_gui.core.smoothing import ema_smooth, is_smoothed
 
 
 def reference(values, weight):
@@ -45,3 +45,25 @@ def test_first_point_is_not_pulled_towards_zero():
 def test_a_weight_of_one_is_refused():
     with pytest.raises(ValueError):
         ema_smooth(np.ones(3), 1.0)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *("lr_g", "lr_d", "lr", "train/lr", "lr-Adam/pg1", "learning_rate", "generator_lr"),
+        *("ema_decay", "weight_decay", "d_steps", "global_step", "epoch", "trainer/epoch"),
+    ],
+)
+def test_settings_and_counters_are_drawn_raw(key):
+    assert not is_smoothed(key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "frechet_distance", "coverage"),
+        *("diversity_ratio", "steps_per_sec", "train/loss", "accuracy", "sharpness", "flr_score"),
+    ],
+)
+def test_measurements_are_smoothed(key):
+    assert is_smoothed(key)

@@ -1,9 +1,11 @@
+import json
 import math
 
 import pytest
 import torch
 
 from ganviz_gui.core.errors import ConfigError, TrainingStopped
+from ganviz_gui.core.run_folder import read_jsonl
 from ganviz_gui.core.trainer import Trainer
 from tests.core.helpers import tiny_image_config, tiny_points_config
 
@@ -78,6 +80,10 @@ def test_live_changes_apply_and_become_events():
     events = trainer.drain_events()
     assert [e["kind"] for e in events] == ["settings_changed"] * 3
     assert events[0]["lr_g"] == 1e-5 and events[0]["step"] == 1
+    before = tiny_points_config()  # each event says what it changed from
+    assert events[0]["previous"] == {"lr_g": before.lr_g}
+    assert events[1]["previous"] == {"d_steps": before.d_steps}
+    assert events[2]["previous"] == {"loss": before.loss}
     with pytest.raises(ConfigError, match="lr_d"):
         trainer.set_learning_rates(lr_d=-1)
     with pytest.raises(ConfigError, match="loss"):
@@ -189,3 +195,59 @@ def test_devices_without_the_fused_gradient_check_still_refuse():
     results = [trainer.step() for _ in range(4)]
     assert results[-1].skipped and results[-1].record["refused_updates"] >= 1
     assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())
+
+
+# ---------------------------------------------------------------------- the run folder's schedule
+def _written_steps(folder, kind: str) -> list[int]:
+    suffix = {"checkpoints": "pt", "samples": "png"}[kind]
+    return sorted(int(p.stem.removeprefix("step_")) for p in (folder / kind).glob(f"*.{suffix}"))
+
+
+def _quick_points_config(**changes):
+    # Auto intervals (the defaults), every checkpoint kept, little else written, tiny nets.
+    settings = dict(checkpoint_every=0, sample_every=0, keep_checkpoints=0, log_every=50)
+    settings.update(batch_size=8, g_hidden=8, d_hidden=8, g_layers=1, d_layers=1)
+    return tiny_points_config(**{**settings, "eval_every": 10**6, "stats_every": 0, **changes})
+
+
+def test_a_1000_step_run_writes_about_10_checkpoints_and_40_pictures(tmp_path):
+    from ganviz_gui.core.training_session import TrainingSession
+
+    session = TrainingSession.start(_quick_points_config(steps=1000), run_dir=tmp_path / "run")
+    session.run(1000)
+    session.close()
+    assert _written_steps(tmp_path / "run", "checkpoints") == list(range(100, 1001, 100))
+    assert _written_steps(tmp_path / "run", "samples") == list(range(0, 1001, 25))  # 0: before
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (saved["checkpoint_every"], saved["sample_every"]) == (0, 0)  # the setting: auto
+    started = read_jsonl(tmp_path / "run" / "events.jsonl")[0]
+    assert (started["checkpoint_interval"], started["sample_interval"]) == (100, 25)
+
+
+def test_explicit_intervals_are_the_schedule(tmp_path):
+    from ganviz_gui.core.training_session import TrainingSession
+
+    config = _quick_points_config(steps=60, checkpoint_every=25, sample_every=30)
+    session = TrainingSession.start(config, run_dir=tmp_path / "run")
+    session.run(60)
+    session.close()
+    assert _written_steps(tmp_path / "run", "checkpoints") == [25, 50, 60]  # 60: at stop
+    assert _written_steps(tmp_path / "run", "samples") == [0, 30, 60]
+
+
+def test_a_resumed_run_resolves_auto_intervals_from_its_new_length(tmp_path):
+    from ganviz_gui.core.training_session import TrainingSession
+
+    run_dir = tmp_path / "run"
+    first = TrainingSession.start(_quick_points_config(steps=50), run_dir=run_dir)
+    first.run(50)
+    last = first.close()
+    assert _written_steps(run_dir, "checkpoints") == list(range(5, 51, 5))
+    resumed = TrainingSession.resume(last, overrides={"steps": 500})
+    resumed.run(500)
+    resumed.close()
+    later = [step for step in _written_steps(run_dir, "checkpoints") if step > 50]
+    assert later == list(range(100, 501, 50))
+    events = read_jsonl(run_dir / "events.jsonl")
+    intervals = [e["checkpoint_interval"] for e in events if e["kind"] in ("started", "resumed")]
+    assert intervals == [5, 50]

@@ -22,15 +22,20 @@ from tests.gui.conftest import WAIT_MS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_self_test_passes_and_reports_each_stage(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "ganviz_gui", "--self-test"],
+def run_offscreen(*args: str) -> subprocess.CompletedProcess:
+    """`python ARGS` from the project's root, offscreen, its output caught."""
+    return subprocess.run(
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
         cwd=ROOT,
         timeout=600,
     )
+
+
+def test_the_self_test_passes_and_reports_each_stage(tmp_path):
+    result = run_offscreen("-m", "ganviz_gui", "--self-test")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for stage in ("window and engine: ok", "training 60 steps", "checkpoint saved and reopened"):
@@ -70,7 +75,9 @@ def test_space_starts_and_pauses_and_s_steps(qtbot, window):
 
 def test_help_tour_shortcuts_and_about(qtbot, window):
     tour = window.show_tour()
-    assert "Latent explorer" in tour.text() and "Diagnostics" in tour.text()
+    titles = [title for title, _, _ in tour.steps]
+    assert "Latent explorer" in titles and "Diagnostics" in titles
+    tour.close()
     shortcuts = window.show_shortcuts()
     assert "Space" in shortcuts.text() and "Ctrl+." in shortcuts.text()
     import torch
@@ -124,3 +131,11 @@ def test_an_uncaught_error_shows_a_dialog_with_the_log(qtbot, window, tmp_path, 
     assert "ValueError: a bug in a slot" in window.error_box.text()
     assert str(log) in window.error_box.text()
     assert pg.getConfigOption("background") in ("#000000", "#ffffff", "k")
+
+
+def test_quitting_mid_run_ends_the_process_and_keeps_the_run():
+    """Ctrl+Q's action in a window `ganviz` started, mid-run: the process ends (quickly: its
+    timing is benchmarks/bench_quit.py's) and the run's newest checkpoint is the quit's."""
+    result = run_offscreen("benchmarks/bench_quit.py", "--smoke")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "last checkpoint at step" in result.stdout

@@ -167,7 +167,8 @@ def test_the_step_slider_drives_the_grid_the_explorer_and_the_plot_cursor(
     qtbot.waitUntil(lambda: scrubber.play_button.text() == "Play", timeout=WAIT_MS)
     assert scrubber.slider.value() == 2
     qtbot.waitUntil(lambda: grid.sheet.step == 30, timeout=WAIT_MS)
-    assert not grid.real_check.isEnabled()  # a checkpoint brings no real samples
+    # The run's data set (the bundled digits) is here: its real samples go beside too.
+    qtbot.waitUntil(grid.real_check.isEnabled, timeout=WAIT_MS)
 
 
 def test_starting_a_run_takes_the_plots_back_from_an_inspected_run(qtbot, window, digits_run):
@@ -342,8 +343,7 @@ def test_clicking_grid_samples_sends_their_latents_and_three_make_a_plane(
     qtbot.waitUntil(lambda: grid.sheet is not None and grid.sheet.step == 30, timeout=WAIT_MS)
     noise = window.latent_explorer.opened.checkpoint.state["fixed_noise"]
     for index in (0, 5, 9):
-        dialog = grid.open_sample("fake", index)
-        dialog.close()
+        grid.select_sample("fake", index)
     assert len(explorer.picked) == 3
     torch.testing.assert_close(explorer.cursor_latent(), noise[9])  # the origin moved there
     with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS):
@@ -357,6 +357,144 @@ def test_clicking_grid_samples_sends_their_latents_and_three_make_a_plane(
         )
 
 
+def click_sample(qtbot, grid, index: int, double: bool = False) -> None:
+    """A real mouse click (or double click) on fake sample `index` of the grid."""
+    sheet = grid.sheet
+    tile = sheet.fake_grid.shape[0] // 4  # the digits run's grid: 4 x 4 tiles
+    row, column = divmod(index, 4)
+    centre = QPointF((column + 0.5) * tile, (row + 0.5) * tile)
+    assert grid.sample_at(centre) == ("fake", index)
+    widget_point = grid.graphics.mapFromScene(grid.view.mapViewToScene(centre))
+    viewport = grid.graphics.viewport()
+    qtbot.mouseClick(viewport, Qt.LeftButton, pos=widget_point)
+    if double:  # what a widget gets of a double click: press, release, double click, release
+        qtbot.mouseDClick(viewport, Qt.LeftButton, pos=widget_point)
+        qtbot.mouseRelease(viewport, Qt.LeftButton, pos=widget_point)
+
+
+def test_clicks_pick_samples_and_their_plane_frames_and_marks_all_three(qtbot, window, digits_run):
+    window.open_path(str(digits_run))
+    explorer, grid = window.latent_explorer, window.sample_grid
+    wait_for_pictures(qtbot, explorer)
+    qtbot.waitUntil(lambda: grid.sheet is not None and grid.sheet.step == 30, timeout=WAIT_MS)
+    noise = explorer.opened.checkpoint.state["fixed_noise"]
+    window.sample_dock.raise_()
+    qtbot.waitUntil(lambda: grid.graphics.isVisible(), timeout=WAIT_MS)
+    for index in (0, 5, 9):  # one click each: picked, and no dialog
+        click_sample(qtbot, grid, index)
+    assert grid.dialogs == [] and len(explorer.picked) == 3
+    click_sample(qtbot, grid, 5, double=True)  # a double click opens it, and picks it once
+    assert len(grid.dialogs) == 1 and "fake sample 5" in grid.dialogs[0].windowTitle()
+    grid.dialogs[0].close()
+    torch.testing.assert_close(window.workspace.picked[-2], noise[9])  # 5 was picked once
+    for index in (0, 9):
+        click_sample(qtbot, grid, index)
+    window.explorer_dock.raise_()
+    with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS):
+        explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData("picked"))
+        explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+    # The range is fitted to the three, with 15% of it to spare (the example run's lie
+    # ~10-12 std apart, far outside the default 2.5).
+    e, anchors = explorer.extent(), explorer.plane.anchors
+    assert anchors.shape == (3, 2)
+    assert float(anchors.abs().max()) <= 0.85 * e + 1e-6
+    assert float(anchors.abs().max()) >= 0.8 * e  # fitted, not merely large
+    for index, (u, v) in zip((5, 0, 9), anchors, strict=True):  # in the order clicked
+        torch.testing.assert_close(
+            explorer.plane.latents([u], [v])[0], noise[index], atol=1e-4, rtol=1e-4
+        )
+    # Each is marked on the mosaic, numbered, and the cursor shows sample 1.
+    np.testing.assert_allclose(explorer.anchor_markers.getData()[0], anchors[:, 0].numpy())
+    np.testing.assert_allclose(explorer.anchor_markers.getData()[1], anchors[:, 1].numpy())
+    assert [label.textItem.toPlainText() for label in explorer.anchor_labels] == ["1", "2", "3"]
+    for label, (u, v) in zip(explorer.anchor_labels, anchors, strict=True):
+        assert (label.pos().x(), label.pos().y()) == pytest.approx((float(u), float(v)))
+    torch.testing.assert_close(explorer.cursor_latent(), noise[5], atol=1e-4, rtol=1e-4)
+    qtbot.waitUntil(lambda: explorer.mosaic_item.width() is not None, timeout=WAIT_MS)
+    rect = explorer.mosaic_item.mapRectToView(explorer.mosaic_item.boundingRect())
+    for u, v in anchors.tolist():  # inside the mosaic drawn
+        assert rect.left() < u < rect.right() and rect.top() < v < rect.bottom()
+    # Another plane: the markers go, and the user's range comes back.
+    with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS):
+        explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData("random"))
+        explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+    assert explorer.extent() == 2.5 and explorer.anchor_labels == []
+    assert len(explorer.anchor_markers.getData()[0]) == 0
+
+
+def test_the_planes_pass_through_a_typical_latent_not_zero(qtbot, window, digits_run, tmp_path):
+    from ganviz_gui.core.latent_plane import typical_latent
+
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    noise = explorer.opened.checkpoint.state["fixed_noise"]
+    torch.testing.assert_close(explorer.cursor_latent(), noise[0])  # sample 0 of the grid
+    with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS):
+        explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData("sefa"))
+        explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+    torch.testing.assert_close(explorer.plane.origin, noise[0])
+    # A file without fixed noise: a seeded normal draw, the same each time it is opened.
+    path = tmp_path / "netG_epoch_1.pth"
+    torch.save(trained_example(nz=10, ngf=8, nc=1).state_dict(), path)
+    window.open_path(str(path))
+    qtbot.waitUntil(lambda: explorer.plane.latent_dim == 10, timeout=WAIT_MS)
+    assert explorer.opened.fixed_noise is None
+    torch.testing.assert_close(explorer.plane.origin, typical_latent(10))
+    assert float(explorer.plane.origin.norm()) > 1.0
+
+
+def test_the_readout_gives_d_of_the_nearest_mosaic_sample_on_every_plane(qtbot, window, digits_run):
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    assert not explorer.overlay_check.isChecked()
+    for key in ("random", "sefa"):
+        with qtbot.waitSignal(explorer.plane_changed, timeout=WAIT_MS):
+            explorer.plane_combo.setCurrentIndex(explorer.plane_combo.findData(key))
+            explorer.plane_combo.activated.emit(explorer.plane_combo.currentIndex())
+        # Until this plane's mosaic is scored, no verdict (none of the last plane's).
+        assert explorer.mosaic_scores is None and "D(G(z))" not in explorer.readout.text()
+        qtbot.waitUntil(lambda: explorer.mosaic_scores is not None, timeout=WAIT_MS)
+        score = explorer.score_at(*explorer.cursor_uv())
+        expected = f"D(G(z)) of the nearest mosaic sample = {score:.3f}"
+        qtbot.waitUntil(lambda text=expected: text in explorer.readout.text(), timeout=WAIT_MS)
+
+
+def test_the_explorers_controls_wrap_in_a_narrow_dock(qtbot, window, digits_run):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QWidget
+
+    from ganviz_gui.gui.latent_explorer import LatentExplorer
+
+    window.open_path(str(digits_run))
+    explorer = window.latent_explorer
+    wait_for_pictures(qtbot, explorer)
+    assert explorer.minimumSizeHint().width() <= 500
+    explorer.style_bar.show()  # a StyleGAN's row too
+    assert explorer.minimumSizeHint().width() <= 500
+    # At 420 px every control is shown, whole, inside the panel and above its view.
+    explorer = LatentExplorer()
+    qtbot.addWidget(explorer)
+    explorer.resize(420, 600)
+    explorer.show()
+    qtbot.waitUntil(lambda: explorer.width() == 420, timeout=WAIT_MS)
+    view = explorer.frame.message  # shown until a generator is opened
+    top_of_view = view.mapTo(explorer, view.rect().topLeft()).y()
+    controls = [
+        w
+        for w in explorer.findChildren(QWidget)
+        if isinstance(w, (QAbstractButton, QAbstractSpinBox, QComboBox))
+        and not explorer.style_bar.isAncestorOf(w)
+    ]
+    assert len(controls) >= 11
+    for control in controls:
+        assert control.isVisible(), control.objectName()
+        corner = control.mapTo(explorer, control.rect().topLeft())
+        assert corner.x() >= 0 and corner.x() + control.width() <= 420, control.objectName()
+        assert corner.y() + control.height() <= top_of_view, control.objectName()
+        assert control.width() >= control.minimumSizeHint().width(), control.objectName()
+
+
 def test_the_explorer_follows_the_run_being_trained(qtbot, window):
     explorer = start_following(qtbot, window, "Digits - DCGAN")
     wait_for_pictures(qtbot, explorer)
@@ -366,7 +504,7 @@ def test_the_explorer_follows_the_run_being_trained(qtbot, window):
     qtbot.waitUntil(lambda: explorer.mosaic_scores is not None, timeout=WAIT_MS)
     # A sample of the live grid sends its latent (the run's fixed noise) to the explorer.
     qtbot.waitUntil(lambda: window.sample_grid.sheet is not None, timeout=WAIT_MS)
-    window.sample_grid.open_sample("fake", 3).close()
+    window.sample_grid.select_sample("fake", 3)
     expected = torch.from_numpy(window.trainer.started.fixed_noise[3])
     torch.testing.assert_close(explorer.cursor_latent(), expected)
     explorer.follow_check.setChecked(False)

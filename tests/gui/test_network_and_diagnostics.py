@@ -43,6 +43,16 @@ def test_an_opened_run_shows_its_layers_their_health_and_ds_verdicts(qtbot, wind
     np.testing.assert_allclose(
         view.health_heat[:, -1], np.log10([row["grad_norm"] for row in record["generator"]])
     )
+    # Its colour bar: log10 values, no SI prefix ("x0.001"), ticks labelled as the norms
+    # themselves, all within the heat map's range.
+    axis = view.health_bar.axis
+    assert not axis.autoSIPrefix and "(x" not in axis.labelString()
+    finite = view.health_heat[np.isfinite(view.health_heat)]
+    ticks = axis._tickLevels[0]
+    assert len(ticks) >= 2
+    for position, label in ticks:
+        assert finite.min() - 1e-6 <= position <= finite.max() + 1e-6
+        np.testing.assert_allclose(np.log10(float(label)), position, atol=0.01)
     # Choosing a layer shows its histograms at the inspected step.
     name = record["generator"][1]["layer"]
     row = next(i for i, layer in enumerate(view.architecture["generator"]) if layer.name == name)
@@ -78,6 +88,11 @@ def test_the_forward_pass_shows_activations_and_saliency(qtbot, window, stats_ru
     x = sample.clone().requires_grad_(True)
     torch.sigmoid(view.networks["discriminator"](x)).sum().backward()
     np.testing.assert_allclose(view.saliency_map, x.grad[0].abs().amax(0).numpy(), rtol=1e-4)
+    # The saliency's colour scale: from 0 to the map's largest value, labelled, no SI prefix.
+    low, high = view.saliency_bar.levels()
+    assert low == 0.0 and high == pytest.approx(float(view.saliency_map.max()))
+    assert "saliency" in view.saliency_bar.axis.labelString()
+    assert not view.saliency_bar.axis.autoSIPrefix
     assert "D says" in view.forward_label.text()
     # Another latent, then the explorer's cursor.
     before = view.activation_picture.copy()
@@ -122,12 +137,41 @@ def test_findings_are_listed_shaded_on_the_plots_and_lead_to_their_step(qtbot, w
     assert window.loss_plots.step_cursor() == first.first_step
 
 
-def test_a_healthy_run_says_no_problems_and_why_inception_fid_is_off(qtbot, window):
-    show_recorded_run(window, RUNS / "healthy")
+def test_a_healthy_2d_run_says_no_problems_and_names_its_own_measures(qtbot, window):
+    show_recorded_run(window, RUNS / "healthy")  # 8 Gaussians: no Fréchet plot
     details = window.diagnostics.details
     qtbot.waitUntil(lambda: "No problems found in 200 records" in details.text(), timeout=WAIT_MS)
     assert window.diagnostics.findings == []
-    assert "Inception FID" in window.diagnostics.fid_status.text()
+    note = window.diagnostics.fid_status.text()
+    assert "modes covered" in note and "JS divergence" in note and "high quality" in note
+    assert "above" not in note  # no Fréchet distance is drawn above for a 2D run
+    assert not window.diagnostics.frechet_plot.isVisible()
+
+
+def test_the_quality_texts_follow_the_kind_of_run(qtbot):
+    from ganviz_gui.core.workspace import Mode, RunDelta, RunInfo, Workspace
+    from ganviz_gui.gui.diagnostics_panel import DiagnosticsPanel
+
+    workspace = Workspace()
+    panel = DiagnosticsPanel(workspace)
+    qtbot.addWidget(panel)
+    # An image run before its first evaluation: what will be measured, for images only.
+    workspace.show_run(RunInfo("folder", "digits", is_image=True), Mode.INSPECTING)
+    assert "Fréchet distance" in panel.summary.text() and "2D" not in panel.summary.text()
+    assert "No Fréchet distance is recorded" in panel.fid_status.text()
+    # ... and with its Fréchet distance recorded: the plot above, from a classifier.
+    records = [{"step": 100, "diversity_ratio": 0.8, "frechet_distance": 12.5}]
+    workspace.show_run(
+        RunInfo("folder", "digits", is_image=True), Mode.INSPECTING, RunDelta(records=records)
+    )
+    assert "Fréchet distance 12.5" in panel.summary.text()
+    assert "Fréchet distance above" in panel.fid_status.text()
+    assert "classifier" in panel.fid_status.text() and "Inception" in panel.fid_status.text()
+    # A 2D run: its own measures, no Fréchet distance, no Inception.
+    workspace.show_run(RunInfo("folder", "ring", is_image=False), Mode.INSPECTING)
+    assert "modes covered" in panel.summary.text() and "Fréchet" not in panel.summary.text()
+    assert "Fréchet distance above" not in panel.fid_status.text()
+    assert "JS divergence" in panel.fid_status.text()
 
 
 def test_a_clicked_sample_shows_its_nearest_training_images(qtbot, window, stats_run):

@@ -1,0 +1,165 @@
+"""The loss plots as a user reads them: the smoothing bar, raw settings, event labels and the
+quality row of each kind of run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyqtgraph")
+
+from ganviz_gui.core.workspace import Mode, RunDelta, RunInfo
+from ganviz_gui.gui.loss_plots import SLIDER_MIN_WIDTH, LossPlots, event_text
+
+WIDTH_AT_DEFAULT_WINDOW = 488  # px the plots get in the 1400x860 window (measured)
+
+
+@pytest.fixture
+def plots(qtbot):
+    widget = LossPlots()
+    qtbot.addWidget(widget)
+    widget.resize(WIDTH_AT_DEFAULT_WINDOW, 760)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def training_records(steps, lr_d=lambda step: 2e-4, seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "step": int(step),
+            "loss_d": 1.0 + rng.normal(0, 0.1),
+            "loss_g": 2.0 + rng.normal(0, 0.1),
+            "lr_d": lr_d(step),
+            "lr_g": 2e-4,
+        }
+        for step in steps
+    ]
+
+
+def show(plots, run, records=(), events=(), qtbot=None):
+    """Show a run with what it recorded; with `qtbot`, also let the plots lay out and paint
+    (pyqtgraph maps a view's items to the scene at its next paint)."""
+    plots.workspace.show_run(
+        run, Mode.INSPECTING, RunDelta(records=list(records), events=list(events))
+    )
+    if qtbot is not None:
+        qtbot.wait(50)
+
+
+def test_the_smoothing_slider_keeps_room_to_drag_and_its_value_beside_it(plots, qtbot):
+    plots.resize(200, 760)  # narrower than the bar: the layout gives the plots their minimum
+    qtbot.wait(10)
+    assert plots.smoothing_slider.width() >= SLIDER_MIN_WIDTH
+    assert plots.smoothing_label.text() == "0.60"
+    # ... and the bar still fits the plots' width in the default window.
+    assert plots.minimumSizeHint().width() <= WIDTH_AT_DEFAULT_WINDOW
+
+
+def test_a_step_in_the_learning_rate_is_drawn_as_a_step(plots):
+    records = training_records(range(10, 1010, 10), lr_d=lambda s: 2e-4 if s <= 500 else 4e-3)
+    show(plots, RunInfo("folder", "run"), records)
+    plots.redraw()
+    _, lr = plots.drawn_curve("lr_d")
+    assert set(lr.tolist()) == {2e-4, 4e-3}  # no value between: not a ramp
+    _, loss = plots.drawn_curve("loss_d")
+    _, raw_loss = plots.drawn_curve("loss_d", smoothed=False)
+    assert np.std(loss) < np.std(raw_loss)  # the losses are still smoothed
+    assert "smoothed" not in plots.show_readout("learning_rates", 500)
+
+
+def test_a_live_change_is_labelled_whole_inside_the_plot(plots, qtbot):
+    records = training_records(range(10, 1010, 10), lr_d=lambda s: 2e-4 if s <= 500 else 4e-3)
+    events = [
+        {"step": 500, "time": 0.0, "kind": "settings_changed", "lr_d": 0.004},
+        {"step": 505, "time": 0.0, "kind": "settings_changed", "d_steps": 2},
+        {"step": 1000, "time": 0.0, "kind": "settings_changed", "lr_g": 0.001},
+    ]
+    show(plots, RunInfo("folder", "run"), records, events, qtbot)
+    labels = plots.event_labels()
+    assert [label.shown_text for label in labels] == [
+        "lr_d 2e-4 → 4e-3",  # the value before is known from the records
+        "d_steps=2",
+        "lr_g 2e-4 → 1e-3",
+    ]
+    view = plots.plots["losses"].getViewBox().sceneBoundingRect()
+    rects = [label.sceneBoundingRect() for label in labels]
+    for rect in rects:  # the one at the last step too: it is put to the left of its line
+        assert view.contains(rect), (rect, view)
+    assert not rects[0].intersects(rects[1])  # two changes five steps apart: one lower
+
+
+def test_a_label_too_long_for_the_plot_is_cut_and_whole_in_its_tooltip(plots, qtbot):
+    long = {"step": 500, "kind": "settings_changed", "loss": "a-very-long-loss-name " * 8}
+    show(plots, RunInfo("folder", "run"), training_records(range(10, 1010, 10)), [long], qtbot)
+    label = plots.event_labels()[0]
+    assert label.shown_text.endswith("…") and label.toolTip() == event_text(long)
+    view = plots.plots["losses"].getViewBox().sceneBoundingRect()
+    assert view.contains(label.sceneBoundingRect())
+
+
+def test_event_values_are_written_compactly():
+    change = {"step": 5, "kind": "settings_changed", "lr_d": 0.004}
+    assert event_text(change) == "lr_d=0.004"
+    assert event_text(change, {"lr_d": 2e-4}) == "lr_d 2e-4 → 4e-3"
+    assert event_text(change, {"lr_d": 0.004}) == "lr_d=0.004"  # no change to tell
+    assert event_text({"step": 5, "kind": "settings_changed", "lr_g": 2.5e-5}) == "lr_g=2.5e-5"
+    assert event_text({"step": 5, "kind": "settings_changed", "loss": "hinge"}) == "loss=hinge"
+    # GANViz's own events say what they changed from; that wins over the records' guess.
+    recorded = {**change, "previous": {"lr_d": 1e-3}}
+    assert event_text(recorded, {"lr_d": 2e-4}) == "lr_d 0.001 → 0.004"
+    loss = {"step": 5, "kind": "settings_changed", "loss": "hinge", "previous": {"loss": "bce"}}
+    assert event_text(loss) == "loss bce → hinge"
+    assert event_text({**change, "previous": "junk"}) == "lr_d=0.004"  # someone else's field
+
+
+def quality_records(kind: str):
+    if kind == "points":
+        return [
+            {"step": s, "modes_covered": s // 100, "modes_total": 8, "high_quality": 0.1 * s / 100}
+            | {"js_divergence": 1 - s / 1000}
+            for s in range(100, 900, 100)
+        ]
+    return [
+        {"step": s, "frechet_distance": 500.0 - s / 2, "diversity_ratio": s / 1000}
+        | {"classes_covered": s // 100, "classes_total": 10}
+        for s in range(100, 1100, 100)
+    ]
+
+
+def test_the_quality_row_names_what_each_kind_of_run_records(plots, qtbot):
+    show(plots, RunInfo("folder", "ring", is_image=False), quality_records("points"))
+    assert plots.quality_legend() == ("Quality: cover HQ JS", "")
+    assert not plots.plots["quality"].getAxis("right").isVisible()
+
+    show(plots, RunInfo("folder", "digits", is_image=True), quality_records("images"), (), qtbot)
+    assert plots.quality_legend() == ("Quality: classes div", "Fréchet distance")
+    steps, fd = plots.drawn_curve("frechet_distance")
+    assert steps.tolist() == list(range(100, 1100, 100)) and fd[0] == pytest.approx(450)
+    # The distance (hundreds) has the right axis; the shares keep theirs, within [0, 1.5].
+    assert plots.plots["quality"].getViewBox().viewRange()[1][1] <= 1.5
+    low, high = plots._right_view.viewRange()[1]
+    assert low == 0 and high >= 450
+    assert "FD</span> 450" in plots.show_readout("quality", 100)
+
+    show(plots, RunInfo("folder", "ring again", is_image=False), quality_records("points"))
+    assert plots.quality_legend() == ("Quality: cover HQ JS", "")
+    assert not plots._right_view.isVisible()
+
+
+def test_a_step_is_at_the_same_x_in_every_row_with_the_right_axis_shown(plots, qtbot):
+    records = training_records(range(10, 1010, 10))
+    show(plots, RunInfo("trainer", "digits", is_image=True), records + quality_records("images"))
+    qtbot.wait(50)
+    edges = {
+        name: (round(rect.left()), round(rect.right()))
+        for name, plot in plots.plots.items()
+        if plot.isVisible()
+        for rect in [plot.getViewBox().sceneBoundingRect()]
+    }
+    assert len(edges) == 5 and len(set(edges.values())) == 1, edges
+    right = plots._right_view.sceneBoundingRect()
+    own = plots.plots["quality"].getViewBox().sceneBoundingRect()
+    assert (right.left(), right.top()) == (own.left(), own.top())
+    assert (right.width(), right.height()) == pytest.approx((own.width(), own.height()), abs=1)
