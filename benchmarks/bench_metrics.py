@@ -7,6 +7,10 @@ diversity, and the classifier's Fréchet distance and classes, for images). Prin
 a share of the 100 steps' training time; the target is under 10%. The one-off training of the
 data set's classifier (cached afterwards) is printed on its own.
 
+It also times the Fréchet distance's numpy linear algebra (eigh of 64 x 64 covariances) with
+numpy's BLAS at its own thread count (one per core) and at one thread, which is what GANViz
+sets it to beside a one-thread torch (`core/devices.apply_num_threads`, via threadpoolctl).
+
     python benchmarks/bench_metrics.py [--steps 300]
 """
 
@@ -68,11 +72,48 @@ def measure(preset: str, steps: int) -> None:
     )
 
 
+def measure_blas_threads(repeats: int) -> None:
+    """The Fréchet distance between two 64-d Gaussians while torch computes on another thread
+    (as during training), numpy's BLAS at its default thread count and at 1 thread."""
+    import threading
+
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from ganviz_gui.core.data_classifier import FEATURES, frechet_distance
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 2000, FEATURES))
+    stats = [(x.mean(0), np.cov(x, rowvar=False)) for x in (a, b)]
+    blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    done = threading.Event()
+
+    def busy_torch() -> None:  # a training step's worth of work, over and over
+        x = torch.randn(256, 256)
+        while not done.is_set():
+            x = torch.tanh(x @ x.T / 256)
+
+    worker = threading.Thread(target=busy_torch, daemon=True)
+    worker.start()
+    try:
+        for threads in sorted({max(blas, default=1), 1}, reverse=True):
+            with threadpool_limits(limits=threads, user_api="blas"):
+                seconds = median_seconds(lambda: frechet_distance(*stats[0], *stats[1]), repeats)
+            print(
+                f"Fréchet distance ({FEATURES}-d) beside a busy torch thread, numpy's BLAS at "
+                f"{threads} thread(s): {seconds * 1e3:.2f} ms"
+            )
+    finally:
+        done.set()
+        worker.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    measure_blas_threads(repeats=max(5, args.steps // 10))
     for preset in ("8 Gaussians", "Digits - DCGAN"):
         measure(preset, args.steps)
     return 0

@@ -79,27 +79,9 @@ def settle() -> None:
 
 def recorded_run(folder: Path) -> Path:
     """A tiny digits DCGAN of 30 steps with checkpoints at 10, 20 and 30."""
-    from ganviz_gui.core.config import TrainingConfig
-    from ganviz_gui.core.training_session import TrainingSession
+    from tiny_runs import tiny_digits_run
 
-    config = TrainingConfig(
-        dataset="digits",
-        model="dcgan",
-        image_size=8,
-        steps=30,
-        batch_size=16,
-        g_channels=8,
-        d_channels=8,
-        latent_dim=8,
-        log_every=5,
-        sample_every=10,
-        checkpoint_every=10,
-        num_threads=1,
-        n_samples=16,
-    )
-    session = TrainingSession.start(config, run_dir=folder)
-    session.run(config.steps)
-    session.close()
+    tiny_digits_run(folder, 30)
     return folder
 
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from ganviz_gui.core.errors import DeviceError
 
@@ -64,10 +65,25 @@ def default_num_threads() -> int:
 
 
 def apply_num_threads(requested: int) -> int:
-    """Set torch's intra-op threads. Call it in the thread that trains: the setting is per thread."""
+    """Set torch's intra-op threads, and the BLAS under numpy to as many. Call it in the
+    thread that trains: torch's setting is per thread (the BLAS's is the process's)."""
     threads = requested or default_num_threads()
     torch.set_num_threads(threads)
+    _limit_blas_threads(threads)
     return threads
+
+
+_blas_threads: int | None = None  # the BLAS limit last applied (asking again costs a scan)
+
+
+def _limit_blas_threads(threads: int) -> None:
+    """numpy's BLAS starts a thread per core for each call (the Fréchet distance's eigh, D's
+    verdict statistics); on a machine whose cores torch already uses they only wait for each
+    other. threadpoolctl finds whichever BLAS is loaded and sets its pool for the process."""
+    global _blas_threads
+    if threads != _blas_threads:
+        threadpool_limits(limits=threads, user_api="blas")
+        _blas_threads = threads
 
 
 def _mps_available() -> bool:

@@ -6,9 +6,12 @@ plain values and strings go out. Updates are coalesced: records and events pile 
 and go out at most `RefreshRates.update_hz` times a second, and only once the consumer has
 acknowledged the previous one (measured: one signal per step from a busy loop starved the GUI,
 with stalls of 37-604 ms). Every update costs the training thread too: the GUI's Python code
-holds the GIL it needs, so the rates are as low as still looks live. Pictures (the sample grid,
-the 2D field) are computed and tiled here, at their own lower rates and only for views someone
-shows, never in a paint handler.
+holds the GIL it needs, so the rates are as low as still looks live. Pictures (the sample grid
+with D's verdicts, the 2D field, the weight copies the explorer follows) are computed and tiled
+here, at their own lower rates and only for views someone shows, never in a paint handler.
+Each picture's cost is measured and its interval stretched so that all of them together take
+at most `RefreshRates.picture_budget` of the training thread's time (`PictureBudget`): a cheap
+picture keeps its rate, a big model's grid comes less often instead of slowing training.
 
 Commands are typed (`Pause`, `Step`, `SetLearningRates`, ...) and applied between steps. Stop,
 pause and close are cooperative: the loop checks its command queue between steps and is never
@@ -20,6 +23,7 @@ loaded (that takes 2-3 s), and the engine runs where Qt is absent.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
 import threading
@@ -35,8 +39,8 @@ if TYPE_CHECKING:
     import torch
 
     from ganviz_gui.core.config import TrainingConfig
-    from ganviz_gui.core.live_views import FieldSnapshot, PlaneField, SampleSheet
-    from ganviz_gui.core.trainer import StepResult
+    from ganviz_gui.core.live_views import FieldSnapshot, LiveSamples, PlaneField, SampleSheet
+    from ganviz_gui.core.trainer import StepResult, Trainer
     from ganviz_gui.core.training_session import TrainingSession
 
 PAUSED_POLL_SECONDS = 0.05  # how long a paused loop blocks on its queue before looking again
@@ -55,6 +59,9 @@ class RefreshRates:
     field_hz: float = 10.0  # the 2D field view (D's heat map, manifold, arrows)
     samples_hz: float = 2.0  # the fixed-noise sample grid (a decode of 64 samples)
     weights_hz: float = 1.0  # copies of G (EMA) and D for the latent explorer's live mode
+    # The most of the training thread's time all wanted pictures together may take; a picture
+    # costing more than its share comes less often than its rate above (`PictureBudget`).
+    picture_budget: float = 0.03
 
 
 @dataclass
@@ -83,6 +90,9 @@ class TrainingUpdate:
     samples: SampleSheet | None = None  # when refreshed (image data)
     field: FieldSnapshot | None = None  # when refreshed (2D data)
     weights: dict[str, dict[str, torch.Tensor]] | None = None  # generator (EMA), discriminator
+    # Seconds between refreshes of each wanted picture now, as the budget stretched them.
+    # (`field` is shadowed in this class by the attribute above.)
+    picture_intervals: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
@@ -106,6 +116,41 @@ class LoopListener(Protocol):
     def checkpoint_saved(self, path: str) -> None: ...  # a checkpoint saved on request
 
     def run_ended(self, ended: RunEnded) -> None: ...
+
+
+# ---------------------------------------------------------------------- the picture budget
+class PictureBudget:
+    """How often each live picture may be made, from what making it costs.
+
+    The rule: a picture whose recent cost is C seconds, with a share S of the training time
+    (the budget split evenly among the pictures wanted), is made at most every C / S seconds,
+    and never more often than its base interval: cost / interval <= S. The cost is the least
+    of the last `window` measurements, so one slow decode (the first call, a GC pause, the GUI
+    thread holding the GIL) does not hold a picture back for long.
+    """
+
+    def __init__(self, budget: float, window: int = 3):
+        if not 0.0 < budget <= 1.0:
+            raise ValueError(f"picture budget must be in (0, 1], got {budget!r}")
+        self.budget = budget
+        self._costs: dict[str, deque[float]] = {}
+        self._window = window
+
+    def record(self, picture: str, seconds: float) -> None:
+        """One measured cost of making `picture`."""
+        costs = self._costs.setdefault(picture, deque(maxlen=self._window))
+        costs.append(max(0.0, float(seconds)))
+
+    def cost(self, picture: str) -> float:
+        """What making `picture` costs now, in seconds (0 before it was measured)."""
+        costs = self._costs.get(picture)
+        return min(costs) if costs else 0.0
+
+    def interval(self, picture: str, base: float, sharing: int = 1) -> float:
+        """Seconds between two of `picture`, at least `base`; `sharing`: how many pictures
+        split the budget."""
+        share = self.budget / max(1, sharing)
+        return max(base, self.cost(picture) / share)
 
 
 # ---------------------------------------------------------------------- commands in
@@ -177,7 +222,8 @@ class LiveLoop:
 
     `send`, `stop`, `acknowledge`, `set_wanted` and `set_weights_interval` may be called from
     any thread; the loop reads what they set between steps. `clock` times the refresh rates
-    (a test passes a fake one).
+    (a test passes a fake one); `cost_clock` times what each picture costs (real time unless a
+    test passes another).
     """
 
     def __init__(
@@ -190,6 +236,7 @@ class LiveLoop:
         run_dir: str | None = None,
         resume_from: str | None = None,  # ...or a checkpoint to continue (starts paused)
         clock: Callable[[], float] = time.perf_counter,
+        cost_clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         if (config is None) == (resume_from is None):
             raise ValueError("give either a config or a checkpoint to resume from")
@@ -199,6 +246,9 @@ class LiveLoop:
         self.rates = rates or RefreshRates()
         self.run_dir = run_dir
         self._clock = clock
+        self._cost_clock = cost_clock
+        self.budget = PictureBudget(self.rates.picture_budget)
+        self._made_once: set[str] = set()  # pictures made at least once (warmed up)
         self._commands: queue.Queue[Command | None] = queue.Queue()  # None: only wakes it
         self._stop_reason: str | None = None  # set from another thread; read between steps
         self._paused = start_paused
@@ -217,7 +267,7 @@ class LiveLoop:
         # -inf: the first update of each kind is due at once, whatever the clock's origin.
         self._last_sent = self._last_field = self._last_samples = self._last_weights = -math.inf
         self._plane_field: PlaneField | None = None  # for 2D data
-        self._real: torch.Tensor | None = None  # the real samples shown beside generated ones
+        self._samples: LiveSamples | None = None  # for image data: the grid and its real samples
 
     # ------------------------------------------------------------------ any thread
     def send(self, command: Command) -> None:
@@ -296,7 +346,7 @@ class LiveLoop:
         except Exception:
             traceback.print_exc()
         # Let the models and data go with the run, not with this object.
-        self._plane_field = self._real = None
+        self._plane_field = self._samples = None
         self.listener.run_ended(RunEnded(reason, session.step_count, checkpoint, message))
 
     def _open_session(self) -> TrainingSession | None:
@@ -337,12 +387,15 @@ class LiveLoop:
 
     def _loop(self, session: TrainingSession) -> None:
         from ganviz_gui.core.errors import ConfigError
-        from ganviz_gui.core.live_views import PlaneField, run_real_samples
+        from ganviz_gui.core.live_views import LiveSamples, PlaneField, run_real_samples
 
         trainer = session.trainer
         self._plane_field = None if trainer.dataset.is_image else PlaneField(trainer)
-        self._real = (
-            run_real_samples(trainer.dataset.data, trainer.config, trainer.config.n_samples)
+        self._samples = (
+            LiveSamples(
+                trainer,
+                run_real_samples(trainer.dataset.data, trainer.config, trainer.config.n_samples),
+            )
             if trainer.dataset.is_image
             else None
         )
@@ -422,15 +475,12 @@ class LiveLoop:
     ) -> None:
         """Send what piled up, at most update_hz times a second and only when the consumer is
         free; `force` sends now, `pictures` refreshes every wanted picture."""
-        from ganviz_gui.core.live_views import sample_sheet
-
         now = self._clock()
         if not force and (
             now - self._last_sent < 1.0 / self.rates.update_hz or not self._consumer_ready.is_set()
         ):
             return
         trainer = session.trainer
-        wanted = self._wanted
         update = TrainingUpdate(
             step=session.step_count,
             total_steps=trainer.config.steps,
@@ -442,26 +492,57 @@ class LiveLoop:
             stats=self._pending_stats,
         )
         self._pending_records, self._pending_stats = [], []
-        if self._plane_field is not None and (
-            pictures or (wanted["field"] and now - self._last_field >= 1 / self.rates.field_hz)
-        ):
-            update.field = self._plane_field.snapshot()
-            self._last_field = now
-        if self._real is not None and (
-            pictures
-            or (wanted["samples"] and now - self._last_samples >= 1 / self.rates.samples_hz)
-        ):
-            update.samples = sample_sheet(trainer, self._real)
-            self._last_samples = now
-        if wanted["weights"] and (pictures or now - self._last_weights >= self._weights_interval):
-            update.weights = {
-                "generator": _cpu_copy(trainer.sampling_generator("ema").state_dict()),
-                "discriminator": _cpu_copy(trainer.discriminator.state_dict()),
-            }
-            self._last_weights = now
+        self._add_pictures(update, trainer, now, pictures)
         self._last_sent = now
         self._consumer_ready.clear()
         self.listener.updated(update)
+
+    def _picture_intervals(self) -> dict[str, float]:
+        """Seconds between two of each picture this run makes and someone wants, stretched
+        by the budget, which the wanted ones share (hidden ones cost nothing, take no share)."""
+        wanted = self._wanted
+        base = {
+            "field": 1.0 / self.rates.field_hz if self._plane_field is not None else None,
+            "samples": 1.0 / self.rates.samples_hz if self._samples is not None else None,
+            "weights": self._weights_interval,
+        }
+        made = {view: seconds for view, seconds in base.items() if seconds is not None}
+        shown = [view for view in made if wanted[view]]
+        return {view: self.budget.interval(view, made[view], sharing=len(shown)) for view in shown}
+
+    def _add_pictures(
+        self, update: TrainingUpdate, trainer: Trainer, now: float, every: bool
+    ) -> None:
+        """The wanted pictures that are due (`every`: all of them, and those of views made
+        however hidden, so views never lag after a change), each timed for the budget."""
+        intervals = self._picture_intervals()
+
+        def due(view: str, last: float) -> bool:
+            return view in intervals and now - last >= intervals[view]
+
+        if self._plane_field is not None and (every or due("field", self._last_field)):
+            update.field = self._timed("field", self._plane_field.snapshot)
+            self._last_field = now
+        if self._samples is not None and (every or due("samples", self._last_samples)):
+            update.samples = self._timed("samples", self._samples.sheet)
+            self._last_samples = now
+        if self._wanted["weights"] and (every or due("weights", self._last_weights)):
+            update.weights = self._timed("weights", lambda: _weight_copies(trainer))
+            self._last_weights = now
+        update.picture_intervals = self._picture_intervals()  # with the costs just measured
+
+    def _timed(self, view: str, make: Callable[[], Any]) -> Any:
+        """`make()`, its cost recorded for `view`'s budget. The first of a run is not: it
+        may pay for building kernels and buffers, and alone it would set the second's wait.
+        On CUDA the copy to the CPU also waits for the step queued before it: the cost reads
+        high, so pictures come less often, never more."""
+        started = self._cost_clock()
+        made = make()
+        cost = self._cost_clock() - started
+        if view in self._made_once:
+            self.budget.record(view, cost)
+        self._made_once.add(view)
+        return made
 
     def _steps_per_sec(self, now: float) -> float:
         window = self._rate_window
@@ -472,6 +553,14 @@ class LiveLoop:
         if now - last_time > RATE_STALE_SECONDS or last_time <= first_time:
             return 0.0
         return (last_step - first_step) / (last_time - first_time)
+
+
+def _weight_copies(trainer: Trainer) -> dict[str, dict[str, torch.Tensor]]:
+    """What the latent explorer's live mode builds its networks from."""
+    return {
+        "generator": _cpu_copy(trainer.sampling_generator("ema").state_dict()),
+        "discriminator": _cpu_copy(trainer.discriminator.state_dict()),
+    }
 
 
 def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

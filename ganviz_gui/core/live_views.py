@@ -113,16 +113,30 @@ def add_real_samples(
 
 def sample_sheet(trainer: Trainer, real: torch.Tensor) -> SampleSheet:
     """The fixed-noise samples (EMA generator) and `real`, tiled, with D's output on each."""
-    fake = trainer.fixed_samples()  # (N, C, H, W) in [-1, 1]
-    real_model = to_model_space(real).float()
-    return _sheet(
-        fake,
-        discriminator_outputs(trainer, torch.from_numpy(fake)),
-        real_model.numpy(),
-        discriminator_outputs(trainer, real_model),
-        trainer.step_count,
-        trainer.config.loss,
-    )
+    return LiveSamples(trainer, real).sheet()
+
+
+class LiveSamples:
+    """The live sample grid of one trainer: `sheet()` is what the training thread pays for
+    each refresh, so what never changes (the real samples in model space, their tiled grid)
+    is prepared once, and D judges the generated and the real samples in one batch."""
+
+    def __init__(self, trainer: Trainer, real: torch.Tensor):
+        self.trainer = trainer
+        self.real = to_model_space(real).float()  # (N, C, H, W) in [-1, 1]
+        self._real_grid: np.ndarray | None = None  # tiled on the first sheet (its columns)
+
+    def sheet(self) -> SampleSheet:
+        trainer = self.trainer
+        fake = trainer.fixed_samples()  # (N, C, H, W) in [-1, 1]
+        # One D pass over both (eval mode: no sample sees another): one launch, not two.
+        scores = discriminator_outputs(trainer, torch.cat([torch.from_numpy(fake), self.real]))
+        sheet = _sheet(
+            fake, scores[: len(fake)], None, None, trainer.step_count, trainer.config.loss
+        )
+        if self._real_grid is None:
+            self._real_grid = image_grid(self.real.numpy(), sheet.columns, sheet.padding)
+        return replace(sheet, real_grid=self._real_grid, real_scores=scores[len(fake) :])
 
 
 def _sheet(

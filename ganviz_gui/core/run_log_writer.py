@@ -144,35 +144,40 @@ class RunDetails:
 
 
 # ---------------------------------------------------------------------- the writer
-class RunLogWriter:
-    """Owns a run folder's files; every method but `submit` and `close` runs on its thread."""
+class WriterThread:
+    """A thread that does file work handed over by the training thread, in order.
 
-    def __init__(self, root: Path, details: RunDetails, queue_size: int):
-        self.root = Path(root)
-        self.details = details
-        self.samples_dir = self.root / "samples"
-        self.checkpoints_dir = self.root / "checkpoints"
-        self.samples_dir.mkdir(parents=True, exist_ok=True)
-        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-        self._files = {name: (self.root / f"{name}.jsonl").open("ab") for name in JSONL_FILES}
-        self.programs: dict[str, str] = {}  # network: file name, once written
-        self.checkpoint_slots = threading.BoundedSemaphore(MAX_PENDING_CHECKPOINTS)
+    `submit` queues `work(*args)` and returns at once (it waits only while the queue is full:
+    the disk far behind). The thread takes whatever is queued in one go, runs it, then calls
+    `_after_batch` (flushing, say); a failure of one piece goes to `_failed`, and the thread
+    lives on, or the training thread would wait on a full queue for ever. `close` runs what
+    is queued, then `_finish`, and ends the thread. `ganviz_gui.Run` and TrainingSession each
+    write their run folder through one (RunLogWriter, training_session.SessionWriter).
+    """
+
+    def __init__(self, name: str, queue_size: int):
         self._queue: queue.Queue[tuple[Callable[..., None], tuple[Any, ...]] | None]
         self._queue = queue.Queue(maxsize=max(queue_size, 1))
-        self._failed: set[str] = set()
-        self._last_step = 0  # of the newest record written: the step of a write_failed event
-        self.thread = threading.Thread(target=self._work, name="ganviz-run-writer", daemon=True)
-        self.thread.start()
+        # A daemon: a process that ends without close() (a second Ctrl+C) must not hang on
+        # it; what was still queued is lost then, and atomic writes leave no half file.
+        self.thread = threading.Thread(target=self._work, name=name, daemon=True)
 
     # ------------------------------------------------------------------ any thread
     def submit(self, work: Callable[..., None], *args: Any) -> None:
         """Queue `work(*args)` for the writer thread (waits only while the queue is full)."""
         self._queue.put((work, args))
 
+    def wait(self) -> None:
+        """Return once everything queued so far has been done."""
+        done = threading.Event()
+        self.submit(done.set)
+        done.wait()
+
     def close(self) -> None:
-        """Write everything queued, fsync and close the files, end the thread."""
-        self._queue.put(None)
-        self.thread.join()
+        """Do everything queued, then `_finish`; end the thread."""
+        if self.thread.is_alive():
+            self._queue.put(None)
+            self.thread.join()
 
     # ------------------------------------------------------------------ the writer thread
     def _work(self) -> None:
@@ -190,11 +195,52 @@ class RunLogWriter:
                 try:
                     work(*args)
                 except Exception as exc:  # one file failing must not stop the others
-                    self._failed_to(work.__name__.removeprefix("write_"), exc)
-            try:
-                self._flush()
-            except OSError as exc:  # a full disk: the thread must live on, or log() would wait
-                self._failed_to("the logs", exc)
+                    self._failed(work, exc)
+            self._after_batch()
+        self._finish()
+
+    def _failed(self, work: Callable[..., None], exc: Exception) -> None:
+        raise NotImplementedError
+
+    def _after_batch(self) -> None:
+        """Called after each batch of queued work (on the writer thread)."""
+
+    def _finish(self) -> None:
+        """Called once at close, after the last work (on the writer thread)."""
+
+
+class RunLogWriter(WriterThread):
+    """Owns a run folder's files; every method but `submit` and `close` runs on its thread.
+
+    A failure to write one thing is warned about once per kind of file and recorded as a
+    `write_failed` event; the writer goes on with the rest."""
+
+    def __init__(self, root: Path, details: RunDetails, queue_size: int):
+        super().__init__("ganviz-run-writer", queue_size)
+        self.root = Path(root)
+        self.details = details
+        self.samples_dir = self.root / "samples"
+        self.checkpoints_dir = self.root / "checkpoints"
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        self._files = {name: (self.root / f"{name}.jsonl").open("ab") for name in JSONL_FILES}
+        self.programs: dict[str, str] = {}  # network: file name, once written
+        self.checkpoint_slots = threading.BoundedSemaphore(MAX_PENDING_CHECKPOINTS)
+        self._failed_kinds: set[str] = set()
+        self._last_step = 0  # of the newest record written: the step of a write_failed event
+        self.thread.start()
+
+    # ------------------------------------------------------------------ the writer thread
+    def _failed(self, work: Callable[..., None], exc: Exception) -> None:
+        self._failed_to(work.__name__.removeprefix("write_"), exc)
+
+    def _after_batch(self) -> None:
+        try:
+            self._flush()
+        except OSError as exc:  # a full disk: the thread must live on, or log() would wait
+            self._failed_to("the logs", exc)
+
+    def _finish(self) -> None:
         self._close_files()
 
     def write_config(self, config: dict[str, Any]) -> None:
@@ -300,8 +346,8 @@ class RunLogWriter:
 
     def _failed_to(self, what: str, exc: Exception) -> None:
         reason = self._disk_full_reason() if is_disk_full(exc) else str(exc)
-        if what not in self._failed:
-            self._failed.add(what)
+        if what not in self._failed_kinds:
+            self._failed_kinds.add(what)
             warnings.warn(
                 f"ganviz_gui.Run: could not write {what} to {self.root}: {reason}",
                 RuntimeWarning,

@@ -81,8 +81,10 @@ def scatter_plot(
 
 
 def png_bytes(picture: np.ndarray) -> bytes:
+    # zlib level 1: a run's pictures are written 40 times a run on a core training shares;
+    # level 6 (Pillow's default) took 13.6 ms of a 512 px picture's 16 ms, level 1 8.6 ms.
     buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="PNG")
+    Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

@@ -7,6 +7,7 @@ refused update's NaN) are skipped: the smoothed curve holds its last value throu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,9 @@ import numpy as np
 # multiply-add per block (10^6 points at weight 0.6: 740 blocks).
 LARGEST_SCALE_LOG = 690.0  # ln(1e300)
 MAX_BLOCK = 1 << 16
+# Up to this many points (a live run's few new records), a plain loop is quicker than the
+# matrices' set-up; it gives the same values.
+SHORT = 32
 
 # Quantities drawn as recorded, never smoothed: settings and counters change in steps (a
 # learning-rate schedule, a live change, an EMA decay ramp), and a smoothed step is a ramp that
@@ -71,6 +75,9 @@ def ema_smooth(
         last = out[finite][-1] if finite.any() else state.accumulator
         return out, SmoothingState(float(last), 1.0 if finite.any() or state.mass else 0.0)
 
+    if values.size <= SHORT:
+        return _ema_loop(values, weight, state)
+
     # Points that are not finite contribute nothing and leave the average where it was.
     x = np.where(finite, values, 0.0)
     w_in = np.where(finite, 1.0 - weight, 0.0)  # each point's share, 0 for skipped points
@@ -114,3 +121,17 @@ def _hold_through_gaps(out: np.ndarray, finite: np.ndarray, previous: float) -> 
     np.maximum.accumulate(index, out=index)
     held = np.where(index >= 0, out[np.maximum(index, 0)], previous)
     out[:] = held
+
+
+def _ema_loop(
+    values: np.ndarray, weight: float, state: SmoothingState
+) -> tuple[np.ndarray, SmoothingState]:
+    """ema_smooth of a few points (weight > 0), one at a time."""
+    acc, mass = state.accumulator, state.mass
+    out = []
+    for value in values.tolist():
+        if math.isfinite(value):
+            acc = weight * acc + (1.0 - weight) * value
+            mass = weight * mass + (1.0 - weight)
+        out.append(acc / mass if mass > 0 else math.nan)
+    return np.array(out), SmoothingState(acc, mass)

@@ -46,7 +46,6 @@ from ganviz_gui.core.evaluation import (
     evaluate_points,
     sample,
 )
-from ganviz_gui.core.finite import all_finite
 from ganviz_gui.core.metrics import PointHistogram
 from ganviz_gui.core.models import build_models, dcgan_plan
 from ganviz_gui.core.network_stats import LayerStats, layer_parameters, verdict_histograms
@@ -130,7 +129,7 @@ class Trainer:
         self._point_reference: PointHistogram | None = None  # real histogram for JS, made once
         self._stats: dict[str, Any] | None = None  # captured during a stats step (_take_stats)
         self._image_reference: ImageReference | None = None  # made at the first image eval
-        self._snapshot: dict[str, Any] | None = None
+        self._snapshot = StateSnapshot()
         self._snapshot_step = -1
         self._take_snapshot()
 
@@ -358,26 +357,36 @@ class Trainer:
     def _take_snapshot(self) -> None:
         # Never keep a bad state as "good". Every rank decides alike: a restore must put the
         # same state back on all of them.
-        if not self.distributed.every_rank(all_finite(self._model_states())):
+        if not self.distributed.every_rank(_states_finite(self._model_states())):
             return
-        self._snapshot = {
-            "models": copy.deepcopy(self._model_states()),
-            "optimizer_g": copy.deepcopy(self.optimizer_g.state_dict()),
-            "optimizer_d": copy.deepcopy(self.optimizer_d.state_dict()),
-        }
+        self._snapshot.take(self._snapshot_state())
         self._snapshot_step = self.step_count
 
+    def _snapshot_state(self) -> dict[str, Any]:
+        """What a recovery puts back: the live tensors themselves (state dicts alias them)."""
+        return {
+            "models": self._model_states(),
+            "optimizer_g": self.optimizer_g.state_dict(),
+            "optimizer_d": self.optimizer_d.state_dict(),
+        }
+
     def _restore_snapshot(self) -> None:
-        if self._snapshot is None:
+        if not self._snapshot.taken:
             return
-        models = self._snapshot["models"]
-        self.generator.load_state_dict(models["generator"])
-        self.discriminator.load_state_dict(models["discriminator"])
-        if self.generator_ema is not None and models.get("generator_ema") is not None:
-            self.generator_ema.load_state_dict(models["generator_ema"])
+        # Copied back in place where the state still has the snapshot's layout (the usual
+        # case: the optimizers' group settings besides lr never change while training, and lr
+        # comes from the config below); otherwise (an optimizer that had no state yet) loaded
+        # from fresh copies, so the live state never shares memory with the snapshot's buffers.
+        if not self._snapshot.restore_into(self._snapshot_state()):
+            saved = self._snapshot.copy()
+            models = saved["models"]
+            self.generator.load_state_dict(models["generator"])
+            self.discriminator.load_state_dict(models["discriminator"])
+            if self.generator_ema is not None and models.get("generator_ema") is not None:
+                self.generator_ema.load_state_dict(models["generator_ema"])
+            _load_optimizer_state(self.optimizer_g, saved["optimizer_g"])
+            _load_optimizer_state(self.optimizer_d, saved["optimizer_d"])
         # The snapshot holds the learning rates of its time; live changes since then stay.
-        _load_optimizer_state(self.optimizer_g, self._snapshot["optimizer_g"])
-        _load_optimizer_state(self.optimizer_d, self._snapshot["optimizer_d"])
         self._apply_config_learning_rates()
 
     def _apply_config_learning_rates(self) -> None:
@@ -523,23 +532,27 @@ class Trainer:
         return events
 
     # ------------------------------------------------------------------ checkpoints
-    def checkpoint_state(self) -> dict[str, Any]:
-        """Everything needed to resume: plain values and CPU tensors only (weights_only-safe)."""
+    def checkpoint_state(self, copied: bool = True) -> dict[str, Any]:
+        """Everything needed to resume: plain values and CPU tensors only (weights_only-safe).
+
+        `copied=False`: the live tensors themselves, for a caller that copies them all in one
+        go (the session's run writer, core/host_copies.py) before training goes on."""
         states = self._model_states()
+        to_cpu = _to_cpu if copied else _as_is
         return {
             "config": self.config.to_dict(),
             "step": self.step_count,
             "elapsed": self.elapsed,
             "ema_updates": self.ema_updates,
             "recoveries": self.recoveries,
-            "generator": _to_cpu(states["generator"]),
-            "discriminator": _to_cpu(states["discriminator"]),
+            "generator": to_cpu(states["generator"]),
+            "discriminator": to_cpu(states["discriminator"]),
             "generator_ema": None
             if states["generator_ema"] is None
-            else _to_cpu(states["generator_ema"]),
-            "optimizer_g": _to_cpu(self.optimizer_g.state_dict()),
-            "optimizer_d": _to_cpu(self.optimizer_d.state_dict()),
-            "fixed_noise": self.fixed_noise.clone(),
+            else to_cpu(states["generator_ema"]),
+            "optimizer_g": to_cpu(self.optimizer_g.state_dict()),
+            "optimizer_d": to_cpu(self.optimizer_d.state_dict()),
+            "fixed_noise": self.fixed_noise.clone() if copied else self.fixed_noise,
             "rng": {"data": self.data_rng.get_state(), "latent": self.latent_rng.get_state()},
             "sampler": self.sampler.state_dict(),
             "data": self.dataset.describe(),
@@ -564,6 +577,86 @@ class Trainer:
         self.ema_updates = int(state.get("ema_updates", self.step_count))
         self.recoveries = int(state.get("recoveries", 0))
         self._take_snapshot()
+
+
+class StateSnapshot:
+    """A copy of a state tree (dicts and lists of tensors and plain values) kept in buffers
+    allocated once and overwritten in place at each `take`: a deepcopy every SNAPSHOT_EVERY
+    steps allocated the models and optimizers anew and walked them in Python each time."""
+
+    def __init__(self) -> None:
+        self._buffers: list[torch.Tensor] = []
+        self._layout: list[tuple[Any, ...]] = []  # (path, shape, dtype, device) per tensor
+        self._skeleton: Any = None  # the tree, a _Slot in place of each tensor
+        self.taken = False
+
+    def take(self, tree: Any) -> None:
+        live: list[tuple[tuple[Any, ...], torch.Tensor]] = []
+        skeleton = _skeleton(tree, (), live)
+        layout = [(path, t.shape, t.dtype, t.device) for path, t in live]
+        with torch.no_grad():
+            if layout != self._layout:
+                self._buffers = [t.detach().clone() for _, t in live]
+                self._layout = layout
+            elif live:  # one fused copy of every tensor, into the buffers of last time
+                torch._foreach_copy_(self._buffers, [t.detach() for _, t in live])
+        self._skeleton = skeleton
+        self.taken = True
+
+    def restore_into(self, tree: Any) -> bool:
+        """Copy the snapshot into the live tensors of `tree`, in place, when `tree` has the
+        layout the snapshot was taken with; False (nothing changed) when it has not."""
+        live: list[tuple[tuple[Any, ...], torch.Tensor]] = []
+        _skeleton(tree, (), live)
+        if [(path, t.shape, t.dtype, t.device) for path, t in live] != self._layout:
+            return False
+        if live:
+            with torch.no_grad():
+                torch._foreach_copy_([t for _, t in live], self._buffers)
+        return True
+
+    def copy(self) -> Any:
+        """The snapshot as a tree of fresh tensors (clones of the buffers)."""
+        return _filled(self._skeleton, [t.clone() for t in self._buffers])
+
+
+@dataclass(frozen=True)
+class _Slot:
+    index: int  # of the tensor in StateSnapshot._buffers
+
+
+def _skeleton(tree: Any, path: tuple[Any, ...], found: list[Any]) -> Any:
+    """`tree` with each tensor replaced by a _Slot (the tensors appended to `found`, with
+    their paths) and its plain values copied, so later changes to the live tree stay out."""
+    if isinstance(tree, torch.Tensor):
+        found.append((path, tree))
+        return _Slot(len(found) - 1)
+    if isinstance(tree, dict):
+        return {key: _skeleton(value, (*path, key), found) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        items = [_skeleton(value, (*path, i), found) for i, value in enumerate(tree)]
+        return items if isinstance(tree, list) else tuple(items)
+    return copy.deepcopy(tree)
+
+
+def _filled(skeleton: Any, tensors: list[torch.Tensor]) -> Any:
+    if isinstance(skeleton, _Slot):
+        return tensors[skeleton.index]
+    if isinstance(skeleton, dict):
+        return {key: _filled(value, tensors) for key, value in skeleton.items()}
+    if isinstance(skeleton, (list, tuple)):
+        return type(skeleton)(_filled(value, tensors) for value in skeleton)
+    return copy.deepcopy(skeleton)
+
+
+def _states_finite(tree: Any) -> bool:
+    """Whether every floating tensor of `tree` is finite, fetched from the device once."""
+    found: list[Any] = []
+    _skeleton(tree, (), found)
+    floats = [t.detach() for _, t in found if t.is_floating_point()]
+    if not floats:
+        return True
+    return bool(torch.stack([torch.isfinite(t).all() for t in floats]).all())
 
 
 def _check_data_fits_model(config: TrainingConfig, dataset: Dataset) -> None:
@@ -654,6 +747,10 @@ def _to_cpu(tree: Any) -> Any:
         return [_to_cpu(v) for v in tree]
     if isinstance(tree, tuple):
         return tuple(_to_cpu(v) for v in tree)
+    return tree
+
+
+def _as_is(tree: Any) -> Any:
     return tree
 
 

@@ -9,6 +9,11 @@ writes anything: the others train and write nothing (`writes` is False). A reque
 (SIGTERM, SIGUSR1) is agreed on by every rank every STOP_CHECK_EVERY steps, so all of them
 stop after the same step.
 
+Every file is written on a writer thread (`SessionWriter`), so a step pays for copies, not for
+the disk: records are handed over as they are, the sample batch as numpy (the grid and its PNG
+are made there), a checkpoint's tensors in one batched copy (core/host_copies.py). What the
+thread fails at is raised on the training thread at its next step or at close, never lost.
+
 A full disk raises one DiskFullError naming the last good checkpoint (which the failed write
 left intact), and closing then writes nothing more. A run that ends with its losses run away
 closes as `diverged`, not `finished` (`verdict`).
@@ -17,6 +22,9 @@ closes as `diverged`, not `finished` (`verdict`).
 from __future__ import annotations
 
 import math
+import queue
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,10 +40,12 @@ from ganviz_gui.core.atomic_files import reporting_disk_full
 from ganviz_gui.core.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ganviz_gui.core.config import TrainingConfig
 from ganviz_gui.core.data import Dataset, load_dataset
-from ganviz_gui.core.devices import resolve_device
+from ganviz_gui.core.devices import apply_num_threads, resolve_device
 from ganviz_gui.core.distributed import DistributedContext
 from ganviz_gui.core.errors import CheckpointError, DiskFullError, NonFiniteWeightsError
+from ganviz_gui.core.host_copies import HostCopy
 from ganviz_gui.core.run_folder import RunWriter, new_run_dir, run_dir_of_checkpoint
+from ganviz_gui.core.run_log_writer import MAX_PENDING_CHECKPOINTS, WriterThread
 from ganviz_gui.core.sample_images import image_grid, save_png, scatter_plot, tile_scale, upscale
 from ganviz_gui.core.trainer import StepResult, Trainer
 
@@ -49,6 +59,9 @@ SCATTER_FAKE_POINTS = 2000
 STOP_CHECK_EVERY = 10
 # Why a run may be asked to stop, in rising priority: what the ranks agree on is the highest.
 STOP_REASONS = ("stopped", "interrupted", "preempted")
+# Pieces of work (a record, a picture, a checkpoint) the writer thread may be behind by before
+# a step waits for it; a checkpoint's copies are bounded apart (MAX_PENDING_CHECKPOINTS).
+WRITER_QUEUE = 256
 
 
 class TrainingSession:
@@ -56,14 +69,16 @@ class TrainingSession:
         self.trainer = trainer
         self.run_dir = Path(run_dir)
         self.writes = trainer.distributed.is_main
+        last_checkpoint_step = resume_step if resume_step is not None else -1
         self.writer = (
-            RunWriter(self.run_dir, trainer.config, resume_step=resume_step)
+            SessionWriter(
+                RunWriter(self.run_dir, trainer.config, resume_step=resume_step),
+                last_checkpoint_step,
+            )
             if self.writes
             else None
         )
-        self._last_checkpoint_step = resume_step if resume_step is not None else -1
-        # The newest good checkpoint of the run: this session's, or the one it resumed from.
-        self.last_checkpoint: Path | None = None
+        self._last_checkpoint: Path | None = None  # where no writer keeps it (other ranks)
         self._last_sample_step = -1
         self.closed = False
         self.disk_full = False  # a write failed for want of space: closing writes nothing more
@@ -101,6 +116,9 @@ class TrainingSession:
         device: torch.device | None = None,
         distributed: DistributedContext | None = None,
     ) -> TrainingSession:
+        # The Python API trains in its caller's thread: give torch (and numpy's BLAS) the
+        # run's thread count there, as the CLI and the window's worker do.
+        apply_num_threads(config.num_threads)
         trainer = Trainer(config, dataset=dataset, device=device, distributed=distributed)
         return cls(trainer, Path(run_dir) if run_dir else new_run_dir(config))
 
@@ -122,6 +140,7 @@ class TrainingSession:
         config = ckpt.config
         if overrides:
             config = config.replace(**overrides)
+        apply_num_threads(config.num_threads)  # as in start
         dataset = load_dataset(config)
         if tuple(dataset.sample_shape) != ckpt.sample_shape:
             raise CheckpointError(
@@ -152,8 +171,23 @@ class TrainingSession:
     def step_count(self) -> int:
         return self.trainer.step_count
 
+    @property
+    def last_checkpoint(self) -> Path | None:
+        """The newest good checkpoint of the run: the newest this session's writer has
+        finished writing, or the one the session resumed from."""
+        return self._last_checkpoint if self.writer is None else self.writer.last_checkpoint
+
+    @last_checkpoint.setter
+    def last_checkpoint(self, path: Path | None) -> None:
+        if self.writer is None:
+            self._last_checkpoint = path
+        else:
+            self.writer.last_checkpoint = path
+
     def step(self, kind: str = "both") -> StepResult:
-        """One iteration plus whatever the schedule asks for at this step."""
+        """One iteration plus whatever the schedule asks for at this step (handed to the
+        writer thread). A failure of the writer since the last step is raised first."""
+        self._raise_writer_failure()
         try:
             result = self.trainer.step(kind)
         finally:
@@ -163,29 +197,33 @@ class TrainingSession:
         writer = self.writer
         if writer is None:  # a rank other than 0
             return result
-        with self._naming_last_checkpoint():
-            if result.record is not None:
-                writer.append_metrics(result.record)
-            if result.stats is not None:
-                writer.append_stats(result.stats)
-            # Resolved each step: an auto interval follows the steps the run is given live.
-            config = self.trainer.config
-            if result.step % config.sample_interval() == 0:
-                self.write_samples()
-            if result.step % config.checkpoint_interval() == 0:
-                self._save_scheduled_checkpoint()
+        files = writer.files
+        # Copies of the top level: the caller may add to the dicts it is given.
+        if result.record is not None:
+            writer.submit(files.append_metrics, dict(result.record))
+        if result.stats is not None:
+            writer.submit(files.append_stats, dict(result.stats))
+        # Resolved each step: an auto interval follows the steps the run is given live.
+        config = self.trainer.config
+        if result.step % config.sample_interval() == 0:
+            self.write_samples()
+        if result.step % config.checkpoint_interval() == 0:
+            self._save_scheduled_checkpoint()
         return result
 
     def _save_scheduled_checkpoint(self) -> None:
         """A checkpoint the schedule asks for. Weights gone NaN or infinite are not saved and
         the run goes on: its end says whether it diverged (the verdict) and which checkpoint is
-        the last good one, as it does when no checkpoint fell due on the way."""
-        try:
-            self.save_checkpoint()
-        except NonFiniteWeightsError as exc:
-            self._write_events(
-                [{"step": self.step_count, "kind": "checkpoint_skipped", "reason": str(exc)}]
-            )
+        the last good one, as it does when no checkpoint fell due on the way. The writer
+        thread finds them so (in its copy) and calls `_checkpoint_skipped` there."""
+        self.save_checkpoint(wait=False)
+
+    def _checkpoint_skipped(self, step: int, exc: Exception) -> None:
+        # On the writer thread: written in its turn, and told to a live view (take_new_events).
+        assert self.writer is not None
+        skipped = {"step": step, "kind": "checkpoint_skipped", "reason": str(exc)}
+        self.writer.files.append_events([{"time": round(time.time(), 3), **skipped}])
+        self.writer.new_events.put(skipped)
 
     def run(
         self,
@@ -234,46 +272,75 @@ class TrainingSession:
 
     def take_new_events(self) -> list[dict[str, Any]]:
         """Events written since the last call: what a live view has not shown yet."""
+        if self.writer is not None:  # those the writer thread made (skipped checkpoints)
+            while not self.writer.new_events.empty():
+                self._unread_events.append(self.writer.new_events.get())
         events, self._unread_events = self._unread_events, []
         return events
 
     def _write_events(self, events: list[dict[str, Any]]) -> None:
         if events and self.writer is not None:
             self._unread_events.extend(events)
-            with self._naming_last_checkpoint():
-                self.writer.append_events(events)
+            # Stamped now, not when the writer thread gets to them.
+            stamped = [{"time": round(time.time(), 3), **event} for event in events]
+            self.writer.submit(self.writer.files.append_events, stamped)
 
     # ------------------------------------------------------------------ outputs
     def write_samples(self) -> Path:
-        step = self.step_count
-        picture = self.sample_picture()
-        path = self._run_writer().sample_path(step)
-        with self._naming_last_checkpoint(), reporting_disk_full(path):
-            save_png(picture, path)
-        self._last_sample_step = step
+        """Queue this step's picture; returns the path it will have. G's samples are made
+        here, the grid or plot and its PNG on the writer thread."""
+        writer = self._run_writer()
+        path = writer.files.sample_path(self.step_count)
+        writer.submit(writer.write_picture, path, self._picture_maker())
+        self._last_sample_step = self.step_count
         return path
 
     def sample_picture(self) -> np.ndarray:
         """The fixed-noise grid (images) or a real-versus-generated scatter plot (2D data)."""
+        return self._picture_maker()()
+
+    def _picture_maker(self) -> Callable[[], np.ndarray]:
+        """G's samples of this moment (numpy), and what draws them into the picture."""
         trainer = self.trainer
         if trainer.dataset.is_image:
             samples = trainer.fixed_samples()
-            return upscale(image_grid(samples), tile_scale(samples.shape[-1]))
+            return lambda: upscale(image_grid(samples), tile_scale(samples.shape[-1]))
         real = trainer.dataset.data[:SCATTER_REAL_POINTS].numpy()
         fake = trainer.sample(SCATTER_FAKE_POINTS, seed=trainer.config.seed + 5)
-        return scatter_plot(real, fake)
+        return lambda: scatter_plot(real, fake)
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self, wait: bool = True) -> Path:
+        """Save a checkpoint of this step: its tensors are copied now, in one go, and written
+        by the writer thread. `wait`: return once it is on disk, raising what failed (weights
+        not finite, a full disk); else a non-finite state is `_checkpoint_skipped`."""
         writer = self._run_writer()
-        with self._naming_last_checkpoint():
-            path = save_checkpoint(
-                self.trainer.checkpoint_state(), writer.checkpoint_path(self.step_count)
-            )
-            self._last_checkpoint_step = self.step_count
-            self.last_checkpoint = path
-            writer.sync()
-        writer.prune_checkpoints(self.trainer.config.keep_checkpoints)
+        step = self.step_count
+        path = writer.files.checkpoint_path(step)
+        writer.checkpoint_slots.acquire()  # at most this many whole copies wait for the disk
+        try:
+            state = HostCopy.batched(self.trainer.checkpoint_state(copied=False))
+        except BaseException:
+            writer.checkpoint_slots.release()
+            raise
+        failed: list[Exception] = []  # what the checkpoint waited for failed at
+        report = failed.append if wait else lambda exc: self._checkpoint_skipped(step, exc)
+        keep = self.trainer.config.keep_checkpoints
+        writer.submit(writer.write_checkpoint, path, step, state, keep, report, wait)
+        if wait:
+            writer.wait()
+            self._raise_writer_failure()  # what failed before it
+            if failed:
+                with self._naming_last_checkpoint():
+                    raise failed[0]
         return path
+
+    def _raise_writer_failure(self) -> None:
+        """Raise here what the writer thread failed at (a full disk: naming the last good
+        checkpoint, which the failed write did not touch); nothing if it failed at nothing."""
+        failure = None if self.writer is None else self.writer.take_failure()
+        if failure is not None:
+            with self._naming_last_checkpoint():
+                raise failure
 
     @contextmanager
     def _naming_last_checkpoint(self) -> Iterator[None]:
@@ -287,7 +354,7 @@ class TrainingSession:
                 raise
             raise exc.naming_checkpoint(self.last_checkpoint) from exc
 
-    def _run_writer(self) -> RunWriter:
+    def _run_writer(self) -> SessionWriter:
         if self.writer is None:
             raise RuntimeError("under torchrun only rank 0 writes the run folder")
         return self.writer
@@ -309,6 +376,12 @@ class TrainingSession:
                 reason = "diverged"
         reported = self.disk_full  # that full disk was raised already: not again
         failure: BaseException | None = None
+        try:
+            self._writer_caught_up()
+        except BaseException as exc:  # a failure since the last step: the run ended in error
+            failure = exc
+            if not isinstance(exc, KeyboardInterrupt):
+                reason = f"error: {exc}"
         for finish in (self._write_last_outputs, lambda: self._write_closed(reason)):
             try:
                 finish()
@@ -321,22 +394,32 @@ class TrainingSession:
                     self.verdict = Verdict(f"{self.verdict.reason}; {exc}")
             except BaseException as exc:  # Ctrl+C while saving too: the files still close
                 failure = failure or exc
-        if self.writer is not None:
+        # Asked again to stop while saving (a second Ctrl+C): the writer is not waited for.
+        if self.writer is not None and not isinstance(failure, KeyboardInterrupt):
             try:
-                with self._naming_last_checkpoint():
-                    self.writer.close()
+                self.writer.close()  # what is queued, then the files closed
+                self._raise_writer_failure()
             except DiskFullError as exc:
                 failure = failure or (None if reported else exc)
+            except Exception as exc:
+                failure = failure or exc
         if failure is not None:
             raise failure
         return self.last_checkpoint
 
+    def _writer_caught_up(self) -> None:
+        """Wait for the writer thread, raising what it failed at since the last step."""
+        if self.writer is not None:
+            self.writer.wait()
+            self._raise_writer_failure()
+
     def _write_last_outputs(self) -> None:
-        if not self.writes or self.disk_full:
+        if self.writer is None or self.disk_full:
             return
         if self._last_sample_step != self.step_count:
             self.write_samples()
-        if self._last_checkpoint_step != self.step_count:
+        # The writer has caught up: its newest checkpoint is the newest there is.
+        if self.writer.last_checkpoint_step != self.step_count:
             self.save_checkpoint()
 
     def _write_closed(self, reason: str) -> None:
@@ -351,6 +434,87 @@ class TrainingSession:
 
         recorded = RunFolderSource(self.run_dir).poll_all()
         return diagnose(recorded.records, recorded.events, self.trainer.config.loss)
+
+
+# ---------------------------------------------------------------------- the writer thread
+class SessionWriter(WriterThread):
+    """A TrainingSession's run folder, written on a thread of its own.
+
+    The thread owns the RunWriter (its records, in the order they were handed over) and does
+    every write: JSON lines, pictures and their PNGs, checkpoints with their fsyncs. Its first
+    failure is kept for the training thread, which raises it (`take_failure`); from then on
+    pictures and scheduled checkpoints are dropped, as a run that failed in step stopped
+    there, so the checkpoint the error names as the last good one stays the newest written.
+    """
+
+    def __init__(self, files: RunWriter, last_checkpoint_step: int):
+        super().__init__("ganviz-session-writer", WRITER_QUEUE)
+        self.files = files
+        # Set by this thread once a checkpoint is on disk (or by a resume, to its checkpoint).
+        self.last_checkpoint: Path | None = None
+        self.last_checkpoint_step = last_checkpoint_step
+        self.checkpoint_slots = threading.BoundedSemaphore(MAX_PENDING_CHECKPOINTS)
+        # Events this thread made, for the session's live view (take_new_events).
+        self.new_events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self.failed = False
+        self._failure: Exception | None = None
+        self.thread.start()
+
+    def take_failure(self) -> Exception | None:
+        """The failure not raised yet, once (any thread)."""
+        failure, self._failure = self._failure, None
+        return failure
+
+    def wait(self) -> None:
+        if self.thread.is_alive():  # closed (a test's "crash"): nothing more will be done
+            super().wait()
+
+    # ------------------------------------------------------------------ the writer thread
+    def write_picture(self, path: Path, make_picture: Callable[[], np.ndarray]) -> None:
+        if self.failed:
+            return
+        with reporting_disk_full(path):
+            save_png(make_picture(), path)
+
+    def write_checkpoint(
+        self,
+        path: Path,
+        step: int,
+        state: HostCopy,
+        keep: int,
+        report: Callable[[Exception], None],
+        asked: bool,
+    ) -> None:
+        """Save the copied state atomically, then fsync the logs, so they agree with it after
+        a crash, and keep the newest `keep`. A state that is not finite is refused and
+        `report`ed. `asked`: a checkpoint someone waits for, tried even after a failure,
+        whose own failure is `report`ed to it."""
+        try:
+            if self.failed and not asked:
+                return
+            save_checkpoint(state.get(), path)
+            self.last_checkpoint, self.last_checkpoint_step = path, step
+            self.files.sync()
+            self.files.prune_checkpoints(keep)
+        except NonFiniteWeightsError as exc:
+            report(exc)
+        except Exception as exc:
+            if not asked:
+                raise  # the writer's failure, raised at the next step
+            report(exc)
+        finally:
+            self.checkpoint_slots.release()
+
+    def _failed(self, work: Callable[..., None], exc: Exception) -> None:
+        if not self.failed:  # the first one says it; what fails after it follows from it
+            self.failed = True
+            self._failure = exc
+
+    def _finish(self) -> None:
+        try:
+            self.files.close()
+        except Exception as exc:
+            self._failed(self.files.close, exc)
 
 
 # ---------------------------------------------------------------------- the verdict

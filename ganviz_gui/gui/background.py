@@ -1,7 +1,8 @@
 """Short jobs off the GUI thread (loading the engine, previewing data), newest request wins.
 
 A result that arrives after a newer request was made is dropped, so a user flicking through
-data sets sees the preview of the last one chosen, never an older one arriving late. Closing
+data sets sees the preview of the last one chosen, never an older one arriving late (it comes
+as `superseded`, for an owner that caches what it loaded). Closing
 the window closes every `LatestOnly` under it (`close_jobs`): no new job starts, running ones
 are waited for, and their results are dropped, so nothing arrives at a closed window.
 
@@ -79,6 +80,10 @@ class _DaemonWorker:
 
 class LatestOnly(QObject):
     finished = Signal(object, str)  # result, error message ("" on success)
+    # The result of a job that was already running when a newer request (or a cancel) came:
+    # not what is wanted now, but an owner with a cache may keep it (a checkpoint passed over
+    # in a drag), once it has checked that the result is still about what it shows.
+    superseded = Signal(object)  # result
 
     def __init__(
         self,
@@ -139,8 +144,12 @@ class LatestOnly(QObject):
         return self.pool.waitForDone(milliseconds)
 
     def _on_done(self, ticket: int, result: Any, error: str) -> None:
-        if ticket == self._ticket and not self.closed:
+        if self.closed:
+            return
+        if ticket == self._ticket:
             self.finished.emit(result, error)
+        elif not error:
+            self.superseded.emit(result)
 
 
 def close_jobs(owner: QObject, milliseconds: int = 30_000) -> None:

@@ -6,7 +6,10 @@ appended (polling, not file-system events: those do not fire on the network moun
 runs are watched through). A run still being written (no `closed` event after its start), or
 one opened with "follow", is shown FOLLOWING: the step stays at the newest checkpoint or
 picture as they arrive, until the user moves it away or the run ends. What a checkpoint shows
-(its generator and fixed-noise sheet, or a 2D run's field) is cached by file.
+(its generator and fixed-noise sheet, or a 2D run's field) is cached by file. Scrubbing is
+newest wins: a drag over many checkpoints runs the load under way and the last one asked
+(those waiting between are dropped); the one under way is cached, and only the step now
+asked is drawn.
 """
 
 from __future__ import annotations
@@ -176,10 +179,11 @@ def needs_trust(error: str) -> bool:
 class CheckpointCache:
     """The newest `size` loaded checkpoints' views, by file: a step of another run is never
     mistaken for one shown before (the cache is emptied when another run is shown or the run's
-    files are rewritten)."""
+    files are rewritten). `epoch` counts the emptyings: a load asked before one is not kept."""
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
+        self.epoch = 0
         self._items: OrderedDict[Path, CheckpointViews] = OrderedDict()
 
     def get(self, path: Path) -> CheckpointViews | None:
@@ -196,6 +200,7 @@ class CheckpointCache:
 
     def clear(self) -> None:
         self._items.clear()
+        self.epoch += 1
 
 
 class InspectionController(QObject):
@@ -233,6 +238,8 @@ class InspectionController(QObject):
         self._opener.finished.connect(self._on_opened)
         self._checkpoint_loader = LatestOnly(self, own_thread=True)  # scrubbing stays quick
         self._checkpoint_loader.finished.connect(self._on_checkpoint_loaded)
+        # A load passed over in a drag finishes anyway: kept for a drag back, never shown.
+        self._checkpoint_loader.superseded.connect(self._keep_checkpoint_loaded)
         self._compare_loader = LatestOnly(self, own_thread=True)
         self._compare_loader.finished.connect(self._on_compare_loaded)
         self._picture_loader = LatestOnly(self, own_thread=True)
@@ -620,16 +627,21 @@ class InspectionController(QObject):
         trust, mode, real = self._trusted, workspace.batchnorm_mode, self._real_samples()
         if views is not None and views[1].batchnorm == mode and real is not None:
             drawn = views  # drawn before the real samples came: only they are added
-            self._checkpoint_loader.submit(lambda: add_real_samples_to_views(drawn, real))
+            self._load_checkpoint(lambda: add_real_samples_to_views(drawn, real))
             return
         opened = self._opened_generator
         if views is not None:  # drawn in another BN mode
             opened = views[1]  # drawn again from the file already read
         elif opened is None or opened.step != step or opened.path != path:
             opened = None
-        self._checkpoint_loader.submit(
-            lambda: load_checkpoint_views(step, path, opened, trust, mode, real)
-        )
+        self._load_checkpoint(lambda: load_checkpoint_views(step, path, opened, trust, mode, real))
+
+    def _load_checkpoint(self, load: Callable[[], CheckpointViews]) -> None:
+        """Newest wins: a load still waiting is dropped (`LatestOnly`), so a drag over many
+        notches runs the one under way and the last one asked, not one per notch. The result
+        carries the cache's epoch, so a load of a run no longer shown is never kept."""
+        epoch = self.cache.epoch
+        self._checkpoint_loader.submit(lambda: (epoch, load()))
 
     def _show_picture(self, step: int) -> None:
         picture = self.workspace.picture_at(step)
@@ -654,10 +666,20 @@ class InspectionController(QObject):
                     lambda: self._on_step_changed(self.workspace.step),
                 )
             return
-        _step, generator, picture = result
-        self.cache.put(generator.path, result)
+        epoch, views = result
+        if epoch != self.cache.epoch:
+            return  # asked for a run (or files) no longer shown
+        _step, generator, picture = views
+        self.cache.put(generator.path, views)
         if generator.path == self.workspace.checkpoint_at(self.workspace.step):
             self._show_views(generator, picture)  # (not a late result of another run or step)
+
+    def _keep_checkpoint_loaded(self, result: tuple[int, CheckpointViews]) -> None:
+        """A load the hand moved past: cached if it is of the run shown, never drawn (the
+        panels show only the newest step asked)."""
+        epoch, views = result
+        if epoch == self.cache.epoch:  # (drawn in another BN mode: the lookup tells)
+            self.cache.put(views[1].path, views)
 
     def _checkpoint_failed(
         self, error: str, what: str, path: Path, again: Callable[[], None]

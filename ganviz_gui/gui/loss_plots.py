@@ -5,9 +5,11 @@ smoothed (an EMA debiased at the start, as TensorBoard does); settings such as l
 are drawn as recorded (`core.smoothing.is_smoothed`). The quality row names what the kind of
 run records: a 2D run's modes and JS divergence, or an image run's classes, diversity and
 Frechet distance (on a right axis). Events (a live setting change, a non-finite recovery, a
-resume) are marked on every plot, labelled on the top one. Long runs stay smooth: curves are drawn with
-peak downsampling, clipped to the view and with 1 px pens (measured for 1e6 points: 94 ms a
-repaint plain, 12 ms downsampled and clipped; a 2 px pen costs 680 ms).
+resume) are marked on every plot, labelled on the top one. Long runs stay smooth: a curve hands
+pyqtgraph only what the view shows, about two points per pixel column, read from min/max pyramids
+built as records arrive (`core.plot_decimation`: no spike or step is lost at any zoom), so a
+refresh costs about the same at 10^5 and 10^7 points; pens are 1 px (a 2 px pen was measured
+at 680 ms a repaint of 10^6 points).
 
 Painting holds the GIL the training thread needs, so it is kept rare and cheap: curves are
 redrawn at most `REDRAW_HZ` times a second; there are no grid lines (measured: the four plots
@@ -29,8 +31,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from ganviz_gui.core.plot_decimation import CurveSeries, extend_sharing_steps
 from ganviz_gui.core.record_columns import RecordColumns, as_columns
-from ganviz_gui.core.smoothing import SmoothingState, ema_smooth, is_smoothed
+from ganviz_gui.core.smoothing import is_smoothed
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.run_overlays import OverlayCurves, RunLegend
 
@@ -116,72 +119,9 @@ SLIDER_MIN_WIDTH = 90  # px: room to drag the smoothing slider in, however narro
 REDRAW_HZ = 3
 
 
-class Series:
-    """One metric's points, in growable arrays, with its smoothed copy kept up to date, and
-    the extremes of both, updated with the new points only (the plots' ranges follow them:
-    scanning 10^6 points at every refresh cost more than drawing them).
-
-    A setting's series (`smoothed` False: a learning rate) keeps its points as they are, so
-    that a step change is drawn as a step."""
-
-    def __init__(self, smoothed: bool = True) -> None:
-        self.smoothed_quantity = smoothed
-        self.steps = np.empty(1024)
-        self.values = np.empty(1024)
-        self.smoothed = np.empty(1024)
-        self.count = 0
-        self.smoothed_count = 0
-        self.state = SmoothingState()
-        self.raw_extremes = Extremes()
-        self.smoothed_extremes = Extremes()
-
-    def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
-        needed = self.count + len(steps)
-        if needed > self.steps.size:
-            size = max(needed, 2 * self.steps.size)
-            for name in ("steps", "values", "smoothed"):
-                grown = np.empty(size)
-                grown[: self.count] = getattr(self, name)[: self.count]
-                setattr(self, name, grown)
-        self.steps[self.count : needed] = steps
-        self.values[self.count : needed] = values
-        self.raw_extremes.take(self.values[self.count : needed])
-        self.count = needed
-
-    def smooth(self, weight: float, restart: bool = False) -> None:
-        """Smooth the points not smoothed yet (all of them when `restart`)."""
-        if restart:
-            self.smoothed_count, self.state = 0, SmoothingState()
-            self.smoothed_extremes = Extremes()
-        start = self.smoothed_count
-        if start == self.count:
-            return
-        weight = weight if self.smoothed_quantity else 0.0
-        out, self.state = ema_smooth(self.values[start : self.count], weight, self.state)
-        self.smoothed[start : self.count] = out
-        self.smoothed_extremes.take(out)
-        self.smoothed_count = self.count
-
-
-class Extremes:
-    """The smallest and largest finite value seen, and the smallest positive one (log axes)."""
-
-    def __init__(self) -> None:
-        self.low, self.high, self.positive_low = np.inf, -np.inf, np.inf
-
-    def take(self, values: np.ndarray) -> None:
-        finite = values[np.isfinite(values)]
-        if finite.size:
-            self.low = min(self.low, float(finite.min()))
-            self.high = max(self.high, float(finite.max()))
-            positive = finite[finite > 0]
-            if positive.size:
-                self.positive_low = min(self.positive_low, float(positive.min()))
-
-    def as_array(self) -> np.ndarray:
-        """The extremes as values: their range is the range of everything taken."""
-        values = np.array([self.low, self.high, self.positive_low])
-        return values[np.isfinite(values)]
+# A run's steps are whole numbers below 2**31 (record_columns.MAX_STEP): int32 holds them.
+STEP_DTYPE = np.int32
+REDRAW_AFTER_ZOOM_MS = 30  # a zoom or pan is redrawn once it pauses this long
 
 
 class LossPlots(QWidget):
@@ -191,7 +131,7 @@ class LossPlots(QWidget):
         super().__init__(parent)
         self.setObjectName("lossPlot")
         self.workspace = workspace or Workspace()
-        self.series: dict[str, Series] = {}
+        self.series: dict[str, CurveSeries] = {}
         self._raw_curves: dict[str, pg.PlotDataItem] = {}
         self._smooth_curves: dict[str, pg.PlotDataItem] = {}
         self._plot_of: dict[str, pg.PlotItem] = {}
@@ -204,6 +144,10 @@ class LossPlots(QWidget):
         self._dirty: set[str] = set()  # curves with points not drawn yet
         self._redraw_timer = QTimer(self, singleShot=True, interval=round(1000 / REDRAW_HZ))
         self._redraw_timer.timeout.connect(self._on_cooled_down)
+        # What is drawn depends on the step range shown: a zoom redraws every curve.
+        self._view_timer = QTimer(self, singleShot=True, interval=REDRAW_AFTER_ZOOM_MS)
+        self._view_timer.timeout.connect(self._on_view_settled)
+        self._in_redraw = False
 
         self.smoothing_slider = QSlider(Qt.Horizontal, objectName="smoothingSlider")
         self.smoothing_slider.setRange(0, 99)
@@ -248,8 +192,8 @@ class LossPlots(QWidget):
             plot.setLabel("left", _colored_title(title, curves))
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(64)  # fixed: changing tick labels cause no relayout
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
+            # Curves hand over what the view shows, already decimated: pyqtgraph's own
+            # downsampling and clipping would only scan it again.
             plot.setMenuEnabled(False)
             plot.disableAutoRange()  # "follow latest" sets the ranges (see _follow)
             if first is None:
@@ -269,7 +213,7 @@ class LossPlots(QWidget):
                 self._raw_curves[spec.key] = raw
                 self._smooth_curves[spec.key] = smooth
                 self._plot_of[spec.key] = plot
-                self.series[spec.key] = Series(is_smoothed(spec.key))
+                self.series[spec.key] = self._new_series(spec.key)
             cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((150, 150, 150), width=1))
             cursor.hide()
             plot.addItem(cursor, ignoreBounds=True)
@@ -281,6 +225,8 @@ class LossPlots(QWidget):
         top_view = self.plots[PLOTS[0][0]].getViewBox()
         top_view.sigRangeChanged.connect(self._place_event_labels)
         top_view.sigResized.connect(self._place_event_labels)
+        top_view.sigXRangeChanged.connect(self._on_view_changed)
+        top_view.sigResized.connect(self._on_view_changed)
         self.overlay_curves = OverlayCurves(
             self.workspace,
             self.plots,
@@ -291,6 +237,7 @@ class LossPlots(QWidget):
             ],
             series_of,
             lambda: self._weight,
+            self._shown_steps,
         )
         self.run_legend = RunLegend(self.workspace)
 
@@ -352,14 +299,15 @@ class LossPlots(QWidget):
             return
         columns = as_columns(records)
         self._add_other_curves(columns)
-        changed = []
-        for key, series in self.series.items():
+        points = {}
+        for key in self.series:
             steps, values = drawable_points(*series_of(columns, key))
             if len(steps):
-                series.extend(steps, values)
-                changed.append(key)
-        for key in changed:
-            self.series[key].smooth(self._weight)
+                points[key] = (steps, values)
+        # Only the new points are read: appended to the columns, smoothed and taken into the
+        # pyramids; curves recorded at the same steps share one step column.
+        extend_sharing_steps(self.series, points, STEP_DTYPE)
+        changed = list(points)
         if changed:
             self._fit_rows()
         self._dirty.update(changed)
@@ -375,20 +323,44 @@ class LossPlots(QWidget):
             self._redraw_timer.start(self._redraw_interval_ms())
 
     def _redraw_interval_ms(self) -> int:
-        """1/REDRAW_HZ, longer for long curves (each draw hands every point to pyqtgraph):
-        1 s at 10^6 points, so following such a run costs a few percent of a core."""
-        longest = max((series.count for series in self.series.values()), default=0)
-        return round(min(1000.0, max(1000.0 / REDRAW_HZ, longest / 1000)))
+        """1/REDRAW_HZ: a draw costs what the view shows, however long the curves."""
+        return round(1000.0 / REDRAW_HZ)
 
     def redraw(self) -> None:
         """Draw the curves that have new points (at most REDRAW_HZ, see add_records)."""
         if not self.isVisible():
             return  # drawn when shown again (showEvent)
-        for key in self._dirty:
-            self._draw(key)
-        self._dirty.clear()
-        if self.follow_check.isChecked():
-            self._follow()
+        self._in_redraw = True
+        try:
+            # The ranges first: what a curve draws depends on the step range it is drawn in.
+            if self.follow_check.isChecked():
+                self._follow()
+            for key in self._dirty:
+                self._draw(key)
+            self._dirty.clear()
+        finally:
+            self._in_redraw = False
+
+    def _on_view_changed(self, *_: Any) -> None:
+        """The step range or the width changed: every curve is drawn anew for it (at once
+        within a redraw, else once the zoom pauses)."""
+        self._dirty.update(key for key, series in self.series.items() if series.count)
+        if self._in_redraw:
+            self.overlay_curves.redraw_view()
+        else:
+            self._view_timer.start()
+
+    def _on_view_settled(self) -> None:
+        self.redraw()
+        self.overlay_curves.redraw_view()
+
+    def _shown_steps(self) -> tuple[float, float, float]:
+        """(first step, last step, pixels) of the step range the plots show."""
+        shown = [plot for plot in self.plots.values() if plot.isVisible()]
+        view = (shown[0] if shown else self.plots[PLOTS[0][0]]).getViewBox()
+        low, high = view.viewRange()[0]
+        # Before the first layout a view has no width yet: a wide screen's is assumed.
+        return float(low), float(high), float(view.width()) if view.width() > 1 else 1920.0
 
     def _follow(self) -> None:
         """Show all data: x from 0 to a nice step count, y rounded out to nice ticks."""
@@ -475,7 +447,7 @@ class LossPlots(QWidget):
             series = self.series.get(key)
             if series is None or not series.count or key in ("step", "time", "kind", "previous"):
                 continue
-            i = int(np.searchsorted(series.steps[: series.count], step, side="right")) - 1
+            i = series.steps.searchsorted(step, side="right") - 1
             if i >= 0:
                 before[key] = float(series.values[i])
         return before
@@ -540,7 +512,7 @@ class LossPlots(QWidget):
         self._dirty.clear()
         self._remove_other_curves()
         for key in self.series:
-            self.series[key] = Series(is_smoothed(key))
+            self.series[key] = self._new_series(key)
             self._raw_curves[key].setData([], [])
             self._smooth_curves[key].setData([], [])
         for plot, line in self._event_lines:
@@ -591,7 +563,7 @@ class LossPlots(QWidget):
         return len(self._event_lines)
 
     def points_drawn(self, key: str) -> int:
-        """Points of one quantity handed to its curve (which draws a downsampled view)."""
+        """Points of one quantity its curve draws (a decimated view of them)."""
         return 0 if key in self._dirty else self.series[key].count
 
     def point_count(self) -> int:
@@ -625,9 +597,7 @@ class LossPlots(QWidget):
         plot.geometryChanged.connect(follow_geometry)
         curves = []
         for pen in (pg.mkPen((*spec.color, 70), width=1), pg.mkPen(spec.color, width=1)):
-            curve = pg.PlotDataItem(pen=pen)
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
+            curve = pg.PlotDataItem(pen=pen)  # handed decimated points, as the others
             view.addItem(curve)
             curves.append(curve)
         self._right_view, self._right_keys = view, [spec.key]
@@ -687,8 +657,6 @@ class LossPlots(QWidget):
         plot.setLabel("left", "Other")
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.getAxis("left").setWidth(64)
-        plot.setDownsampling(auto=True, mode="peak")
-        plot.setClipToView(True)
         plot.setMenuEnabled(False)
         plot.disableAutoRange()
         plot.setXLink(first)
@@ -716,10 +684,13 @@ class LossPlots(QWidget):
         self._right_view.setVisible(self._has_right_axis() and self.plots["quality"].isVisible())
         shown = [plot for plot in self.plots.values() if plot.isVisible()]
         for plot in self.plots.values():
+            # Only changes are made: setting a label lays the axis out anew (0.6 ms a row).
+            bottom = plot.getAxis("bottom")
             if shown and plot is shown[-1]:
-                plot.showAxis("bottom")
-                plot.setLabel("bottom", "step")
-            else:
+                if not bottom.isVisible() or bottom.labelText != "step":
+                    plot.showAxis("bottom")
+                    plot.setLabel("bottom", "step")
+            elif bottom.isVisible():
                 plot.hideAxis("bottom")
 
     def _any_recorded(self) -> bool:
@@ -739,7 +710,7 @@ class LossPlots(QWidget):
             self._raw_curves[key] = plot.plot(pen=pg.mkPen((*color, 70), width=1))
             self._smooth_curves[key] = plot.plot(pen=pg.mkPen(color, width=1), name=key)
             self._plot_of[key] = plot
-            self.series[key] = Series(is_smoothed(key))
+            self.series[key] = self._new_series(key)
             self._other_keys.append(key)
         if self._other_left_out:
             plot.setTitle(
@@ -773,19 +744,25 @@ class LossPlots(QWidget):
             self._follow()
 
     # ------------------------------------------------------------------ drawing
+    def _new_series(self, key: str) -> CurveSeries:
+        return CurveSeries(is_smoothed(key), self._weight)
+
     def _draw(self, key: str) -> None:
+        """Hand the curve what the view shows: about two points per pixel column."""
         series = self.series[key]
-        n = series.count
-        steps = series.steps[:n]
-        if self.raw_check.isChecked():
-            self._raw_curves[key].setData(steps, series.values[:n], connect="finite")
-        self._smooth_curves[key].setData(steps, series.smoothed[:n], connect="finite")
+        # A setting's faint raw curve would lie exactly under its line: it is not drawn.
+        raw = self.raw_check.isChecked() and series.smoothed_quantity
+        steps, values, smoothed = series.drawn(*self._shown_steps(), raw=raw)
+        # connect="finite": on a log scale a value at or below zero is a gap, not a line.
+        if raw:
+            self._raw_curves[key].setData(steps, values, connect="finite")
+        self._smooth_curves[key].setData(steps, smoothed, connect="finite")
 
     def _on_smoothing_changed(self, value: int) -> None:
         self._weight = value / 100.0
         self.smoothing_label.setText(f"{self._weight:.2f}")
         for key, series in self.series.items():
-            series.smooth(self._weight, restart=True)
+            series.smooth(self._weight)
             if series.count:
                 self._draw(key)
         self.overlay_curves.redraw()
@@ -840,13 +817,12 @@ class LossPlots(QWidget):
             series = self.series[spec.key]
             if not series.count:
                 continue
-            steps = series.steps[: series.count]
-            i = int(np.clip(np.searchsorted(steps, step), 0, series.count - 1))
-            if i > 0 and abs(steps[i - 1] - step) < abs(steps[i] - step):
-                i -= 1
-            nearest_step = steps[i]
+            # The nearest record's own values (not a decimated bucket's extremes).
+            i = series.nearest(step)
+            nearest_step = series.steps[i]
             color = "#{:02x}{:02x}{:02x}".format(*spec.color)
-            smoothed = f" (smoothed {series.smoothed[i]:.4g})" if series.smoothed_quantity else ""
+            exact = series.smoothed_values(i, i + 1)[0]
+            smoothed = f" (smoothed {exact:.4g})" if series.smoothed_quantity else ""
             parts.append(
                 f"<span style='color:{color}'>{spec.label}</span> {series.values[i]:.4g}{smoothed}"
             )

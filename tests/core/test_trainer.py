@@ -251,3 +251,77 @@ def test_a_resumed_run_resolves_auto_intervals_from_its_new_length(tmp_path):
     events = read_jsonl(run_dir / "events.jsonl")
     intervals = [e["checkpoint_interval"] for e in events if e["kind"] in ("started", "resumed")]
     assert intervals == [5, 50]
+
+
+# ---------------------------------------------------------------------- the recovery snapshot
+def _state_copy(trainer: Trainer) -> dict:
+    """The models and optimizers as fresh CPU tensors and plain values, to compare later."""
+    import copy
+
+    return copy.deepcopy(
+        {
+            "models": trainer._model_states(),
+            "optimizer_g": trainer.optimizer_g.state_dict()["state"],
+            "optimizer_d": trainer.optimizer_d.state_dict()["state"],
+        }
+    )
+
+
+def _assert_same(found, expected, where="state"):
+    if isinstance(expected, torch.Tensor):
+        assert isinstance(found, torch.Tensor), where
+        assert found.dtype == expected.dtype and found.shape == expected.shape, where
+        assert torch.equal(found, expected), where
+    elif isinstance(expected, dict):
+        assert found.keys() == expected.keys(), where
+        for key in expected:
+            _assert_same(found[key], expected[key], f"{where}.{key}")
+    else:
+        assert found == expected, where
+
+
+@pytest.mark.parametrize(
+    "config", [tiny_points_config(), tiny_image_config()], ids=["mlp", "dcgan"]
+)
+def test_a_restored_snapshot_puts_back_exactly_the_state_it_took(config):
+    """Taken into buffers reused in place: a restore must put back that moment's weights, EMA,
+    batch-norm statistics and optimizer moments, and training on from it must leave the
+    snapshot itself untouched (the live tensors never share the buffers' memory)."""
+    torch.manual_seed(0)
+    trainer = Trainer(config.replace(ema_decay=0.9))
+    for _ in range(7):
+        trainer.step()
+    trainer._take_snapshot()
+    taken = _state_copy(trainer)
+    lr_g = trainer.config.lr_g
+    for _ in range(2):  # restored twice: the second proves the first left the buffers alone
+        for _ in range(6):
+            trainer.step()
+        with pytest.raises(AssertionError):
+            _assert_same(_state_copy(trainer), taken)  # training did change it
+        trainer._restore_snapshot()
+        _assert_same(_state_copy(trainer), taken)
+        assert trainer.optimizer_g.param_groups[0]["lr"] == lr_g
+    for _ in range(7):  # a second take reuses the buffers: the newer state is what comes back
+        trainer.step()
+    trainer._take_snapshot()
+    newer = _state_copy(trainer)
+    trainer.step()
+    trainer._restore_snapshot()
+    _assert_same(_state_copy(trainer), newer)
+
+
+def test_a_snapshot_never_keeps_a_non_finite_state_and_one_of_the_start_restores_it():
+    trainer = Trainer(tiny_points_config())
+    start = _state_copy(trainer)  # taken at construction: optimizers without state yet
+    for _ in range(5):
+        trainer.step()
+    with torch.no_grad():
+        trainer.generator.net[0].weight[0, 0] = float("nan")
+    trainer._take_snapshot()  # refused: the start stays the good state
+    assert trainer._snapshot_step == 0
+    trainer._restore_snapshot()
+    _assert_same(_state_copy(trainer), start)
+    assert trainer.optimizer_g.state_dict()["state"] == {}  # Adam starts afresh, as it did
+    trainer.step()  # and trains on from there
+    assert all(torch.isfinite(p).all() for p in trainer.generator.parameters())

@@ -62,7 +62,8 @@ def test_a_step_in_the_learning_rate_is_drawn_as_a_step(plots):
     show(plots, RunInfo("folder", "run"), records)
     plots.redraw()
     _, lr = plots.drawn_curve("lr_d")
-    assert set(lr.tolist()) == {2e-4, 4e-3}  # no value between: not a ramp
+    # No value between: not a ramp (the plots keep values as float32, what a screen resolves).
+    assert set(lr.tolist()) == {float(np.float32(2e-4)), float(np.float32(4e-3))}
     _, loss = plots.drawn_curve("loss_d")
     _, raw_loss = plots.drawn_curve("loss_d", smoothed=False)
     assert np.std(loss) < np.std(raw_loss)  # the losses are still smoothed
@@ -163,3 +164,64 @@ def test_a_step_is_at_the_same_x_in_every_row_with_the_right_axis_shown(plots, q
     own = plots.plots["quality"].getViewBox().sceneBoundingRect()
     assert (right.left(), right.top()) == (own.left(), own.top())
     assert (right.width(), right.height()) == pytest.approx((own.width(), own.height()), abs=1)
+
+
+def long_run(count: int, spike_at: int, seed: int = 0):
+    """`count` records of every step, loss_d with one spike; as columns (a source's delta)."""
+    from ganviz_gui.core.record_columns import RecordColumns
+
+    rng = np.random.default_rng(seed)
+    loss_d = 1.0 + rng.normal(0, 0.05, count)
+    loss_d[spike_at] = 9.0
+    return RecordColumns.from_records(
+        [
+            {"step": s, "loss_d": d, "loss_g": 2.0, "lr_d": 2e-4}
+            for s, d in zip(range(count), loss_d.tolist(), strict=True)
+        ]
+    )
+
+
+def test_a_long_run_is_drawn_in_what_the_view_holds_and_keeps_its_spike(plots, qtbot):
+    count, spike = 200_000, 123_457
+    show(plots, RunInfo("folder", "long"), long_run(count, spike), (), qtbot)
+    view = plots.plots["losses"].getViewBox()
+    pixels = view.width()
+    for low, high in ((0, count), (spike - 20_000, spike + 20_000), (spike - 500, spike + 500)):
+        view.setXRange(low, high, padding=0)
+        view.sigRangeChangedManually.emit([True, False])
+        qtbot.wait(80)  # the zoom settles, and is drawn for
+        steps, raw = plots.drawn_curve("loss_d", smoothed=False)
+        smoothed_steps, _ = plots.drawn_curve("loss_d")
+        assert 9.0 in raw, (low, high)
+        assert len(steps) == len(smoothed_steps) <= 4 * pixels + 64
+        assert steps[0] <= max(low, 0) and steps[-1] >= min(high, count - 1)
+    assert not plots.follow_check.isChecked()
+    # Zoomed in to fewer records than pixels, every record is drawn as recorded.
+    assert steps.tolist() == list(range(spike - 501, spike + 502))
+    # The read-out gives the record under the mouse, not a bucket's extremes.
+    assert "D</span> 9 " in plots.show_readout("losses", spike)
+    assert "D</span> 9 " not in plots.show_readout("losses", spike + 1)
+    # Curves recorded at the same steps keep them once.
+    assert (
+        plots.series["loss_d"].steps is plots.series["loss_g"].steps is plots.series["lr_d"].steps
+    )
+
+
+def test_live_appends_build_on_the_pyramid_drawn(plots, qtbot):
+    show(plots, RunInfo("trainer", "live"), long_run(50_000, 7), (), qtbot)
+    pyramid = plots.series["loss_d"].raw_pyramid
+    level_0 = pyramid.levels[0].to_array()
+    for start in range(50_000, 50_800, 8):  # a live run: eight records at a time
+        plots.workspace.extend(
+            RunDelta(
+                records=[{"step": s, "loss_d": 1.0, "loss_g": 2.0} for s in range(start, start + 8)]
+            )
+        )
+    plots.redraw()
+    # 800 new points: 50 new buckets at level 0 (and the few above); each bucket built once,
+    # and those built before kept as they were.
+    assert pyramid.buckets(0) - len(level_0) // 2 == 50
+    assert pyramid.buckets_built == sum(pyramid.buckets(k) for k in range(len(pyramid.levels)))
+    np.testing.assert_array_equal(pyramid.levels[0][0 : len(level_0)], level_0)
+    steps, _ = plots.drawn_curve("loss_d")
+    assert steps[-1] == 50_799 and len(steps) <= 4 * plots.plots["losses"].getViewBox().width() + 64
