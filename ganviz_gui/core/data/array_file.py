@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 import torch
@@ -41,14 +41,7 @@ def load_array_file(path: str | Path, size: int) -> Dataset:
         raise DataError(f"{path}: no such file")
     labels = None
     with open_regular(path) as handle:
-        check_array_file(handle, path)
-        try:
-            # allow_pickle=False: an object array in a stranger's file would run code.
-            loaded = np.load(handle, allow_pickle=False)
-        except ValueError as exc:
-            raise DataError(f"{path}: not a plain numeric array file ({_our_words(exc)})") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{path}: cannot read as .npy/.npz ({exc})") from None
+        loaded = load_numeric(handle, path)
         try:
             if isinstance(loaded, np.lib.npyio.NpzFile):
                 with loaded:
@@ -71,6 +64,19 @@ def load_array_file(path: str | Path, size: int) -> Dataset:
             )
         label_tensor = torch.from_numpy(labels.astype(np.int64))
     return Dataset(name="array", data=images, labels=label_tensor, source=str(path))
+
+
+def load_numeric(handle: BinaryIO, path: Path) -> Any:
+    """np.load of an open .npy/.npz file after `check_array_file`: an array, or an NpzFile
+    read from `handle` while it stays open. Every failure is a DataError naming `path`."""
+    check_array_file(handle, path)
+    try:
+        # allow_pickle=False: an object array in a stranger's file would run code.
+        return np.load(handle, allow_pickle=False)
+    except ValueError as exc:
+        raise DataError(f"{path}: not a plain numeric array file ({_our_words(exc)})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot read as .npy/.npz ({exc})") from None
 
 
 def check_array_file(handle: BinaryIO, path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganviz_gui.core.data.array_file import check_array_file
+from ganviz_gui.core.data.array_file import load_numeric
 from ganviz_gui.core.data.dataset import Dataset
 from ganviz_gui.core.errors import DataError
 from ganviz_gui.core.regular_files import open_regular
@@ -91,13 +91,7 @@ def load_points(path: str | Path) -> Dataset:
     suffix = path.suffix.lower()
     if suffix == ".npy":
         with open_regular(path) as handle:
-            check_array_file(handle, path)
-            try:
-                points = np.load(handle, allow_pickle=False)
-            except ValueError as exc:
-                raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
-            except OSError as exc:
-                raise DataError(f"{path}: cannot read ({exc})") from None
+            points = load_numeric(handle, path)
         if not isinstance(points, np.ndarray):
             raise DataError(f"{path}: an .npz archive; points must be one .npy array")
     elif suffix in (".csv", ".txt"):
