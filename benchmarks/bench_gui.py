@@ -5,6 +5,8 @@ medians over alternating runs, with the loss plots holding --points records per 
 a long run, not an empty one):
 - throughput ratio: steps/s of a run trained in the window (default refresh rates, every
   panel visible) over steps/s of the same run headless (`TrainingSession.run`); target >= 0.97;
+- the GUI thread's CPU time while training, as a share of wall time (the window's own work,
+  most of it holding the GIL the training thread needs);
 - GUI timer lateness while training (in separate window runs, since the probe itself takes
   the GIL 100 times a second): a 10 ms timer on the GUI thread, p99 and worst delay;
   targets p99 <= 10 ms, no stall over 50 ms;
@@ -191,6 +193,7 @@ class WindowRun:
 
     def __init__(self) -> None:
         self.rate = float("nan")
+        self.gui_cpu = float("nan")  # the GUI thread's CPU seconds per second of wall time
         self.pictures: dict[str, tuple[float, float]] = {}  # view: (interval s, cost s)
 
 
@@ -223,11 +226,14 @@ def window_rate(
     worker.updated.connect(on_update)
     if probe is not None:
         probe.start()
-    wait(seconds)
+    cpu_started, wall_started = time.thread_time(), time.perf_counter()
+    wait(seconds)  # this thread's CPU time from here on is the window's own work
+    gui_cpu = (time.thread_time() - cpu_started) / (time.perf_counter() - wall_started)
     if probe is not None:
         probe.stop()
     measured = WindowRun()
     measured.rate = rate_of(marks)
+    measured.gui_cpu = gui_cpu
     last = window.trainer.last_update
     budget = worker.loop.budget
     for view, interval in (last.picture_intervals if last is not None else {}).items():
@@ -295,7 +301,7 @@ def run_case(name: str, args: argparse.Namespace) -> None:
     config = case_config(name)
     keys = recorded_keys(config) if args.points > 0 else ()
     probe = LatenessProbe()
-    ratios, delays, pictures = [], [], {}
+    ratios, delays, pictures, gui_cpu = [], [], {}, []
     for pair in range(args.pairs):
         order = ("headless", "window") if pair % 2 == 0 else ("window", "headless")
         rates = {}
@@ -305,10 +311,12 @@ def run_case(name: str, args: argparse.Namespace) -> None:
             else:
                 measured = window_rate(config, args.seconds, keys=keys, points=args.points)
                 rates[kind], pictures = measured.rate, measured.pictures
+                gui_cpu.append(measured.gui_cpu)
         ratios.append(rates["window"] / rates["headless"])
         print(
             f"{name} pair {pair + 1}: headless {rates['headless']:.2f} steps/s, "
-            f"window {rates['window']:.2f} steps/s, ratio {ratios[-1]:.3f}",
+            f"window {rates['window']:.2f} steps/s, ratio {ratios[-1]:.3f}, "
+            f"GUI thread busy {gui_cpu[-1]:.1%}",
             flush=True,
         )
     for _ in range(max(1, args.pairs // 2)):
@@ -324,6 +332,7 @@ def run_case(name: str, args: argparse.Namespace) -> None:
         )
     else:
         print("throughput ratio window/headless: n/a (runs shorter than two steps)")
+    print(f"GUI thread CPU while training: median {statistics.median(gui_cpu):.1%} of wall time")
     print(
         f"GUI timer lateness: p50 {np.percentile(lateness, 50):.1f} ms, "
         f"p99 {np.percentile(lateness, 99):.1f} ms (<= 10), "

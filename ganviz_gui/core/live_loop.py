@@ -127,6 +127,9 @@ class PictureBudget:
     and never more often than its base interval: cost / interval <= S. The cost is the least
     of the last `window` measurements, so one slow decode (the first call, a GC pause, the GUI
     thread holding the GIL) does not hold a picture back for long.
+
+    C is what making the picture costs the training thread plus what drawing it costs the GUI
+    thread (`record_drawn`, sent by the window): both hold the GIL the training step needs.
     """
 
     def __init__(self, budget: float, window: int = 3):
@@ -134,6 +137,8 @@ class PictureBudget:
             raise ValueError(f"picture budget must be in (0, 1], got {budget!r}")
         self.budget = budget
         self._costs: dict[str, deque[float]] = {}
+        # Written by the GUI thread, read by the training thread: each a tuple, replaced whole.
+        self._drawn: dict[str, tuple[float, ...]] = {}
         self._window = window
 
     def record(self, picture: str, seconds: float) -> None:
@@ -141,10 +146,15 @@ class PictureBudget:
         costs = self._costs.setdefault(picture, deque(maxlen=self._window))
         costs.append(max(0.0, float(seconds)))
 
+    def record_drawn(self, picture: str, seconds: float) -> None:
+        """One measured cost of drawing `picture` on screen (any thread may call this)."""
+        kept = self._drawn.get(picture, ())[-(self._window - 1) :] if self._window > 1 else ()
+        self._drawn[picture] = (*kept, max(0.0, float(seconds)))
+
     def cost(self, picture: str) -> float:
-        """What making `picture` costs now, in seconds (0 before it was measured)."""
-        costs = self._costs.get(picture)
-        return min(costs) if costs else 0.0
+        """What making and drawing `picture` costs now, in seconds (0 before it was measured)."""
+        costs, drawn = self._costs.get(picture), self._drawn.get(picture)
+        return (min(costs) if costs else 0.0) + (min(drawn) if drawn else 0.0)
 
     def interval(self, picture: str, base: float, sharing: int = 1) -> float:
         """Seconds between two of `picture`, at least `base`; `sharing`: how many pictures
@@ -291,6 +301,11 @@ class LiveLoop:
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
         self._wanted = {**self._wanted, view: bool(shown)}
+
+    def note_drawn(self, view: str, seconds: float) -> None:
+        """What drawing `view`'s last picture cost the GUI thread (any thread may call this)."""
+        if view in VIEWS:
+            self.budget.record_drawn(view, seconds)
 
     def set_weights_interval(self, seconds: float) -> None:
         """How often wanted weight copies are sent (the explorer's follow rate)."""

@@ -23,7 +23,7 @@ fit in 500 MB); steps as given (int32 for a run's records, whose steps are whole
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -48,6 +48,7 @@ class AppendColumn:
         self.dtype = np.dtype(dtype)
         self._ordered = ordered  # whether `ascending` is kept (for steps)
         self._full: list[np.ndarray] = []  # chunks of CHUNK values each
+        self._heads: list[Any] = []  # each full chunk's first value (searchsorted's index)
         self._last = np.empty(FIRST_SIZE, self.dtype)  # the chunk being filled
         self._in_last = 0
         self.ascending = ordered  # known to be ascending: kept for an ordered column only
@@ -78,6 +79,7 @@ class AppendColumn:
             self._in_last, done = needed, done + take
             if self._in_last == CHUNK:
                 self._full.append(self._last)
+                self._heads.append(self._last[0])
                 self._last, self._in_last = np.empty(FIRST_SIZE, self.dtype), 0
 
     def _chunk(self, index: int) -> np.ndarray:
@@ -118,10 +120,13 @@ class AppendColumn:
         """The values at `positions` (ascending), a chunk at a time."""
         positions = np.asarray(positions, dtype=np.int64)
         out = np.empty(positions.size, self.dtype)
-        chunks = -(-len(self) // CHUNK)
-        bounds = np.searchsorted(positions, np.arange(chunks + 1) * CHUNK)
-        for c in range(chunks):
-            lo, hi = bounds[c], bounds[c + 1]
+        if not positions.size:
+            return out
+        # Only the chunks the positions fall in: a live refresh takes a few of the last.
+        first, last = int(positions[0]) // CHUNK, int(positions[-1]) // CHUNK
+        bounds = np.searchsorted(positions, np.arange(first, last + 2) * CHUNK)
+        for i, c in enumerate(range(first, last + 1)):
+            lo, hi = bounds[i], bounds[i + 1]
             if hi > lo:
                 out[lo:hi] = self._chunk(c)[positions[lo:hi] - c * CHUNK]
         return out
@@ -137,7 +142,7 @@ class AppendColumn:
             if not np.isfinite(whole):
                 return 0 if whole < 0 else n
             value = self.dtype.type(min(max(whole, info.min), info.max))
-        heads = [chunk[0] for chunk in self._full] + ([self._last[0]] if self._in_last else [])
+        heads = self._heads + ([self._last[0]] if self._in_last else [])
         c = max(0, int(np.searchsorted(heads, value, side=side)) - 1)
         return c * CHUNK + int(np.searchsorted(self._chunk(c), value, side=side))
 
@@ -321,6 +326,42 @@ class Extremes:
         return values[np.isfinite(values)]
 
 
+class Smoothing:
+    """A curve's EMA-smoothed copy: its pyramid and extremes, the EMA's state after the last
+    point, and the state kept every CHECKPOINT points (for exact values in a zoomed view)."""
+
+    def __init__(
+        self,
+        weight: float,
+        count: int = 0,
+        state: SmoothingState | None = None,
+        checkpoints: list[tuple[float, float]] | None = None,
+    ) -> None:
+        self.weight = weight
+        self.count = count  # points smoothed
+        self.state = state if state is not None else SmoothingState()
+        self.checkpoints = checkpoints if checkpoints is not None else [(0.0, 0.0)]
+        self.pyramid = MinMaxPyramid()
+        self.extremes = Extremes()
+
+    def take(self, start: int, values: np.ndarray) -> None:
+        """Smooth the points start.. (the next ones: start is `count`)."""
+        before = self.state
+        out, self.state = ema_smooth(values, self.weight, before)
+        # The state before each CHECKPOINT-th point, from the output: every value is finite,
+        # so each point multiplies 1 - mass by the weight.
+        first = -(-(start + 1) // CHECKPOINT) * CHECKPOINT
+        at = np.arange(first, start + out.size + 1, CHECKPOINT)
+        if at.size:
+            taken = at - start  # points smoothed before each
+            mass = 1.0 - (1.0 - before.mass) * self.weight**taken
+            accumulator = out[taken - 1] * mass
+            self.checkpoints += list(zip(accumulator.tolist(), mass.tolist(), strict=True))
+        self.pyramid.extend(out)
+        self.extremes.take(out)
+        self.count = start + out.size
+
+
 class CurveSeries:
     """One curve's points (finite), its pyramids, and its smoothed copy kept up to date as
     points are appended. A setting's series (`smoothed_quantity` False: a learning rate) is
@@ -381,28 +422,41 @@ class CurveSeries:
         """Smooth with a new weight: the smoothed pyramid is built anew over every point."""
         if not self.smoothed_quantity or (weight == self.weight and not restart):
             return
-        self.weight = weight
-        self.state, self._checkpoints = SmoothingState(), [(0.0, 0.0)]
-        self.smoothed_pyramid, self.smoothed_extremes = MinMaxPyramid(), Extremes()
-        for start in range(0, self.count, CHUNK):
-            piece = np.asarray(self.values[start : start + CHUNK], dtype=np.float64)
-            self._smooth_from(start, piece)
+        self.use_smoothing(self.smoothing(weight))
+
+    def smoothing(self, weight: float, count: int | None = None) -> Smoothing:
+        """The first `count` points (all held now) smoothed with `weight`, built aside. It reads
+        only points that never change once appended, so another thread may build it while this
+        one appends (pass `count`, read on this one); `use_smoothing` then takes it in, with
+        the points appended meanwhile."""
+        built = Smoothing(weight)
+        count = self.count if count is None else count
+        for start in range(0, count, CHUNK):
+            piece = np.asarray(self.values[start : min(count, start + CHUNK)], dtype=np.float64)
+            built.take(start, piece)
+        return built
+
+    def use_smoothing(self, smoothing: Smoothing) -> None:
+        """Draw the smoothed curve from `smoothing` (see `smoothing`) from now on."""
+        if not self.smoothed_quantity:
+            return
+        done = smoothing.count
+        self.weight, self.state, self._checkpoints = (
+            smoothing.weight,
+            smoothing.state,
+            smoothing.checkpoints,
+        )
+        self.smoothed_pyramid, self.smoothed_extremes = smoothing.pyramid, smoothing.extremes
+        self._body_positions = None  # the drawn steps were the old pyramid's buckets'
+        if done < self.count:
+            self._smooth_from(done, np.asarray(self.values[done : self.count], np.float64))
 
     def _smooth_from(self, start: int, values: np.ndarray) -> None:
         """Smooth values start.. (the next ones) and take them into the smoothed pyramid."""
-        before = self.state
-        out, self.state = ema_smooth(values, self.weight, before)
-        # The state before each CHECKPOINT-th point, from the output: every value is finite,
-        # so each point multiplies 1 - mass by the weight.
-        first = -(-(start + 1) // CHECKPOINT) * CHECKPOINT
-        at = np.arange(first, start + out.size + 1, CHECKPOINT)
-        if at.size:
-            taken = at - start  # points smoothed before each
-            mass = 1.0 - (1.0 - before.mass) * self.weight**taken
-            accumulator = out[taken - 1] * mass
-            self._checkpoints += list(zip(accumulator.tolist(), mass.tolist(), strict=True))
-        self.smoothed_pyramid.extend(out)
-        self.smoothed_extremes.take(out)
+        target = Smoothing(self.weight, start, self.state, self._checkpoints)
+        target.pyramid, target.extremes = self.smoothed_pyramid, self.smoothed_extremes
+        target.take(start, values)
+        self.state = target.state
 
     def smoothed_values(self, start: int, stop: int) -> np.ndarray:
         """The smoothed values start..stop-1, recomputed from the nearest kept EMA state."""

@@ -164,6 +164,7 @@ class Workspace:
     findings_changed = Signal(object)  # list[Finding] of the newest diagnosis
     following_changed = Signal(object)  # (follow: bool, interval seconds): the explorer's
     forward_pass_changed = Signal(bool)  # the Networks tab's forward pass is on screen
+    picture_drawn = Signal(str, float)  # a live picture drawn: view, seconds (for its budget)
     overlays_changed = Signal(object)  # list[OverlaidRun]: runs drawn over the run shown
     overlay_extended = Signal(object)  # (OverlaidRun, RecordColumns): new records of one
     shown_visible_changed = Signal(bool)  # the run shown's own curves are drawn
@@ -419,6 +420,11 @@ class Workspace:
         if interval is not None:
             self.follow_interval = float(interval)
         self.following_changed.emit((self.follow_training, self.follow_interval))
+
+    def note_picture_drawn(self, view: str, seconds: float) -> None:
+        """A live picture ("field", "samples") was drawn on screen in `seconds` of the GUI
+        thread; the live run makes it less often when that is dear."""
+        self.picture_drawn.emit(view, seconds)
 
     def set_forward_pass_shown(self, shown: bool) -> None:
         if shown != self.forward_pass_shown:

@@ -10,6 +10,7 @@ Everything arrives computed (`core.live_views.FieldSnapshot`); this panel only d
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,8 +19,9 @@ from PySide6.QtGui import QImage, QPixmap, QTransform
 from PySide6.QtWidgets import QCheckBox, QGraphicsPixmapItem, QHBoxLayout, QLabel, QWidget
 
 from ganviz_gui.core.workspace import Mode, Workspace
+from ganviz_gui.gui.draw_clock import TimedPlotWidget
 from ganviz_gui.gui.latent_mesh import lattice_lines, polyline
-from ganviz_gui.gui.panel_frame import PanelFrame
+from ganviz_gui.gui.panel_frame import PanelFrame, on_screen
 
 if TYPE_CHECKING:
     from ganviz_gui.core.live_views import FieldSnapshot
@@ -56,7 +58,7 @@ class FieldView(QWidget):
         self.step_label = QLabel(objectName="fieldStepLabel")
         bar.addWidget(self.step_label)
 
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = TimedPlotWidget()
         self.plot_widget.setObjectName("fieldPlot")
         plot = self.plot_widget.getPlotItem()
         plot.setAspectLocked(True)
@@ -118,15 +120,24 @@ class FieldView(QWidget):
     def _on_field_changed(self, snapshot: FieldSnapshot | None) -> None:
         if snapshot is None:
             return
-        on_screen = self.isVisible() and not self.visibleRegion().isEmpty()
-        if on_screen or self.workspace.mode != Mode.TRAINING:
+        if self.workspace.mode != Mode.TRAINING:
             self.set_snapshot(snapshot)
+        elif on_screen(self):
+            started = time.perf_counter()
+            self.set_snapshot(snapshot)
+            # The last paint stands for the one this update brings: about the same work.
+            drawn = time.perf_counter() - started + self.plot_widget.paint_seconds
+            self.workspace.note_picture_drawn("field", drawn)
         else:
             self._pending = snapshot  # drawn when shown: hidden views cost training nothing
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._pending is not None:
+        self.dock_shown_changed(True)
+
+    def dock_shown_changed(self, shown: bool) -> None:
+        """Its dock came to the front (or went behind another tab): catch up with the newest."""
+        if shown and self._pending is not None:
             snapshot, self._pending = self._pending, None
             self.set_snapshot(snapshot)
 

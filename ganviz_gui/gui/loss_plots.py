@@ -31,11 +31,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from ganviz_gui.core.plot_decimation import CurveSeries, extend_sharing_steps
+from ganviz_gui.core.plot_decimation import CurveSeries, Smoothing, extend_sharing_steps
 from ganviz_gui.core.record_columns import RecordColumns, as_columns
 from ganviz_gui.core.smoothing import is_smoothed
 from ganviz_gui.core.workspace import Workspace
+from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.run_overlays import OverlayCurves, RunLegend
+from ganviz_gui.gui.step_bands import StepBands
 
 if TYPE_CHECKING:
     from ganviz_gui.core.diagnostics import Finding
@@ -117,6 +119,10 @@ MAX_EVENT_LANES = 3  # labels of nearby events go up to this many lines deep, th
 DEFAULT_SMOOTHING = 0.6
 SLIDER_MIN_WIDTH = 90  # px: room to drag the smoothing slider in, however narrow the plots
 REDRAW_HZ = 3
+# Curves holding more points than this in all are re-smoothed off the GUI thread once the
+# slider pauses for SMOOTHING_PAUSE_MS; fewer, at once (10^6 points: 37 ms on one 2-core VM core).
+SYNC_SMOOTHING_POINTS = 1_000_000
+SMOOTHING_PAUSE_MS = 120
 
 
 # A run's steps are whole numbers below 2**31 (record_columns.MAX_STEP): int32 holds them.
@@ -132,12 +138,11 @@ class LossPlots(QWidget):
         self.setObjectName("lossPlot")
         self.workspace = workspace or Workspace()
         self.series: dict[str, CurveSeries] = {}
-        self._raw_curves: dict[str, pg.PlotDataItem] = {}
-        self._smooth_curves: dict[str, pg.PlotDataItem] = {}
+        self._raw_curves: dict[str, pg.PlotCurveItem] = {}
+        self._smooth_curves: dict[str, pg.PlotCurveItem] = {}
         self._plot_of: dict[str, pg.PlotItem] = {}
         self._event_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._event_labels: list[EventLabel] = []
-        self._finding_regions: list[tuple[pg.PlotItem, pg.LinearRegionItem]] = []
         self.events: list[dict[str, Any]] = []
         self._quality_kind = ""  # "points" or "images": what the quality row names
         self._weight = DEFAULT_SMOOTHING
@@ -208,8 +213,8 @@ class LossPlots(QWidget):
                 if spec.right_axis:
                     raw, smooth = self._add_right_axis_curves(plot, spec)
                 else:
-                    raw = plot.plot(pen=pg.mkPen((*spec.color, 70), width=1))
-                    smooth = plot.plot(pen=pg.mkPen(spec.color, width=1))
+                    raw = _line(plot, pg.mkPen((*spec.color, 70), width=1))
+                    smooth = _line(plot, pg.mkPen(spec.color, width=1))
                 self._raw_curves[spec.key] = raw
                 self._smooth_curves[spec.key] = smooth
                 self._plot_of[spec.key] = plot
@@ -249,6 +254,10 @@ class LossPlots(QWidget):
         layout.addWidget(self.readout)
 
         self.smoothing_slider.valueChanged.connect(self._on_smoothing_changed)
+        self._smoothing_timer = QTimer(self, singleShot=True, interval=SMOOTHING_PAUSE_MS)
+        self._smoothing_timer.timeout.connect(self._smooth_in_background)
+        self._smoother = LatestOnly(self, own_thread=True)
+        self._smoother.finished.connect(self._on_smoothed)
         self.raw_check.toggled.connect(self._on_raw_toggled)
         self.log_check.toggled.connect(self._on_log_toggled)
         self.follow_check.toggled.connect(self._on_follow_toggled)
@@ -263,6 +272,13 @@ class LossPlots(QWidget):
             line.hide()
             plot.addItem(line, ignoreBounds=True)
             self._step_lines.append(line)
+        # Diagnostic findings: one item per plot shades all of that plot's step ranges.
+        self._finding_bands: dict[str, StepBands] = {}
+        for key, plot in self.plots.items():
+            bands = StepBands(brush=(230, 60, 60, 40), pen=(230, 60, 60, 90))
+            bands.setZValue(-20)
+            plot.addItem(bands, ignoreBounds=True)
+            self._finding_bands[key] = bands
         self._on_smoothing_changed(self.smoothing_slider.value())
         self.workspace.run_changed.connect(self._on_run_changed)
         self.workspace.run_extended.connect(self._on_run_extended)
@@ -488,21 +504,14 @@ class LossPlots(QWidget):
 
     def set_findings(self, findings: list[Finding]) -> None:
         """Shade each diagnostic finding's step range on the plot of its evidence."""
-        for plot, region in self._finding_regions:
-            plot.removeItem(region)
-        self._finding_regions = []
+        ranges: dict[str, list[tuple[float, float]]] = {key: [] for key in self._finding_bands}
+        tips: dict[str, list[str]] = {key: [] for key in self._finding_bands}
         for finding in findings:
-            plot = self.plots[FINDING_PLOTS.get(finding.kind, "losses")]
-            region = pg.LinearRegionItem(
-                values=(finding.first_step, max(finding.last_step, finding.first_step + 1)),
-                movable=False,
-                brush=pg.mkBrush(230, 60, 60, 40),
-                pen=pg.mkPen(230, 60, 60, 90),
-            )
-            region.setZValue(-20)
-            region.setToolTip(finding.describe())
-            plot.addItem(region, ignoreBounds=True)
-            self._finding_regions.append((plot, region))
+            key = FINDING_PLOTS.get(finding.kind, "losses")
+            ranges[key].append((finding.first_step, finding.last_step))
+            tips[key].append(finding.describe())
+        for key, bands in self._finding_bands.items():
+            bands.set_spans(ranges[key], tips[key])
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -556,7 +565,7 @@ class LossPlots(QWidget):
 
     def shaded_ranges(self) -> list[tuple[float, float]]:
         """The step ranges shaded for diagnostic findings."""
-        return [tuple(region.getRegion()) for _, region in self._finding_regions]
+        return [span for bands in self._finding_bands.values() for span in bands.spans()]
 
     def marker_count(self) -> int:
         """Dashed event markers drawn, over all plots."""
@@ -572,7 +581,7 @@ class LossPlots(QWidget):
     # ------------------------------------------------------------------ the quality row
     def _add_right_axis_curves(
         self, plot: pg.PlotItem, spec: CurveSpec
-    ) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+    ) -> tuple[pg.PlotCurveItem, pg.PlotCurveItem]:
         """A curve on a scale of its own: a second view over the plot's, read on its right
         axis (pyqtgraph's two-axes pattern). It lies under the plot's own view, so that the
         mouse still zooms, pans and clicks that one."""
@@ -597,9 +606,7 @@ class LossPlots(QWidget):
         plot.geometryChanged.connect(follow_geometry)
         curves = []
         for pen in (pg.mkPen((*spec.color, 70), width=1), pg.mkPen(spec.color, width=1)):
-            curve = pg.PlotDataItem(pen=pen)  # handed decimated points, as the others
-            view.addItem(curve)
-            curves.append(curve)
+            curves.append(_line(view, pen))
         self._right_view, self._right_keys = view, [spec.key]
         return curves[0], curves[1]
 
@@ -707,8 +714,9 @@ class LossPlots(QWidget):
                 self._other_left_out.append(key)
                 continue
             color = OTHER_COLORS[len(self._other_keys) % len(OTHER_COLORS)]
-            self._raw_curves[key] = plot.plot(pen=pg.mkPen((*color, 70), width=1))
-            self._smooth_curves[key] = plot.plot(pen=pg.mkPen(color, width=1), name=key)
+            self._raw_curves[key] = _line(plot, pg.mkPen((*color, 70), width=1))
+            self._smooth_curves[key] = _line(plot, pg.mkPen(color, width=1))
+            self.other_legend.addItem(self._smooth_curves[key], key)
             self._plot_of[key] = plot
             self.series[key] = self._new_series(key)
             self._other_keys.append(key)
@@ -753,6 +761,9 @@ class LossPlots(QWidget):
         # A setting's faint raw curve would lie exactly under its line: it is not drawn.
         raw = self.raw_check.isChecked() and series.smoothed_quantity
         steps, values, smoothed = series.drawn(*self._shown_steps(), raw=raw)
+        if self.log_check.isChecked():  # the curves are plain lines: log scales are ours
+            smoothed = _log10(smoothed)
+            values = None if values is None else _log10(values)
         # connect="finite": on a log scale a value at or below zero is a gap, not a line.
         if raw:
             self._raw_curves[key].setData(steps, values, connect="finite")
@@ -761,10 +772,42 @@ class LossPlots(QWidget):
     def _on_smoothing_changed(self, value: int) -> None:
         self._weight = value / 100.0
         self.smoothing_label.setText(f"{self._weight:.2f}")
+        held = sum(s.count for s in self.series.values() if s.smoothed_quantity)
+        if held > SYNC_SMOOTHING_POINTS:
+            self._smoothing_timer.start()  # restarted by every notch: once the drag pauses
+            return
         for key, series in self.series.items():
             series.smooth(self._weight)
             if series.count:
                 self._draw(key)
+        self.overlay_curves.redraw()
+
+    def _smooth_in_background(self) -> None:
+        """Re-smooth a long run's curves off the GUI thread (a pass over every point: 0.2 s
+        at 10^6 points a curve); they are drawn with the new weight when it is done."""
+        weight = self._weight
+        jobs = [
+            (key, series, series.count)
+            for key, series in self.series.items()
+            if series.smoothed_quantity and series.count and series.weight != weight
+        ]
+
+        def run() -> tuple[float, list[tuple[str, CurveSeries, Smoothing]]]:
+            return weight, [(k, s, s.smoothing(weight, count)) for k, s, count in jobs]
+
+        self._smoother.submit(run)
+
+    def _on_smoothed(self, result: Any, error: str) -> None:
+        if error or result is None:
+            return
+        weight, smoothed = result
+        if weight != self._weight:
+            return  # the slider moved on: a newer pass is coming
+        for key, series, smoothing in smoothed:
+            if self.series.get(key) is series:  # not a curve cleared meanwhile
+                series.use_smoothing(smoothing)
+                self._dirty.add(key)
+        self.redraw()
         self.overlay_curves.redraw()
 
     def _on_raw_toggled(self, shown: bool) -> None:
@@ -775,10 +818,10 @@ class LossPlots(QWidget):
 
     def _on_log_toggled(self, log: bool) -> None:
         for plot in self.plots.values():
-            plot.setLogMode(y=log)
-        for key in self._right_keys:  # not the plot's items: set by hand
-            self._raw_curves[key].setLogMode(False, log)
-            self._smooth_curves[key].setLogMode(False, log)
+            plot.setLogMode(y=log)  # the axes; the curves are drawn in log10 by _draw
+        for key, series in self.series.items():
+            if series.count:
+                self._draw(key)
         if self.follow_check.isChecked():
             self._follow()
 
@@ -835,6 +878,21 @@ class LossPlots(QWidget):
         text = f"step {int(nearest_step):,}: " + " &nbsp; ".join(parts)
         self.readout.setText(text)
         return text
+
+
+def _line(parent: pg.PlotItem | pg.ViewBox, pen) -> pg.PlotCurveItem:
+    """A curve handed points already decimated to the view: a plain `PlotCurveItem`, whose
+    setData costs a ninth of a `PlotDataItem`'s (no downsampling, clipping or log mode of
+    its own to run again over what the decimation drew)."""
+    curve = pg.PlotCurveItem(pen=pen)
+    parent.addItem(curve)
+    return curve
+
+
+def _log10(values: np.ndarray) -> np.ndarray:
+    """log10 of what a curve draws on a log scale; a value at or below zero is a gap (NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(values), np.nan)
 
 
 def series_of(columns: RecordColumns, key: str) -> tuple[np.ndarray, np.ndarray]:

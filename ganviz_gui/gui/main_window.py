@@ -52,7 +52,7 @@ from ganviz_gui.gui.latent_explorer import LatentExplorer
 from ganviz_gui.gui.loss_plots import LossPlots
 from ganviz_gui.gui.neighbour_search import NeighbourSearch
 from ganviz_gui.gui.network_view import NetworkView
-from ganviz_gui.gui.panel_frame import named
+from ganviz_gui.gui.panel_frame import named, on_screen
 from ganviz_gui.gui.run_scrubber import RunScrubber
 from ganviz_gui.gui.sample_grid import SampleGrid
 from ganviz_gui.gui.setup_controller import SetupController
@@ -194,6 +194,13 @@ class MainWindow(QMainWindow):
         # Pictures of hidden docks are not computed by the training thread.
         self.field_dock.visibilityChanged.connect(lambda _: self._tell_shown())
         self.sample_dock.visibilityChanged.connect(lambda _: self._tell_shown())
+        # Panels behind a tab draw nothing; brought to the front, they catch up.
+        for dock, view in (
+            (self.field_dock, self.field_view),
+            (self.sample_dock, self.sample_grid),
+            (self.network_dock, self.network_view),
+        ):
+            dock.visibilityChanged.connect(view.dock_shown_changed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
 
     # ------------------------------------------------------------------ layout follows the run
@@ -472,4 +479,4 @@ class MainWindow(QMainWindow):
 
 def _shown(dock: QDockWidget) -> bool:
     """Visible on screen: not closed, and not behind another tab."""
-    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+    return on_screen(dock)

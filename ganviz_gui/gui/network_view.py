@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly
-from ganviz_gui.gui.panel_frame import PanelFrame
+from ganviz_gui.gui.panel_frame import PanelFrame, on_screen
 
 if TYPE_CHECKING:
     import torch
@@ -79,7 +79,7 @@ class NetworkView(QWidget):
         self.layer: str | None = None  # the layer chosen for histograms and activations
         self._dirty = False  # stats arrived and are not drawn yet
         self._redraw_timer = QTimer(self, singleShot=True, interval=1000)
-        self._redraw_timer.timeout.connect(lambda: self._redraw() if self.isVisible() else None)
+        self._redraw_timer.timeout.connect(lambda: self._redraw() if on_screen(self) else None)
         self.health_heat: np.ndarray | None = None  # (layers, records) log10 norms drawn
 
         self.network_combo = QComboBox(objectName="networkCombo")
@@ -192,7 +192,7 @@ class NetworkView(QWidget):
 
     def _tell_forward_pass_shown(self) -> None:
         """The forward pass on screen wants the live run's weights (copies cost training)."""
-        self.workspace.set_forward_pass_shown(self.isVisible() and self.tabs.currentIndex() == 1)
+        self.workspace.set_forward_pass_shown(on_screen(self) and self.tabs.currentIndex() == 1)
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
@@ -337,7 +337,7 @@ class NetworkView(QWidget):
     def set_stats(self, records: list[dict[str, Any]]) -> None:
         """A whole run's records (an opened run); replaces what was shown."""
         self.stats = sorted(drawable_stats(records), key=lambda r: r["step"])
-        self._redraw()
+        self._redraw_if_on_screen()
 
     def add_stats(self, records: list[dict[str, Any]]) -> None:
         """Records of the run training now, as they arrive; drawn at most once a second (the
@@ -347,13 +347,16 @@ class NetworkView(QWidget):
             return
         self.stats.extend(records)
         self._dirty = True
-        if self.isVisible() and not self._redraw_timer.isActive():
+        if on_screen(self) and not self._redraw_timer.isActive():
             self._redraw_timer.start()
 
     def set_step(self, step: int | None) -> None:
         """Show the histograms at `step` (the record at or before it); None follows the newest."""
         self.step = step
-        self._draw_step()
+        if on_screen(self):
+            self._draw_step()
+        else:
+            self._dirty = True  # drawn whole when next shown
 
     def set_generator_file(
         self, opened: GeneratorFile, latents: torch.Tensor | None = None
@@ -368,7 +371,7 @@ class NetworkView(QWidget):
         if latents is not None:
             self.latents = latents
             self.latent_spin.setRange(0, len(latents) - 1)
-        if self.tabs.currentIndex() == 1 and self.isVisible():
+        if self.tabs.currentIndex() == 1 and on_screen(self):
             self.draw_forward_pass()
         elif self.tabs.currentIndex() == 1:
             self._dirty = True
@@ -380,9 +383,22 @@ class NetworkView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self._tell_forward_pass_shown()
-        if self._dirty:
+        self.dock_shown_changed(True)
+
+    def dock_shown_changed(self, shown: bool) -> None:
+        """Its dock came to the front (or went behind another tab): draw what arrived meanwhile,
+        and tell the live run whether the forward pass wants weights."""
+        self.workspace.set_forward_pass_shown(shown and self.tabs.currentIndex() == 1)
+        if shown and self._dirty:
             self._redraw()
+
+    def _redraw_if_on_screen(self) -> None:
+        """Draw now if seen; otherwise when the panel is next shown (drawing a panel behind
+        another tab costs the GUI thread, and a training run the GIL, for nothing)."""
+        if on_screen(self):
+            self._redraw()
+        else:
+            self._dirty = True
 
     # ------------------------------------------------------------------ layers tab
     def network(self) -> str:

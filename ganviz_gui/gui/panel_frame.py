@@ -11,6 +11,12 @@ from PySide6.QtWidgets import QLabel, QLayout, QSizePolicy, QStackedLayout, QVBo
 W = TypeVar("W", bound=QObject)
 
 
+def on_screen(widget: QWidget) -> bool:
+    """Drawn on screen now: shown, and not behind another tab of a tabbed dock (Qt leaves a
+    dock behind a tab visible, with none of it exposed)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
 def named(widget: W, name: str) -> W:
     """`widget` with its objectName set (tests and automation find it by this)."""
     widget.setObjectName(name)

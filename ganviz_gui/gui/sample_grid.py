@@ -9,6 +9,7 @@ Real samples can be shown beside the fakes.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from ganviz_gui.core.workspace import Mode, Workspace
-from ganviz_gui.gui.panel_frame import PanelFrame
+from ganviz_gui.gui.draw_clock import TimedLayoutWidget
+from ganviz_gui.gui.panel_frame import PanelFrame, on_screen
 from ganviz_gui.gui.theme import CaptionItem
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ class SampleGrid(QWidget):
         bar.addWidget(self.zoom_combo)
         bar.addStretch(1)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = TimedLayoutWidget()
         self.graphics.setObjectName("sampleGraphics")
         self.graphics.setToolTip(
             "Click a sample to send its latent to the latent explorer; double-click it to "
@@ -106,17 +108,27 @@ class SampleGrid(QWidget):
         # GIL); it catches up with the newest sheet when shown again.
         if sheet is None:
             self.clear()
-        elif self.workspace.mode != Mode.TRAINING or self._on_screen():
+        elif self.workspace.mode != Mode.TRAINING:
             self.set_sheet(sheet)
+        elif self._on_screen():
+            started = time.perf_counter()
+            self.set_sheet(sheet)
+            # The last paint stands for the one this update brings: about the same work.
+            drawn = time.perf_counter() - started + self.graphics.paint_seconds
+            self.workspace.note_picture_drawn("samples", drawn)
         else:
             self._pending_sheet = sheet
 
     def _on_screen(self) -> bool:
-        return self.isVisible() and not self.visibleRegion().isEmpty()
+        return on_screen(self)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._pending_sheet is not None:
+        self.dock_shown_changed(True)
+
+    def dock_shown_changed(self, shown: bool) -> None:
+        """Its dock came to the front (or went behind another tab): catch up with the newest."""
+        if shown and self._pending_sheet is not None:
             sheet, self._pending_sheet = self._pending_sheet, None
             self.set_sheet(sheet)
 

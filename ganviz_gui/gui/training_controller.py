@@ -70,6 +70,11 @@ class TrainingController(QObject):
         self.wanted = {"field": True, "samples": True}  # panels shown on screen
         workspace.following_changed.connect(self._on_following_changed)
         workspace.forward_pass_changed.connect(self._on_following_changed)
+        workspace.picture_drawn.connect(self._on_picture_drawn)
+
+    def _on_picture_drawn(self, view: str, seconds: float) -> None:
+        if self.training is not None:
+            self.training.worker.note_drawn(view, seconds)
 
     # ------------------------------------------------------------------ state
     @property

@@ -72,6 +72,9 @@ class TrainingWorker(QObject):
     def set_wanted(self, view: str, shown: bool) -> None:
         self.loop.set_wanted(view, shown)
 
+    def note_drawn(self, view: str, seconds: float) -> None:
+        self.loop.note_drawn(view, seconds)
+
     def set_weights_interval(self, seconds: float) -> None:
         self.loop.set_weights_interval(seconds)
 

@@ -43,6 +43,19 @@ def test_one_slow_picture_does_not_hold_the_next_ones_back():
     assert budget.interval("samples", 0.5) == pytest.approx(10.0)
 
 
+def test_drawing_a_picture_on_screen_counts_with_making_it():
+    budget = PictureBudget(0.03, window=3)
+    budget.record("field", 0.002)
+    assert budget.interval("field", 0.1) == pytest.approx(0.1)  # 0.002 / 0.03 < 0.1
+    # The GUI thread reports what drawing each one cost it (from another thread: tuples).
+    for seconds in (0.5, 0.004, 0.006, 0.005):  # the first paint is dear; then steady
+        budget.record_drawn("field", seconds)
+    assert budget.cost("field") == pytest.approx(0.002 + 0.004)
+    assert budget.interval("field", 0.1) == pytest.approx(0.006 / 0.03)
+    budget.record_drawn("field", 0.007)  # only the last three are kept
+    assert budget.cost("field") == pytest.approx(0.002 + 0.005)
+
+
 def test_a_budget_outside_zero_to_one_is_refused():
     for wrong in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="picture budget"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 
 pytest.importorskip("pyqtgraph")
 
@@ -225,3 +226,71 @@ def test_live_appends_build_on_the_pyramid_drawn(plots, qtbot):
     np.testing.assert_array_equal(pyramid.levels[0][0 : len(level_0)], level_0)
     steps, _ = plots.drawn_curve("loss_d")
     assert steps[-1] == 50_799 and len(steps) <= 4 * plots.plots["losses"].getViewBox().width() + 64
+
+
+def _finding(kind, first, last, title="D overpowering"):
+    from ganviz_gui.core.diagnostics import Finding
+
+    return Finding(kind, title, first, last, evidence=f"evidence {first}", advice="try")
+
+
+def test_findings_are_shaded_once_each_with_their_text_under_the_mouse(plots, qtbot):
+    plots.add_records(training_records(range(0, 5000, 10)))
+    plots.redraw()
+    findings = [_finding("nonfinite", 100 * i, 100 * i + 50) for i in range(40)]
+    findings.append(_finding("nonfinite", 120, 400))  # overlaps several of them
+    plots.set_findings(findings)
+    assert len(plots.shaded_ranges()) == 41
+    bands = plots._finding_bands["losses"]
+    # Overlapping ranges are drawn as one band: shaded once, not darker where two meet.
+    assert len(bands._merged) == 40 - 3  # 100-150 to 400-450 are one band
+    assert "evidence 200" in bands.tip_at(225) and "evidence 120" in bands.tip_at(225)
+    assert bands.tip_at(475) == ""
+    picture = plots.graphics.grab().toImage()
+    view = plots.plots["losses"].getViewBox()
+    middle = view.viewRect().center().y()
+
+    def red_at(step):
+        at = plots.graphics.mapFromScene(view.mapViewToScene(QPointF(step, middle)))
+        colour = picture.pixelColor(at.x(), at.y())
+        return colour.red() - colour.blue()
+
+    assert red_at(3025) > red_at(3075) + 5  # inside a band, beside it
+    plots.set_findings([])
+    assert plots.shaded_ranges() == []
+
+
+def test_the_same_findings_again_do_not_repaint(plots):
+    findings = [_finding("nonfinite", 10, 20)]
+    plots.set_findings(findings)
+    bands = plots._finding_bands["losses"]
+    merged = bands._merged
+    plots.set_findings(list(findings))
+    assert bands._merged is merged  # unchanged: neither rebuilt nor repainted
+
+
+def test_a_long_runs_curves_are_re_smoothed_off_the_gui_thread(plots, qtbot, monkeypatch):
+    import ganviz_gui.gui.loss_plots as loss_plots
+
+    monkeypatch.setattr(loss_plots, "SYNC_SMOOTHING_POINTS", 1000)  # "long": over 1,000 points
+    plots.add_records(training_records(range(0, 20_000, 10)))
+    plots.redraw()
+    _, before = plots.drawn_curve("loss_d")
+    series = plots.series["loss_d"]
+    for value in (10, 20, 30):  # a drag: each notch shows its value, nothing is re-smoothed yet
+        plots.smoothing_slider.setValue(value)
+        assert plots.smoothing_label.text() == f"{value / 100:.2f}"
+        assert series.weight == loss_plots.DEFAULT_SMOOTHING
+    # Records arriving while the pass runs are smoothed with the new weight too.
+    plots.add_records(training_records(range(20_000, 20_100, 10), seed=1))
+    qtbot.waitUntil(lambda: series.weight == 0.3, timeout=5000)
+    exact = plots.series["loss_d"]
+    from ganviz_gui.core.smoothing import ema_smooth
+
+    values = np.asarray(exact.values.to_array(), np.float64)
+    np.testing.assert_allclose(
+        exact.smoothed_values(0, exact.count), ema_smooth(values, 0.3)[0], rtol=1e-9
+    )
+    plots.redraw()
+    _, after = plots.drawn_curve("loss_d")
+    assert not np.array_equal(before, after)

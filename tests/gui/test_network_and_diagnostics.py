@@ -124,6 +124,25 @@ def test_a_live_run_fills_the_network_view_and_is_diagnosed(qtbot, window):
     qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
 
 
+def test_the_networks_panel_behind_a_tab_draws_nothing_until_brought_forward(qtbot, window):
+    window.setup_panel.apply_preset("8 Gaussians")
+    window.setup_panel.steps_spin.setValue(100_000)
+    window.start_training()  # a 2D run brings the field view to the front
+    view = window.network_view
+    qtbot.waitUntil(lambda: len(view.stats) >= 3, timeout=WAIT_MS)
+    # Qt leaves a dock behind a tab "visible"; nothing of it is on screen, nothing is drawn.
+    assert view.isVisible() and view.visibleRegion().isEmpty()
+    assert view.health_heat is None
+    # The field in front sends what drawing it costs to the live run's picture budget.
+    budget = window.trainer.training.worker.loop.budget
+    qtbot.waitUntil(lambda: bool(budget._drawn.get("field")), timeout=WAIT_MS)
+    assert all(0 < seconds < 5 for seconds in budget._drawn["field"])
+    window.network_dock.raise_()
+    qtbot.waitUntil(lambda: view.health_heat is not None, timeout=WAIT_MS)
+    window.stop_training()
+    qtbot.waitUntil(lambda: window.trainer.training is None, timeout=WAIT_MS)
+
+
 def test_findings_are_listed_shaded_on_the_plots_and_lead_to_their_step(qtbot, window):
     show_recorded_run(window, RUNS / "strong_d")
     panel = window.diagnostics
