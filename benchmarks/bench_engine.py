@@ -7,7 +7,7 @@ snapshots. The trainer runs with its default logging (every 10 steps) and, for 2
 coverage metrics (every 100 steps). Runs alternate, and the script prints the median of the
 per-pair ratios (trainer steps/s over minimal steps/s); the target is at least 0.95.
 
-    python benchmarks/bench_engine.py [--repeats 7] [--steps 300] [--threads 1] [--device cpu]
+    python benchmarks/bench_engine.py [--repeats 11] [--steps 300] [--threads 1] [--device cpu]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def run_minimal(trainer: Trainer, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
