@@ -330,17 +330,11 @@ class Smoothing:
     """A curve's EMA-smoothed copy: its pyramid and extremes, the EMA's state after the last
     point, and the state kept every CHECKPOINT points (for exact values in a zoomed view)."""
 
-    def __init__(
-        self,
-        weight: float,
-        count: int = 0,
-        state: SmoothingState | None = None,
-        checkpoints: list[tuple[float, float]] | None = None,
-    ) -> None:
+    def __init__(self, weight: float) -> None:
         self.weight = weight
-        self.count = count  # points smoothed
-        self.state = state if state is not None else SmoothingState()
-        self.checkpoints = checkpoints if checkpoints is not None else [(0.0, 0.0)]
+        self.count = 0  # points smoothed
+        self.state = SmoothingState()  # the EMA after the last point
+        self.checkpoints: list[tuple[float, float]] = [(0.0, 0.0)]
         self.pyramid = MinMaxPyramid()
         self.extremes = Extremes()
 
@@ -377,15 +371,23 @@ class CurveSeries:
         self.steps = steps if steps is not None else AppendColumn(np.float64, ordered=True)
         self.values = AppendColumn(np.float32)
         self.raw_pyramid = MinMaxPyramid()
-        self.smoothed_pyramid = MinMaxPyramid() if smoothed else self.raw_pyramid
         self.raw_extremes = Extremes()
-        self.smoothed_extremes = Extremes()
-        self.weight = weight if smoothed else 0.0
-        self.state = SmoothingState()  # the EMA after the last point
+        # The smoothed copy (a setting's series keeps an empty one: it draws its raw values).
+        self._smoothing = Smoothing(weight if smoothed else 0.0)
         self._body_positions: np.ndarray | None = None  # see `drawn`
         self._body_steps = np.empty(0)
-        # The EMA's state before point k * CHECKPOINT, for each k.
-        self._checkpoints: list[tuple[float, float]] = [(0.0, 0.0)]
+
+    @property
+    def weight(self) -> float:
+        return self._smoothing.weight
+
+    @property
+    def smoothed_pyramid(self) -> MinMaxPyramid:
+        return self._smoothing.pyramid if self.smoothed_quantity else self.raw_pyramid
+
+    @property
+    def smoothed_extremes(self) -> Extremes:
+        return self._smoothing.extremes if self.smoothed_quantity else self.raw_extremes
 
     @property
     def count(self) -> int:
@@ -397,7 +399,7 @@ class CurveSeries:
         pyramids = self.raw_pyramid.nbytes
         if self.smoothed_pyramid is not self.raw_pyramid:
             pyramids += self.smoothed_pyramid.nbytes
-        return self.values.nbytes + pyramids + len(self._checkpoints) * 16
+        return self.values.nbytes + pyramids + len(self._smoothing.checkpoints) * 16
 
     def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Append points (the series' step column grows with them)."""
@@ -414,9 +416,7 @@ class CurveSeries:
         self.raw_pyramid.extend(stored)
         self.raw_extremes.take(stored)
         if self.smoothed_quantity:
-            self._smooth_from(start, stored.astype(np.float64))
-        else:
-            self.smoothed_extremes.take(stored)
+            self._smoothing.take(start, stored.astype(np.float64))
 
     def smooth(self, weight: float, restart: bool = False) -> None:
         """Smooth with a new weight: the smoothed pyramid is built anew over every point."""
@@ -440,30 +440,18 @@ class CurveSeries:
         """Draw the smoothed curve from `smoothing` (see `smoothing`) from now on."""
         if not self.smoothed_quantity:
             return
-        done = smoothing.count
-        self.weight, self.state, self._checkpoints = (
-            smoothing.weight,
-            smoothing.state,
-            smoothing.checkpoints,
-        )
-        self.smoothed_pyramid, self.smoothed_extremes = smoothing.pyramid, smoothing.extremes
+        self._smoothing = smoothing
         self._body_positions = None  # the drawn steps were the old pyramid's buckets'
+        done = smoothing.count
         if done < self.count:
-            self._smooth_from(done, np.asarray(self.values[done : self.count], np.float64))
-
-    def _smooth_from(self, start: int, values: np.ndarray) -> None:
-        """Smooth values start.. (the next ones) and take them into the smoothed pyramid."""
-        target = Smoothing(self.weight, start, self.state, self._checkpoints)
-        target.pyramid, target.extremes = self.smoothed_pyramid, self.smoothed_extremes
-        target.take(start, values)
-        self.state = target.state
+            smoothing.take(done, np.asarray(self.values[done : self.count], np.float64))
 
     def smoothed_values(self, start: int, stop: int) -> np.ndarray:
         """The smoothed values start..stop-1, recomputed from the nearest kept EMA state."""
         if not self.smoothed_quantity:
             return np.asarray(self.values[start:stop], dtype=np.float64)
         k = start // CHECKPOINT
-        accumulator, mass = self._checkpoints[k]
+        accumulator, mass = self._smoothing.checkpoints[k]
         values = np.asarray(self.values[k * CHECKPOINT : stop], dtype=np.float64)
         out, _ = ema_smooth(values, self.weight, SmoothingState(accumulator, mass))
         return out[start - k * CHECKPOINT :]
