@@ -110,3 +110,19 @@ def seconds_since_process_start() -> float | None:
 def _version_of(module: str) -> str:
     loaded = sys.modules.get(module)
     return getattr(loaded, "__version__", "not loaded") if loaded else "not loaded"
+
+
+def without_huge_page_stalls() -> None:
+    """Ask numpy not to back its large arrays with transparent huge pages, in the window's
+    process. numpy madvises them for arrays of 4 MB or more; where the kernel then compacts
+    memory on the first touch (defrag=madvise, Ubuntu's default) a page fault can stall for
+    tens of milliseconds: appends to a long run's columns took 32-50 ms on the GUI thread with
+    them, at most 10 ms without. A window wants steady frames more than fewer TLB misses."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy 1.x keeps it under numpy.core; absent elsewhere: nothing to do
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            return
+    _set_madvise_hugepage(False)

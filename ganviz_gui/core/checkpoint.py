@@ -85,10 +85,11 @@ class Checkpoint:
 
 
 # ---------------------------------------------------------------------- writing
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write `state` (from Trainer.checkpoint_state) atomically: temp file, fsync, rename."""
+def save_checkpoint(state: dict[str, Any], path: str | Path, finite: bool | None = None) -> Path:
+    """Write `state` (from Trainer.checkpoint_state) atomically: temp file, fsync, rename.
+    `finite`: whether the state is known to be finite (None: it is checked here)."""
     path = Path(path)
-    if not all_finite(state):
+    if not (all_finite(state) if finite is None else finite):
         raise NonFiniteWeightsError(f"{path}: not saved, the weights hold NaN or infinite values")
     payload = {
         "format": FORMAT,

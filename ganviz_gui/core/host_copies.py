@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from ganviz_gui.core.finite import all_finite
+
 
 class HostCopy:
     """A tree (tensor, dict, list, tuple) of CPU tensors, ready once `get()` returns."""
@@ -38,6 +40,8 @@ class HostCopy:
         self.pending = tree
         self._events = events
         self._finish = finish  # run once the copies have landed (batched: cut them apart)
+        self._flats: list[torch.Tensor] | None = None  # batched: the joined copies
+        self._skeleton: Any = None  # batched: the tree, its tensors' places marked
 
     @classmethod
     def of(cls, tree: Any, fresh: bool = False) -> HostCopy:
@@ -78,7 +82,21 @@ class HostCopy:
                     offset += size
             return _filled(skeleton, tensors)
 
-        return cls(None, cuda_events(cuda_devices), finish=cut_apart)
+        copy = cls(None, cuda_events(cuda_devices), finish=cut_apart)
+        copy._flats = [flat for _, _, flat in flats]
+        copy._skeleton = skeleton
+        return copy
+
+    def all_finite(self) -> bool:
+        """Whether every floating value copied is finite (waits for the copies as `get`
+        does). A batched copy is checked on its flat tensors, one check per dtype rather
+        than one per tensor (76 for the 8 Gaussians' checkpoint: 3.6 ms of the GIL)."""
+        if self._flats is None:
+            return all_finite(self.get())
+        for event in self._events:
+            event.synchronize()
+        self._events = []
+        return all(all_finite(flat) for flat in self._flats) and all_finite(self._skeleton)
 
     def get(self) -> Any:
         """The copied tree, once the device has finished copying (blocks this thread only)."""

@@ -51,6 +51,14 @@ def tile_scale(tile_px: int) -> int:
     return max(1, math.ceil(MIN_TILE_PX / max(tile_px, 1)))
 
 
+# A scatter plot's colours, by index: its PNG is written with this palette, one byte a pixel
+# (a third of what zlib has to compress in RGB: 2.3 ms a 512 px plot against 8.4 ms).
+BACKGROUND, GRID, AXIS, REAL, FAKE = range(5)
+SCATTER_PALETTE = np.array(
+    [[255, 255, 255], [225, 225, 225], [190, 190, 190], REAL_COLOR, FAKE_COLOR], dtype=np.uint8
+)
+
+
 def scatter_plot(
     real: np.ndarray,
     fake: np.ndarray,
@@ -58,17 +66,27 @@ def scatter_plot(
     bounds: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray:
     """Real points in blue, generated in orange, on a white square with unit grid lines."""
+    return SCATTER_PALETTE[scatter_indices(real, fake, size, bounds)]
+
+
+def scatter_indices(
+    real: np.ndarray,
+    fake: np.ndarray,
+    size: int = 512,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """The scatter plot as (size, size) indices into SCATTER_PALETTE."""
     if bounds is None:
         bounds = _scatter_bounds(real, fake)
     x0, x1, y0, y1 = bounds
-    picture = np.full((size, size, 3), 255, np.uint8)
+    picture = np.full((size, size), BACKGROUND, np.uint8)
     for tick in range(math.ceil(x0), math.floor(x1) + 1):
         col = int((tick - x0) / (x1 - x0) * (size - 1))
-        picture[:, col] = 225 if tick else 190
+        picture[:, col] = GRID if tick else AXIS
     for tick in range(math.ceil(y0), math.floor(y1) + 1):
         row = int((y1 - tick) / (y1 - y0) * (size - 1))
-        picture[row, :] = 225 if tick else 190
-    for points, color in ((real, REAL_COLOR), (fake, FAKE_COLOR)):
+        picture[row, :] = GRID if tick else AXIS
+    for points, color in ((real, REAL), (fake, FAKE)):
         pts = points[np.isfinite(points).all(axis=1)]
         cols = ((pts[:, 0] - x0) / (x1 - x0) * (size - 1)).astype(np.int64)
         rows = ((y1 - pts[:, 1]) / (y1 - y0) * (size - 1)).astype(np.int64)
@@ -80,19 +98,34 @@ def scatter_plot(
     return picture
 
 
-def png_bytes(picture: np.ndarray) -> bytes:
+def scatter_png(
+    real: np.ndarray, fake: np.ndarray, bounds: tuple[float, float, float, float] | None = None
+) -> bytes:
+    """The scatter plot as PNG bytes, in the palette's colours (what `scatter_plot` shows)."""
+    return png_bytes(scatter_indices(real, fake, bounds=bounds), palette=SCATTER_PALETTE)
+
+
+def png_bytes(picture: np.ndarray, palette: np.ndarray | None = None) -> bytes:
+    """`picture` ((H, W, 3) uint8, or (H, W) indices into `palette`'s RGB rows) as a PNG."""
     # zlib level 1: a run's pictures are written 40 times a run on a core training shares;
     # level 6 (Pillow's default) took 13.6 ms of a 512 px picture's 16 ms, level 1 8.6 ms.
+    image = Image.fromarray(picture)
+    if palette is not None:
+        image.putpalette(palette.tobytes())  # the indices' "L" image becomes a "P" one
     buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
-def save_png(picture: np.ndarray, path: str | Path) -> Path:
+def save_png_bytes(data: bytes, path: str | Path) -> Path:
+    """Encoded PNG bytes, written atomically."""
     path = Path(path)
-    data = png_bytes(picture)
     atomic_write(path, lambda handle: handle.write(data))
     return path
+
+
+def save_png(picture: np.ndarray, path: str | Path) -> Path:
+    return save_png_bytes(png_bytes(picture), path)
 
 
 def _scatter_bounds(real: np.ndarray, fake: np.ndarray) -> tuple[float, float, float, float]:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from ganviz_gui import __version__
@@ -46,7 +45,14 @@ from ganviz_gui.core.errors import CheckpointError, DiskFullError, NonFiniteWeig
 from ganviz_gui.core.host_copies import HostCopy
 from ganviz_gui.core.run_folder import RunWriter, new_run_dir, run_dir_of_checkpoint
 from ganviz_gui.core.run_log_writer import MAX_PENDING_CHECKPOINTS, WriterThread
-from ganviz_gui.core.sample_images import image_grid, save_png, scatter_plot, tile_scale, upscale
+from ganviz_gui.core.sample_images import (
+    image_grid,
+    png_bytes,
+    save_png_bytes,
+    scatter_png,
+    tile_scale,
+    upscale,
+)
 from ganviz_gui.core.trainer import StepResult, Trainer
 
 if TYPE_CHECKING:
@@ -295,19 +301,16 @@ class TrainingSession:
         self._last_sample_step = self.step_count
         return path
 
-    def sample_picture(self) -> np.ndarray:
-        """The fixed-noise grid (images) or a real-versus-generated scatter plot (2D data)."""
-        return self._picture_maker()()
-
-    def _picture_maker(self) -> Callable[[], np.ndarray]:
-        """G's samples of this moment (numpy), and what draws them into the picture."""
+    def _picture_maker(self) -> Callable[[], bytes]:
+        """G's samples of this moment (numpy), and what draws them into the picture's PNG."""
         trainer = self.trainer
         if trainer.dataset.is_image:
             samples = trainer.fixed_samples()
-            return lambda: upscale(image_grid(samples), tile_scale(samples.shape[-1]))
+            scale = tile_scale(samples.shape[-1])
+            return lambda: png_bytes(upscale(image_grid(samples), scale))
         real = trainer.dataset.data[:SCATTER_REAL_POINTS].numpy()
         fake = trainer.sample(SCATTER_FAKE_POINTS, seed=trainer.config.seed + 5)
-        return lambda: scatter_plot(real, fake)
+        return lambda: scatter_png(real, fake)
 
     def save_checkpoint(self, wait: bool = True) -> Path:
         """Save a checkpoint of this step: its tensors are copied now, in one go, and written
@@ -470,11 +473,11 @@ class SessionWriter(WriterThread):
             super().wait()
 
     # ------------------------------------------------------------------ the writer thread
-    def write_picture(self, path: Path, make_picture: Callable[[], np.ndarray]) -> None:
+    def write_picture(self, path: Path, make_png: Callable[[], bytes]) -> None:
         if self.failed:
             return
         with reporting_disk_full(path):
-            save_png(make_picture(), path)
+            save_png_bytes(make_png(), path)
 
     def write_checkpoint(
         self,
@@ -492,7 +495,7 @@ class SessionWriter(WriterThread):
         try:
             if self.failed and not asked:
                 return
-            save_checkpoint(state.get(), path)
+            save_checkpoint(state.get(), path, finite=state.all_finite())
             self.last_checkpoint, self.last_checkpoint_step = path, step
             self.files.sync()
             self.files.prune_checkpoints(keep)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganviz_gui import __version__
+from ganviz_gui import __version__, runtime
 from ganviz_gui.core.errors import ConfigError
 from ganviz_gui.core.live_loop import RefreshRates, StepKind
 from ganviz_gui.core.workspace import Workspace
@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
     def __init__(self, rates: RefreshRates | None = None):
         super().__init__()
         self.setObjectName("mainWindow")
+        runtime.without_huge_page_stalls()
         # A closed window deletes itself. Nothing else would: the lambdas and methods its
         # actions, docks and panels are connected to are held by Qt inside the window's own
         # widgets, out of the garbage collector's sight, so a closed window that is only

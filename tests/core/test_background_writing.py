@@ -120,6 +120,27 @@ def test_a_batched_host_copy_gives_tensors_of_their_own():
     assert len(storages) == 3  # not views of one flat tensor: torch.save writes each alone
 
 
+@pytest.mark.parametrize(
+    "spoiled",
+    [
+        lambda tree: tree["a"].__setitem__((1, 2), float("nan")),
+        lambda tree: tree["b"][1].__setitem__(0, float("inf")),
+        lambda tree: tree.__setitem__("elapsed", float("nan")),  # a float beside the tensors
+        lambda tree: tree.__setitem__("half", torch.tensor([1.0, float("nan")]).half()),
+    ],
+)
+def test_a_batched_host_copy_finds_any_value_that_is_not_finite(spoiled):
+    def tree():
+        return {"a": torch.zeros(2, 3), "b": [torch.tensor(3), torch.ones(4)], "elapsed": 1.5}
+
+    assert HostCopy.batched(tree()).all_finite()
+    bad = tree()
+    spoiled(bad)
+    copied = HostCopy.batched(bad)
+    assert not copied.all_finite()
+    assert not HostCopy.of(bad).all_finite()  # an unbatched copy is checked whole
+
+
 def torch_save_full_at(step, monkeypatch):
     real_save = torch.save
 
@@ -178,11 +199,11 @@ def test_any_failure_of_the_writer_reaches_the_training_thread(tmp_path, monkeyp
 
     session.writer.wait()  # the picture of step 0 is on disk
 
-    def refuse(picture, path):
+    def refuse(data, path):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(sample_images, "save_png", refuse)
-    monkeypatch.setattr("ganviz_gui.core.training_session.save_png", refuse)
+    monkeypatch.setattr(sample_images, "save_png_bytes", refuse)
+    monkeypatch.setattr("ganviz_gui.core.training_session.save_png_bytes", refuse)
     with pytest.raises(PermissionError):
         session.run(40)
     assert session.step_count >= 10 and not session.disk_full  # the picture of step 10

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 
+from ganviz_gui.core import record_columns
 from ganviz_gui.core.record_columns import (
     RecordColumns,
     as_columns,
@@ -53,6 +54,43 @@ def test_a_snapshot_stays_as_it_was_while_the_columns_grow():
     columns.append([{"step": s, "loss_d": 2.0, "new": 1.0} for s in range(10, 5000)])
     assert len(snapshot) == 10 and snapshot.quantities() == ["loss_d"]
     assert (snapshot.column("loss_d") == 1.0).all()
+
+
+def test_long_columns_grow_ahead_a_piece_per_append_and_hold_the_same_rows(monkeypatch):
+    """Past GROW_AHEAD_FROM rows no append copies every row at once (a stall of the GUI
+    thread); what the columns hold is what growing at once gives, keys that appear during a
+    growth and snapshots taken before it included."""
+    monkeypatch.setattr(record_columns, "GROW_AHEAD_FROM", 2048)
+    monkeypatch.setattr(record_columns, "GROW_AHEAD_PIECE", 16)
+    at_once: list[int] = []
+    real_grown = record_columns._grown
+
+    def grown(values, capacity, count):
+        at_once.append(count)
+        return real_grown(values, capacity, count)
+
+    monkeypatch.setattr(record_columns, "_grown", grown)
+    columns, expected, snapshots = RecordColumns(), [], []
+    for step in range(20_000):
+        record = {"step": step, "loss_d": step * 0.5}
+        if step % 7 == 0:
+            record["loss_g"] = -step
+        if step >= 3_000:  # a key new while the columns grow ahead to 4,096 rows
+            record["late"] = step + 0.25
+        columns.append([record])
+        expected.append(record)
+        if step in (2_047, 3_500, 8_191, 12_000):
+            snapshots.append((step, columns.snapshot()))
+    assert columns._capacity == 32_768 and max(at_once) < 2048  # only small columns at once
+    for key in ("step", "loss_d", "loss_g", "late"):
+        want = [r.get(key, np.nan) for r in expected]
+        np.testing.assert_array_equal(columns.column(key), want)
+    for step, snapshot in snapshots:  # views of the arrays of their moment, never changed
+        assert len(snapshot) == step + 1
+        np.testing.assert_array_equal(snapshot.column("loss_d"), np.arange(step + 1) * 0.5)
+    bulk = RecordColumns()
+    bulk.append(expected)  # rows in bulk grow at once, to what they need
+    np.testing.assert_array_equal(bulk.column("late"), columns.column("late"))
 
 
 def test_after_step_picks_the_later_records():

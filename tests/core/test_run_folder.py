@@ -1,9 +1,18 @@
 import json
 
+import numpy as np
 from PIL import Image
 
 from ganviz_gui.core.checkpoint import load_checkpoint
 from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
+from ganviz_gui.core.sample_images import (
+    FAKE_COLOR,
+    REAL_COLOR,
+    SCATTER_PALETTE,
+    read_picture,
+    scatter_plot,
+    scatter_png,
+)
 from ganviz_gui.core.training_session import TrainingSession
 from tests.core.helpers import tiny_image_config, tiny_points_config
 
@@ -30,8 +39,20 @@ def test_points_runs_draw_scatter_plots(tmp_path):
     session = TrainingSession.start(tiny_points_config(steps=20), run_dir=tmp_path / "run")
     session.run(20)
     session.close()
-    with Image.open(tmp_path / "run" / "samples" / "step_00000020.png") as plot:
-        assert plot.size == (512, 512)
+    picture = tmp_path / "run" / "samples" / "step_00000020.png"
+    with Image.open(picture) as plot:
+        assert plot.size == (512, 512) and plot.mode == "P"  # one byte a pixel
+    colors = np.unique(read_picture(picture).reshape(-1, 3), axis=0)
+    assert {tuple(c) for c in colors} <= {tuple(c) for c in SCATTER_PALETTE}
+    for drawn in (REAL_COLOR, FAKE_COLOR):  # both the data and G's points are on it
+        assert any((colors == drawn).all(axis=1))
+
+
+def test_a_scatter_plots_png_reads_back_as_the_plot_itself():
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(size=(300, 2)), rng.normal(2.0, 0.5, size=(300, 2))
+    fake[0] = np.nan  # a diverged point is left out, not drawn
+    assert np.array_equal(read_picture(scatter_png(real, fake)), scatter_plot(real, fake))
 
 
 def test_reader_tolerates_a_partial_last_line(tmp_path):
