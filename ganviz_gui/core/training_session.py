@@ -307,7 +307,7 @@ class TrainingSession:
         if trainer.dataset.is_image:
             samples = trainer.fixed_samples()
             scale = tile_scale(samples.shape[-1])
-            return lambda: png_bytes(upscale(image_grid(samples), scale))
+            return lambda: png_bytes(upscale(image_grid(samples, gray=True), scale))
         real = trainer.dataset.data[:SCATTER_REAL_POINTS].numpy()
         fake = trainer.sample(SCATTER_FAKE_POINTS, seed=trainer.config.seed + 5)
         return lambda: scatter_png(real, fake)

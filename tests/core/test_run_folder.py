@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ganviz_gui.core.checkpoint import load_checkpoint
@@ -9,9 +10,12 @@ from ganviz_gui.core.sample_images import (
     FAKE_COLOR,
     REAL_COLOR,
     SCATTER_PALETTE,
+    image_grid,
     read_picture,
     scatter_plot,
     scatter_png,
+    tile_scale,
+    upscale,
 )
 from ganviz_gui.core.training_session import TrainingSession
 from tests.core.helpers import tiny_image_config, tiny_points_config
@@ -32,6 +36,15 @@ def test_a_run_writes_the_documented_folder(tmp_path):
     assert samples == ["step_00000000.png", "step_00000010.png", "step_00000020.png"]
     with Image.open(run / "samples" / "step_00000020.png") as grid:
         assert grid.size[0] >= 4 * 32  # 16 samples of 8 px, upscaled to at least 32 px each
+        assert grid.mode == "L"  # one-channel samples: a grey PNG
+    session_grid = read_picture(run / "samples" / "step_00000020.png")
+    checkpoint = load_checkpoint(run / "checkpoints" / "step_00000020.pt")
+    generator = checkpoint.build_generator()
+    with torch.no_grad():
+        fixed = generator(checkpoint.state["fixed_noise"]).numpy()
+    # What the window draws of the same samples (an RGB grid), upscaled as the file is.
+    drawn = upscale(image_grid(fixed), tile_scale(fixed.shape[-1]))
+    assert np.abs(session_grid.astype(int) - drawn.astype(int)).max() <= 1
     assert [step for step, _ in list_checkpoints(run)] == [20]  # keep_checkpoints=1
 
 
