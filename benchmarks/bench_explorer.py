@@ -74,6 +74,11 @@ def drag_latencies(window, path: Path, moves: int) -> np.ndarray:
         explorer.move_cursor(float(u), float(v))
         asked[decoder.latest_ticket("cursor")] = time.perf_counter()
         wait(30)
+    # The last move is always drawn: wait for it (a loaded machine may take seconds), then a
+    # little for any decode still under way.
+    last, give_up = list(asked)[-1], time.perf_counter() + 60
+    while last not in arrived and time.perf_counter() < give_up:
+        wait(20)
     wait(300)
     # Moves that a newer move replaced before decoding are never drawn (by design); time the rest.
     return np.array([(arrived[t] - asked[t]) * 1000 for t in asked if t in arrived])
