@@ -361,6 +361,10 @@ try:
     again.fit(RankedGAN())
 except Exception as error:
     print(f"rank {{again.global_rank}} refused: {{type(error).__name__}}: {{error}}", flush=True)
+# As a DDP script should end: a process group left to exit with the interpreter sometimes
+# aborted in gloo's teardown ("terminate called without an active exception", exit -6).
+if torch.distributed.is_initialized():
+    torch.distributed.destroy_process_group()
 """
 
 
