@@ -93,16 +93,17 @@ class HostCopy:
         than one per tensor (76 for the 8 Gaussians' checkpoint: 3.6 ms of the GIL)."""
         if self._flats is None:
             return all_finite(self.get())
+        self._wait()
+        return all(all_finite(flat) for flat in self._flats) and all_finite(self._skeleton)
+
+    def _wait(self) -> None:
         for event in self._events:
             event.synchronize()
         self._events = []
-        return all(all_finite(flat) for flat in self._flats) and all_finite(self._skeleton)
 
     def get(self) -> Any:
         """The copied tree, once the device has finished copying (blocks this thread only)."""
-        for event in self._events:
-            event.synchronize()
-        self._events = []
+        self._wait()
         if self._finish is not None:
             self.pending, self._finish = self._finish(self.pending), None
         return self.pending

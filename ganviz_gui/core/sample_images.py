@@ -31,8 +31,8 @@ def image_grid(
     rows = math.ceil(n / columns)
     pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
     depth = 1 if gray and c == 1 else 3
-    if c == 1:
-        pixels = np.repeat(pixels, depth, axis=1)
+    if c == 1 and depth == 3:
+        pixels = np.repeat(pixels, 3, axis=1)
     pixels = pixels.transpose(0, 2, 3, 1)  # (N, H, W, depth)
     grid = np.full(
         (rows * (h + padding) + padding, columns * (w + padding) + padding, depth), 40, np.uint8
@@ -102,11 +102,9 @@ def scatter_indices(
     return picture
 
 
-def scatter_png(
-    real: np.ndarray, fake: np.ndarray, bounds: tuple[float, float, float, float] | None = None
-) -> bytes:
+def scatter_png(real: np.ndarray, fake: np.ndarray) -> bytes:
     """The scatter plot as PNG bytes, in the palette's colours (what `scatter_plot` shows)."""
-    return png_bytes(scatter_indices(real, fake, bounds=bounds), palette=SCATTER_PALETTE)
+    return png_bytes(scatter_indices(real, fake), palette=SCATTER_PALETTE)
 
 
 def png_bytes(picture: np.ndarray, palette: np.ndarray | None = None) -> bytes:
