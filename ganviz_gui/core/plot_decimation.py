@@ -37,6 +37,11 @@ CHECKPOINT = 1024  # points between two kept states of the EMA
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _power_of_two_from(n: int) -> int:
+    """The smallest power of two at or above `n` (> 0)."""
+    return 1 << (n - 1).bit_length()
+
+
 class AppendColumn:
     """A 1-D array that only grows at its end, stored in chunks of CHUNK values.
 
@@ -58,7 +63,9 @@ class AppendColumn:
 
     @property
     def nbytes(self) -> int:
-        return sum(chunk.nbytes for chunk in self._full) + self._last.nbytes
+        """Bytes of the values held. The room ahead of them in the last chunk is not counted:
+        np.empty's pages take memory only once written."""
+        return len(self) * self.dtype.itemsize
 
     def extend(self, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=self.dtype).reshape(-1)
@@ -71,8 +78,10 @@ class AppendColumn:
         while done < values.size:
             take = min(CHUNK - self._in_last, values.size - done)
             needed = self._in_last + take
-            if needed > self._last.size:  # grow the last chunk (doubling, up to CHUNK)
-                grown = np.empty(min(CHUNK, max(needed, 2 * self._last.size)), self.dtype)
+            if needed > self._last.size:  # grow the last chunk to a power of two, up to CHUNK
+                # Never to the exact size: a whole run arriving at once, then its live points,
+                # would copy the whole chunk again at the first live append.
+                grown = np.empty(min(CHUNK, _power_of_two_from(needed)), self.dtype)
                 grown[: self._in_last] = self._last[: self._in_last]
                 self._last = grown
             self._last[self._in_last : needed] = values[done : done + take]

@@ -227,7 +227,10 @@ class RecordColumns:
                 self._steps, self._columns = growth.steps, growth.columns
                 self._capacity = growth.capacity
             else:  # all at once: a small run, or rows coming in bulk (a file read)
-                capacity = max(needed, 2 * self._capacity, FIRST_CAPACITY)
+                # A quarter more than the bulk needs: a run's history read in one go is then
+                # followed live by growing ahead, not by copying every row at its first record
+                # (np.empty's unwritten rows cost no memory).
+                capacity = max(needed + needed // 4, 2 * self._capacity, FIRST_CAPACITY)
                 self._steps = _grown(self._steps, capacity, start)
                 for key, values in self._columns.items():
                     self._columns[key] = _grown(values, capacity, start)

@@ -193,3 +193,20 @@ def test_an_append_column_reads_across_chunks(monkeypatch):
         assert column.searchsorted(value) == expected
     column.extend([3])
     assert not column.ascending
+
+
+def test_a_whole_run_then_its_live_points_copy_no_chunk_again():
+    """A run's history arrives in one append, then its live points a few at a time: the chunk
+    being filled was given room to spare, so the first live append copies only itself (a
+    chunk sized exactly would be copied whole: tens of milliseconds for 8 curves at 10^6)."""
+    series = CurveSeries(smoothed=True, weight=0.6)
+    history = 1_000_003
+    series.extend(np.arange(history), np.random.default_rng(0).normal(size=history))
+    held = [series.values._last, series.steps._last]
+    held += [level._last for level in series.raw_pyramid.levels]
+    for step in range(history, history + 50):
+        series.extend(np.array([step]), np.array([0.5]))
+    now = [series.values._last, series.steps._last]
+    now += [level._last for level in series.raw_pyramid.levels]
+    assert len(now) == len(held) and all(a is b for a, b in zip(held, now, strict=True))
+    assert series.values[history + 49] == np.float32(0.5) and len(series.values) == history + 50
