@@ -12,7 +12,9 @@ refresh costs about the same at 10^5 and 10^7 points; pens are 1 px (a 2 px pen 
 at 680 ms a repaint of 10^6 points).
 
 Painting holds the GIL the training thread needs, so it is kept rare and cheap: curves are
-redrawn at most `REDRAW_HZ` times a second; there are no grid lines (measured: the four plots
+redrawn at most `REDRAW_HZ` times a second, and only once a second while what came since the
+last draw fits in one pixel column (a long run: every paint then changes its last column only);
+there are no grid lines (measured: the four plots
 repaint in 19 ms with pyqtgraph's grid, 2.7 ms without); and "follow latest" sets ranges
 rounded out to nice numbers itself, so the axes (2 ms each to regenerate) change only when
 the data outgrow them, not on every frame as pyqtgraph's auto-range would.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +122,9 @@ MAX_EVENT_LANES = 3  # labels of nearby events go up to this many lines deep, th
 DEFAULT_SMOOTHING = 0.6
 SLIDER_MIN_WIDTH = 90  # px: room to drag the smoothing slider in, however narrow the plots
 REDRAW_HZ = 3
+# While the new points would not reach the next pixel column, curves wait this long to be drawn:
+# 10^6 steps on 1,000 px are 1,000 steps a column, minutes of a live run.
+SLOW_REDRAW_S = 1.0
 # Curves holding more points than this in all are re-smoothed off the GUI thread once the
 # slider pauses for SMOOTHING_PAUSE_MS; fewer, at once (10^6 points: 37 ms on one 2-core VM core).
 SYNC_SMOOTHING_POINTS = 1_000_000
@@ -153,6 +159,8 @@ class LossPlots(QWidget):
         self._view_timer = QTimer(self, singleShot=True, interval=REDRAW_AFTER_ZOOM_MS)
         self._view_timer.timeout.connect(self._on_view_settled)
         self._in_redraw = False
+        self._drawn_at = -math.inf  # time.monotonic() of the last redraw
+        self._drawn_until = -math.inf  # the last step drawn then
 
         self.smoothing_slider = QSlider(Qt.Horizontal, objectName="smoothingSlider")
         self.smoothing_slider.setRange(0, 99)
@@ -330,13 +338,28 @@ class LossPlots(QWidget):
         if not self._redraw_timer.isActive():
             # New points are drawn at once, then not again until the timer runs out: a
             # followed run's poll shows at the poll, and live training is drawn REDRAW_HZ.
-            self.redraw()
+            self._redraw_if_it_shows()
             self._redraw_timer.start(self._redraw_interval_ms())
 
     def _on_cooled_down(self) -> None:
         if self._dirty:
-            self.redraw()
+            self._redraw_if_it_shows()
             self._redraw_timer.start(self._redraw_interval_ms())
+
+    def _redraw_if_it_shows(self) -> None:
+        """Redraw, unless the points that came since the last draw stay within one pixel
+        column and that draw is under SLOW_REDRAW_S old (they wait for a later tick)."""
+        low, high, pixels = self._shown_steps()
+        steps_per_column = (high - low) / pixels if high > low else 0.0
+        recent = time.monotonic() - self._drawn_at < SLOW_REDRAW_S
+        if recent and self._last_step() - self._drawn_until < steps_per_column:
+            return
+        self.redraw()
+
+    def _last_step(self) -> float:
+        """The largest step of any curve's last point (0 with none)."""
+        ends = (s.steps[s.count - 1] for s in self.series.values() if s.count)
+        return float(max(ends, default=0))
 
     def _redraw_interval_ms(self) -> int:
         """1/REDRAW_HZ: a draw costs what the view shows, however long the curves."""
@@ -354,6 +377,7 @@ class LossPlots(QWidget):
             for key in self._dirty:
                 self._draw(key)
             self._dirty.clear()
+            self._drawn_at, self._drawn_until = time.monotonic(), self._last_step()
         finally:
             self._in_redraw = False
 
@@ -380,7 +404,7 @@ class LossPlots(QWidget):
 
     def _follow(self) -> None:
         """Show all data: x from 0 to a nice step count, y rounded out to nice ticks."""
-        last = max((s.steps[s.count - 1] for s in self.series.values() if s.count), default=0)
+        last = self._last_step()
         extents = {name: self.overlay_curves.extents(name) for name, _, _ in PLOTS}
         last = max([last, *(extent[0] for extent in extents.values())])
         x_range = (0.0, nice_ceiling(max(last, 10.0)))
@@ -519,6 +543,7 @@ class LossPlots(QWidget):
 
     def clear(self) -> None:
         self._dirty.clear()
+        self._drawn_at = self._drawn_until = -math.inf
         self._remove_other_curves()
         for key in self.series:
             self.series[key] = self._new_series(key)

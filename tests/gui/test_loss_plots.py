@@ -228,6 +228,40 @@ def test_live_appends_build_on_the_pyramid_drawn(plots, qtbot):
     assert steps[-1] == 50_799 and len(steps) <= 4 * plots.plots["losses"].getViewBox().width() + 64
 
 
+def test_a_long_live_run_is_drawn_once_its_new_points_reach_a_column_or_a_second_passed(
+    plots, qtbot, monkeypatch
+):
+    """Followed at 50,000 steps on ~400 px (about 150 steps a pixel column), a few new records
+    change nothing drawn but the last column: they wait, at most SLOW_REDRAW_S; records that
+    reach past the next column are drawn at the next tick, as are a short run's."""
+    from ganviz_gui.gui import loss_plots
+
+    show(plots, RunInfo("trainer", "live"), long_run(50_000, 7), (), qtbot)
+    low, high, pixels = plots._shown_steps()
+    per_column = (high - low) / pixels
+    assert per_column > 20
+    monkeypatch.setattr(loss_plots, "SLOW_REDRAW_S", 60.0)  # no second passes in this test
+    qtbot.wait(round(1000 / loss_plots.REDRAW_HZ) + 50)  # the first draw's timer, the layout
+    draws = []
+    real_redraw = plots.redraw
+    monkeypatch.setattr(plots, "redraw", lambda: (draws.append(1), real_redraw()))
+
+    def live(steps):
+        plots.workspace.extend(RunDelta(records=[{"step": s, "loss_d": 1.5} for s in steps]))
+
+    live(range(50_000, 50_005))
+    qtbot.wait(round(2000 / loss_plots.REDRAW_HZ))
+    assert not draws and plots.drawn_curve("loss_d")[0][-1] < 50_000
+    live(range(50_005, 50_005 + int(per_column) + 1))  # now past the next column
+    qtbot.waitUntil(lambda: bool(draws), timeout=2000)
+    assert plots.drawn_curve("loss_d")[0][-1] == 50_005 + int(per_column)
+    monkeypatch.setattr(loss_plots, "SLOW_REDRAW_S", 0.2)
+    draws.clear()
+    live([50_100 + int(per_column)])  # one record, within the column: drawn once 0.2 s passed
+    qtbot.waitUntil(lambda: bool(draws), timeout=2000)
+    assert plots.drawn_curve("loss_d")[0][-1] == 50_100 + int(per_column)
+
+
 def _finding(kind, first, last, title="D overpowering"):
     from ganviz_gui.core.diagnostics import Finding
 
