@@ -50,8 +50,7 @@ class CheckpointCompare(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("compareGraphics")
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
+        self.view = self.graphics.addViewBox(enableMenu=False, lockAspect=True, invertY=True)
         self.left_item = pg.ImageItem(axisOrder="row-major")
         self.right_item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.left_item)

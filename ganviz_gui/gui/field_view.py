@@ -58,11 +58,10 @@ class FieldView(QWidget):
         self.step_label = QLabel(objectName="fieldStepLabel")
         bar.addWidget(self.step_label)
 
-        self.plot_widget = TimedPlotWidget()
+        self.plot_widget = TimedPlotWidget(enableMenu=False)
         self.plot_widget.setObjectName("fieldPlot")
         plot = self.plot_widget.getPlotItem()
         plot.setAspectLocked(True)
-        plot.setMenuEnabled(False)
         # Diverging map, reversed so that blue means "real" (as the real points) and red "fake".
         colors = pg.colormap.get("CET-D1A")
         colors.reverse()

@@ -166,8 +166,7 @@ class LatentExplorer(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("mosaicView")
-        self.mosaic_view = self.graphics.addViewBox(row=0, col=0, lockAspect=True)
-        self.mosaic_view.setMenuEnabled(False)
+        self.mosaic_view = self.graphics.addViewBox(enableMenu=False, row=0, col=0, lockAspect=True)
         self.mosaic_item = pg.ImageItem(axisOrder="row-major")
         self.mosaic_view.addItem(self.mosaic_item)
         colors = pg.colormap.get("CET-D1A")
@@ -186,16 +185,16 @@ class LatentExplorer(QWidget):
         self.anchor_labels: list[pg.TextItem] = []
         self.mosaic_view.addItem(self.anchor_markers)
         self._range_before_fit: float | None = None  # the user's range, while a fitted one is shown
-        self.sample_view = self.graphics.addViewBox(row=0, col=1, lockAspect=True, invertY=True)
-        self.sample_view.setMenuEnabled(False)
+        self.sample_view = self.graphics.addViewBox(
+            enableMenu=False, row=0, col=1, lockAspect=True, invertY=True
+        )
         self.sample_item = pg.ImageItem(axisOrder="row-major")
         self.sample_view.addItem(self.sample_item)
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
         self.strip_view = self.graphics.addViewBox(
-            row=1, col=0, colspan=2, lockAspect=True, invertY=True
+            row=1, col=0, colspan=2, lockAspect=True, invertY=True, enableMenu=False
         )
-        self.strip_view.setMenuEnabled(False)
         self.strip_item = pg.ImageItem(axisOrder="row-major")
         self.strip_view.addItem(self.strip_item)
         self.graphics.ci.layout.setRowStretchFactor(0, 4)

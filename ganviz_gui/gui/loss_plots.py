@@ -199,7 +199,7 @@ class LossPlots(QWidget):
         first = None
         for row, (name, title, curves) in enumerate(PLOTS):
             axes = {"left": CompactAxis("left"), "right": CompactAxis("right")}
-            plot = self.graphics.addPlot(row=row, col=0, axisItems=axes)
+            plot = self.graphics.addPlot(enableMenu=False, row=row, col=0, axisItems=axes)
             plot.hideAxis("right")  # shown where a row has a quantity of its own scale
             plot.setObjectName(name)
             plot.setLabel("left", _colored_title(title, curves))
@@ -207,7 +207,6 @@ class LossPlots(QWidget):
             plot.getAxis("left").setWidth(64)  # fixed: changing tick labels cause no relayout
             # Curves hand over what the view shows, already decimated: pyqtgraph's own
             # downsampling and clipping would only scan it again.
-            plot.setMenuEnabled(False)
             plot.disableAutoRange()  # "follow latest" sets the ranges (see _follow)
             if first is None:
                 first = plot
@@ -684,12 +683,13 @@ class LossPlots(QWidget):
     # ------------------------------------------------------------------ other scalars
     def _add_other_plot(self, first: pg.PlotItem) -> None:
         """A last plot, shown once a run records a scalar the plots above do not draw."""
-        plot = self.graphics.addPlot(row=len(PLOTS), col=0, axisItems={"left": CompactAxis("left")})
+        plot = self.graphics.addPlot(
+            enableMenu=False, row=len(PLOTS), col=0, axisItems={"left": CompactAxis("left")}
+        )
         plot.setObjectName(OTHER_PLOT)
         plot.setLabel("left", "Other")
         plot.getAxis("left").enableAutoSIPrefix(False)
         plot.getAxis("left").setWidth(64)
-        plot.setMenuEnabled(False)
         plot.disableAutoRange()
         plot.setXLink(first)
         plot.setLabel("bottom", "step")

@@ -211,8 +211,7 @@ class NetworkView(QWidget):
 
         self.health_plot = pg.GraphicsLayoutWidget()
         self.health_plot.setObjectName("layerHealthView")
-        self.health = self.health_plot.addPlot(row=0, col=0, colspan=2)
-        self.health.setMenuEnabled(False)
+        self.health = self.health_plot.addPlot(enableMenu=False, row=0, col=0, colspan=2)
         self.health.setLabel("bottom", "step")
         self.health_image = pg.ImageItem(axisOrder="row-major")
         self.health_image.setColorMap(pg.colormap.get("viridis"))
@@ -231,8 +230,7 @@ class NetworkView(QWidget):
         self.grad_hist = self._histogram_plot(1, 1, "gradients")
         self.verdicts = self._histogram_plot(2, 0, "D's output")
         self.verdicts.addLegend(offset=(5, 5))
-        self.overlap = self.health_plot.addPlot(row=2, col=1)
-        self.overlap.setMenuEnabled(False)
+        self.overlap = self.health_plot.addPlot(enableMenu=False, row=2, col=1)
         self.overlap.setTitle("real/fake overlap over the run", size="9pt")
         self.overlap.setYRange(0, 1)
         self.overlap_curve = self.overlap.plot(pen=pg.mkPen((200, 200, 200), width=1))
@@ -253,8 +251,7 @@ class NetworkView(QWidget):
         return splitter
 
     def _histogram_plot(self, row: int, col: int, title: str) -> pg.PlotItem:
-        plot = self.health_plot.addPlot(row=row, col=col)
-        plot.setMenuEnabled(False)
+        plot = self.health_plot.addPlot(enableMenu=False, row=row, col=col)
         plot.setTitle(title, size="9pt")
         plot.getAxis("left").setWidth(40)
         return plot
@@ -307,9 +304,8 @@ class NetworkView(QWidget):
 
     def _picture_box(self, row: int, col: int, rowspan: int) -> pg.ViewBox:
         box = self.forward_view.addViewBox(
-            row=row, col=col, rowspan=rowspan, lockAspect=True, invertY=True
+            row=row, col=col, rowspan=rowspan, lockAspect=True, invertY=True, enableMenu=False
         )
-        box.setMenuEnabled(False)
         box.addItem(pg.ImageItem(axisOrder="row-major"))
         return box
 

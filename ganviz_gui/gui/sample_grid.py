@@ -67,8 +67,7 @@ class SampleGrid(QWidget):
             "Click a sample to send its latent to the latent explorer; double-click it to "
             "open it large, with its nearest training images"
         )
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
+        self.view = self.graphics.addViewBox(enableMenu=False, lockAspect=True, invertY=True)
         self.fake_item = pg.ImageItem(axisOrder="row-major")
         self.real_item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.fake_item)

@@ -56,12 +56,8 @@ def test_a_snapshot_stays_as_it_was_while_the_columns_grow():
     assert (snapshot.column("loss_d") == 1.0).all()
 
 
-def test_long_columns_grow_ahead_a_piece_per_append_and_hold_the_same_rows(monkeypatch):
-    """Past GROW_AHEAD_FROM rows no append copies every row at once (a stall of the GUI
-    thread); what the columns hold is what growing at once gives, keys that appear during a
-    growth and snapshots taken before it included."""
-    monkeypatch.setattr(record_columns, "GROW_AHEAD_FROM", 2048)
-    monkeypatch.setattr(record_columns, "GROW_AHEAD_PIECE", 16)
+def rows_copied_at_once(monkeypatch) -> list[int]:
+    """The row counts of every growth that copies all held rows at once, from now on."""
     at_once: list[int] = []
     real_grown = record_columns._grown
 
@@ -70,6 +66,16 @@ def test_long_columns_grow_ahead_a_piece_per_append_and_hold_the_same_rows(monke
         return real_grown(values, capacity, count)
 
     monkeypatch.setattr(record_columns, "_grown", grown)
+    return at_once
+
+
+def test_long_columns_grow_ahead_a_piece_per_append_and_hold_the_same_rows(monkeypatch):
+    """Past GROW_AHEAD_FROM rows no append copies every row at once (a stall of the GUI
+    thread); what the columns hold is what growing at once gives, keys that appear during a
+    growth and snapshots taken before it included."""
+    monkeypatch.setattr(record_columns, "GROW_AHEAD_FROM", 2048)
+    monkeypatch.setattr(record_columns, "GROW_AHEAD_PIECE", 16)
+    at_once = rows_copied_at_once(monkeypatch)
     columns, expected, snapshots = RecordColumns(), [], []
     for step in range(20_000):
         record = {"step": step, "loss_d": step * 0.5}
@@ -97,14 +103,7 @@ def test_a_history_read_in_bulk_then_followed_live_is_not_copied_whole(monkeypat
     """A run's records read in one go (a continued or followed run), then its live records
     one by one: the bulk left room to grow ahead in, so no live append copies every row at
     once (14 columns of 10^6 rows: 26 ms of the GUI thread at the first live record)."""
-    at_once: list[int] = []
-    real_grown = record_columns._grown
-
-    def grown(values, capacity, count):
-        at_once.append(count)
-        return real_grown(values, capacity, count)
-
-    monkeypatch.setattr(record_columns, "_grown", grown)
+    at_once = rows_copied_at_once(monkeypatch)
     history = 40_000
     columns = RecordColumns()
     columns.append([{"step": s, "loss_d": 1.0, "loss_g": 2.0} for s in range(history)])
