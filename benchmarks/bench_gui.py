@@ -302,6 +302,9 @@ def run_case(name: str, args: argparse.Namespace) -> None:
     keys = recorded_keys(config) if args.points > 0 else ()
     probe = LatenessProbe()
     ratios, delays, pictures, gui_cpu = [], [], {}, []
+    # Not measured: a case's first run trains the quality classifier that later runs find
+    # cached (the first headless Digits run measured 16-21 steps/s, the next ones 46-52).
+    headless_rate(config, min(args.seconds, 2.0))
     for pair in range(args.pairs):
         order = ("headless", "window") if pair % 2 == 0 else ("window", "headless")
         rates = {}
