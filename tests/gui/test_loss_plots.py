@@ -262,6 +262,33 @@ def test_a_long_live_run_is_drawn_once_its_new_points_reach_a_column_or_a_second
     assert plots.drawn_curve("loss_d")[0][-1] == 50_100 + int(per_column)
 
 
+def test_a_refresh_that_moves_the_ranges_is_painted_once(plots, qtbot):
+    """New extremes move every plot's value range: the views take their new transforms in the
+    refresh, so the plots are painted once, not again because the paint changed them."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class PaintCounter(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    show(plots, RunInfo("trainer", "live"), long_run(20_000, 7), (), qtbot)
+    qtbot.wait(400)
+    counter = PaintCounter()
+    plots.graphics.viewport().installEventFilter(counter)
+    before = plots.plots["losses"].getViewBox().viewRange()[1]
+    record = {"step": 25_000, "loss_d": 40.0, "loss_g": 55.0, "lr_d": 0.5}
+    plots.workspace.extend(RunDelta(records=[record]))
+    qtbot.waitUntil(lambda: counter.count > 0, timeout=2000)
+    qtbot.wait(200)
+    plots.graphics.viewport().removeEventFilter(counter)
+    assert plots.plots["losses"].getViewBox().viewRange()[1] != before
+    assert counter.count == 1
+
+
 def _finding(kind, first, last, title="D overpowering"):
     from ganviz_gui.core.diagnostics import Finding
 
