@@ -10,7 +10,8 @@ from PySide6.QtCore import QPointF
 pytest.importorskip("pyqtgraph")
 
 from ganviz_gui.core.workspace import Mode, RunDelta, RunInfo
-from ganviz_gui.gui.loss_plots import SLIDER_MIN_WIDTH, LossPlots, event_text
+from ganviz_gui.gui.loss_plots import SLIDER_MIN_WIDTH, LossPlots
+from ganviz_gui.gui.plot_labels import event_text
 
 WIDTH_AT_DEFAULT_WINDOW = 488  # px the plots get in the 1400x860 window (measured)
 

@@ -11,7 +11,8 @@ from ganviz_gui.core.live_views import PlaneField
 from ganviz_gui.core.trainer import Trainer
 from ganviz_gui.core.workspace import Mode, RunDelta, RunInfo
 from ganviz_gui.gui.field_view import FieldView
-from ganviz_gui.gui.loss_plots import LossPlots, nice_ceiling, nice_range
+from ganviz_gui.gui.loss_plots import LossPlots
+from ganviz_gui.gui.plot_labels import nice_ceiling, nice_range
 from ganviz_gui.gui.training_worker import RefreshRates, TrainingThread, TrainingWorker
 from tests.core.helpers import tiny_points_config
 
