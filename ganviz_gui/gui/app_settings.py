@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
 from ganviz_gui.core.app_dirs import app_home
+from ganviz_gui.core.live_loop import PICTURE_BUDGETS
 
 T = TypeVar("T", list, dict)  # what a setting saved as JSON holds
 
@@ -104,3 +105,16 @@ def load_json_setting(settings: QSettings, key: str, default: T) -> T:
     except json.JSONDecodeError:
         return default
     return value if isinstance(value, type(default)) else default
+
+
+def saved_picture_budget(settings: QSettings, default: float) -> float:
+    """The live pictures' share of training chosen last (View > Live pictures); `default` if
+    absent, damaged or not one the menu offers (an edited settings file)."""
+    saved = settings.value("view/picture_budget", default)
+    if not isinstance(saved, (str, int, float)):
+        return default
+    try:
+        share = float(saved)
+    except ValueError:
+        return default
+    return share if share in PICTURE_BUDGETS else default

@@ -41,6 +41,7 @@ from ganviz_gui.gui.app_settings import (
     TrustedRuns,
     app_settings,
     load_json_setting,
+    saved_picture_budget,
 )
 from ganviz_gui.gui.background import close_jobs
 from ganviz_gui.gui.checkpoint_compare import CheckpointCompare
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self.exports = ExportController(workspace, self.latent_explorer, self, self._raise_explorer)
         self.registry = ActionRegistry(self, self.controls)
         self.registry.build(window_actions(self))
-        self._theme_actions = build_view_menu(self)
+        self._theme_actions, self._budget_actions = build_view_menu(self)
         self.recent_files = RecentItems(
             "files/recent", self.registry.menus["File/Open recent"], self.open_path
         )
@@ -255,6 +256,12 @@ class MainWindow(QMainWindow):
         for action in self._theme_actions.actions():
             action.setChecked(action.data() == key)
         apply_theme(self, key)
+
+    def set_picture_budget(self, share: float) -> None:
+        """The share of the training time the live pictures may take (View > Live pictures)."""
+        self.trainer.set_picture_budget(share)
+        for action in self._budget_actions.actions():
+            action.setChecked(action.data() == share)
 
     def _show_error(self, text: str) -> None:
         """A non-blocking warning: training (and tests) keep running while it is open."""
@@ -428,6 +435,7 @@ class MainWindow(QMainWindow):
         self.inspector.saved_mappings = load_json_setting(settings, "tensorboard/mappings", {})
         theme = settings.value("view/theme", "system")
         self.set_theme(theme if isinstance(theme, str) and theme in dict(THEMES) else "system")
+        self.set_picture_budget(saved_picture_budget(settings, self.trainer.picture_budget))
         problem = self.setup_panel.restore(settings)
         if problem:
             self.statusBar().showMessage(f"Saved settings ignored: {problem}", 8000)
@@ -440,6 +448,7 @@ class MainWindow(QMainWindow):
         self.recent_files.save(settings)
         settings.setValue("tensorboard/mappings", json.dumps(self.inspector.saved_mappings))
         settings.setValue("view/theme", self.theme)
+        settings.setValue("view/picture_budget", self.trainer.picture_budget)
         self.setup_panel.save(settings)
         settings.sync()
 

@@ -8,6 +8,7 @@ Compare offer the run just trained.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,6 +159,17 @@ class TrainingController(QObject):
         self.wanted[view] = shown
         if self.training is not None:
             self.training.worker.set_wanted(view, shown)
+
+    @property
+    def picture_budget(self) -> float:
+        return self.rates.picture_budget
+
+    def set_picture_budget(self, share: float) -> None:
+        """The share of the training time the live pictures may take, for the running run
+        (from its next picture) and the runs started after it."""
+        self.rates = dataclasses.replace(self.rates, picture_budget=share)
+        if self.training is not None:
+            self.training.worker.set_picture_budget(share)
 
     # ------------------------------------------------------------------ the thread
     def _launch(self, worker: TrainingWorker) -> None:

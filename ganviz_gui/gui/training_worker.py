@@ -78,6 +78,9 @@ class TrainingWorker(QObject):
     def set_weights_interval(self, seconds: float) -> None:
         self.loop.set_weights_interval(seconds)
 
+    def set_picture_budget(self, share: float) -> None:
+        self.loop.set_picture_budget(share)
+
     def acknowledge(self) -> None:
         self.loop.acknowledge()
 

@@ -1,14 +1,17 @@
 """The window's actions, as one table: File, Run and Help menus, the run control buttons, their
 shortcuts and the rule for when each is enabled (`actions.ActionRegistry` builds them); and
-the View menu, which shows the window's docks."""
+the View menu, which shows the window's docks and sets the live pictures' share of training."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu
 
 from ganviz_gui.core.app_dirs import runs_dir
+from ganviz_gui.core.live_loop import PICTURE_BUDGETS, RefreshRates
 from ganviz_gui.gui.actions import SEPARATOR, ActionSpec, MenuItem
 from ganviz_gui.gui.help_texts import SHORTCUTS
 from ganviz_gui.gui.panel_frame import named
@@ -143,8 +146,9 @@ def batchnorm_action(window: MainWindow) -> QAction:
     return action
 
 
-def build_view_menu(window: MainWindow) -> QActionGroup:
-    """Show or hide each dock, restore the layout, choose the theme."""
+def build_view_menu(window: MainWindow) -> tuple[QActionGroup, QActionGroup]:
+    """Show or hide each dock, restore the layout, choose the theme and the live pictures'
+    share of training; the theme's and the share's choices, as two action groups."""
     view_menu = window.menuBar().addMenu("&View")
     # The View menu sits between File and Run, as before.
     window.menuBar().insertMenu(window.registry.menus["Run"].menuAction(), view_menu)
@@ -157,14 +161,58 @@ def build_view_menu(window: MainWindow) -> QActionGroup:
     restore = named(QAction("Restore default layout", window), "restoreLayoutAction")
     restore.triggered.connect(window.restore_default_layout)
     view_menu.addAction(restore)
-    theme_menu = view_menu.addMenu("Theme")
-    theme_menu.setObjectName("themeMenu")
-    themes = QActionGroup(window)
-    for key, text in THEMES:
-        action = named(QAction(text, window), f"theme{key.capitalize()}Action")
+    themes = [(key, text, f"theme{key.capitalize()}Action") for key, text in THEMES]
+    theme_menu = choice_menu(view_menu, "Theme", "themeMenu", themes, window.set_theme)
+    # The live pictures: the training thread makes them, and the GUI thread's drawing holds
+    # the GIL the training step needs.
+    budgets = [
+        (
+            share,
+            f"At most {share:.0%} of training time{PICTURE_BUDGET_NOTES.get(share, '')}",
+            f"pictureBudget{round(share * 100)}Action",
+        )
+        for share in PICTURE_BUDGETS
+    ]
+    tip = (
+        "The most of the training time the live sample grid, the 2D field and the explorer's "
+        "follow may take together, making and drawing them: a picture that costs more comes "
+        "less often instead of slowing training. Hidden panels cost nothing."
+    )
+    budget_menu = choice_menu(
+        view_menu, "Live pictures", "pictureBudgetMenu", budgets, window.set_picture_budget, tip
+    )
+    return theme_menu, budget_menu
+
+
+PICTURE_BUDGET_NOTES = {
+    0.01: " (fastest training)",
+    RefreshRates().picture_budget: " (default)",
+    0.10: " (liveliest pictures)",
+}
+
+
+def choice_menu(
+    parent: QMenu,
+    title: str,
+    object_name: str,
+    choices: list[tuple[Any, str, str]],
+    choose: Callable[[Any], None],
+    tip: str = "",
+) -> QActionGroup:
+    """A submenu of `parent` offering one of `choices` (value, text, action name), checked
+    by whoever applies the choice; `choose(value)` when one is picked; `tip` on each."""
+    menu = parent.addMenu(title)
+    menu.setObjectName(object_name)
+    menu.setToolTipsVisible(bool(tip))
+    group = QActionGroup(parent)
+    for value, text, name in choices:
+        action = named(QAction(text, parent), name)
         action.setCheckable(True)
-        action.setData(key)
-        action.triggered.connect(lambda _=False, k=key: window.set_theme(k))
-        themes.addAction(action)
-        theme_menu.addAction(action)
-    return themes
+        action.setData(value)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _=False, v=value: choose(v))
+        group.addAction(action)
+        menu.addAction(action)
+    return group

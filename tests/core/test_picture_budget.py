@@ -133,3 +133,48 @@ def test_the_field_and_the_explorers_follow_split_the_budget(tmp_path):
     fields = [u for u in paced if u.field is not None]
     weights = [u for u in paced if u.weights is not None]
     assert 0 < len(fields) < len(paced) and 0 < len(weights) < len(paced)
+
+
+def test_a_new_budget_applies_from_the_next_picture_and_a_wrong_one_is_refused():
+    budget = PictureBudget(0.02)
+    budget.record("samples", 0.3)
+    assert budget.interval("samples", 0.5) == pytest.approx(15.0)
+    budget.set_share(0.10)  # View > Live pictures, while a run trains
+    assert budget.interval("samples", 0.5) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="picture budget"):
+        budget.set_share(0.0)
+    assert budget.budget == 0.10  # the refused one changed nothing
+
+
+def test_the_loop_takes_a_budget_changed_while_it_runs(tmp_path):
+    # The same costly grid as above (0.3 s a sheet): at the default 2% one sheet every 15 s;
+    # raised to 10% after the second sheet, every 3 s from then on.
+    clock = TickingClock(0.05)
+    config = tiny_image_config(steps=400, log_every=10, checkpoint_every=0, sample_every=0)
+    recorder = Recorder()
+    loop = LiveLoop(
+        recorder,
+        config,
+        rates=RefreshRates(samples_hz=2.0),
+        run_dir=str(tmp_path / "run"),
+        clock=clock,
+        cost_clock=TickingClock(0.3),
+    )
+    loop.set_wanted("samples", True)
+    recorder.loop = loop
+    sheets: list[float] = []
+
+    def on_update(update) -> None:
+        if update.samples is not None:
+            sheets.append(clock.now)
+            if len(sheets) == 2:
+                loop.set_picture_budget(0.10)
+
+    recorder.on_update = on_update
+    run(loop)
+    assert ended(recorder).reason == "finished"
+    intervals = {round(u.picture_intervals.get("samples", 0.0), 6) for u in recorder.updates}
+    assert 15.0 in intervals and 3.0 in intervals
+    later = sheets[2:-1]  # after the change, before the final sheet
+    assert len(later) >= 3 and all(b - a < 15.0 for a, b in pairwise(later))
+    assert all(b - a >= 3.0 for a, b in pairwise(later))

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLineEdit, QMenu, QPushButton
 
 from ganviz_gui.core.presets import PRESETS
@@ -326,6 +327,36 @@ def test_corrupt_saved_settings_are_ignored_with_a_message(qtbot, isolated_home)
     win = MainWindow()
     qtbot.addWidget(win)
     assert win.setup_panel.config().dataset == "ring8"  # the first preset
+
+
+def test_the_live_pictures_share_is_set_from_the_view_menu_live_and_remembered(
+    qtbot, isolated_home
+):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    assert first.findChild(QAction, "pictureBudget2Action").isChecked()  # the default, 2%
+    choose_preset(qtbot, first, "8 Gaussians", steps=100_000)
+    first.start_training()
+    qtbot.waitUntil(lambda: first.trainer.last_update is not None, timeout=WAIT_MS)
+    loop = first.trainer.training.worker.loop
+    assert loop.budget.budget == 0.02
+    first.findChild(QAction, "pictureBudget10Action").trigger()  # while the run trains
+    assert loop.budget.budget == 0.10 and first.trainer.picture_budget == 0.10
+    assert not first.findChild(QAction, "pictureBudget2Action").isChecked()
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.findChild(QAction, "pictureBudget10Action").isChecked()
+    assert second.trainer.picture_budget == 0.10  # the next run starts with it
+    second.close()
+    settings = isolated_home / "settings.ini"
+    settings.write_text(settings.read_text().replace("picture_budget=0.1", "picture_budget=0.5"))
+    third = MainWindow()  # a share the menu does not offer (an edited file): the default
+    qtbot.addWidget(third)
+    assert third.trainer.picture_budget == 0.02
+    assert third.findChild(QAction, "pictureBudget2Action").isChecked()
 
 
 def test_my_images_preset_asks_for_a_folder_and_trains_on_it(qtbot, window, tmp_path, monkeypatch):
