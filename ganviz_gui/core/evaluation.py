@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 MIXTURE_SAMPLES = 2500  # generated points for modes_covered / high_quality (as PacGAN)
 JS_SAMPLES = 5000  # generated points for the JS divergence histogram
 IMAGE_SAMPLES = 512
+DECODE_CHUNK = 4096  # latents G decodes at once: bounds the memory of a big batch
 TRAINING_IMAGE_SAMPLES = 256  # during training: every eval_every steps, so kept cheap
 
 
@@ -27,22 +28,26 @@ def decode(generator: nn.Module, z: torch.Tensor) -> np.ndarray:
 
 
 def run_in_eval(module: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """The module's outputs in eval mode, without gradients, in chunks of 4096 on its device;
-    its train/eval mode is restored afterwards (the trainer's networks are shared)."""
+    """The module's outputs in eval mode, without gradients, in chunks of DECODE_CHUNK on its
+    device; its train/eval mode is restored afterwards (the trainer's networks are shared)."""
     device = next(module.parameters()).device
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
-            return torch.cat([module(chunk.to(device)) for chunk in inputs.split(4096)])
+            return torch.cat([module(chunk.to(device)) for chunk in inputs.split(DECODE_CHUNK)])
     finally:
         module.train(was_training)
 
 
 def sample(generator: nn.Module, n: int, latent_dim: int, seed: int) -> np.ndarray:
     """n samples from seeded latents: (n, 2) points or (n, C, H, W) images in [-1, 1]."""
-    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-    return decode(generator, z)
+    return decode(generator, seeded_latents(n, latent_dim, seed))
+
+
+def seeded_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
+    """n standard normal latents (CPU), the same for the same seed on every machine."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
 def evaluate_points(

@@ -10,8 +10,9 @@ writes anything: the others train and write nothing (`writes` is False). A reque
 stop after the same step.
 
 Every file is written on a writer thread (`SessionWriter`), so a step pays for copies, not for
-the disk: records are handed over as they are, the sample batch as numpy (the grid and its PNG
-are made there), a checkpoint's tensors in one batched copy (core/host_copies.py). What the
+the disk: records are handed over as they are, a picture as G's samples or, on a CPU run with
+a core to spare, as a copy of G's weights (the decode, grid and PNG are made there:
+core/run_pictures.py), a checkpoint's tensors in one batched copy (core/host_copies.py). What the
 thread fails at is raised on the training thread at its next step or at close, never lost.
 
 A full disk raises one DiskFullError naming the last good checkpoint (which the failed write
@@ -45,21 +46,13 @@ from ganviz_gui.core.errors import CheckpointError, DiskFullError, NonFiniteWeig
 from ganviz_gui.core.host_copies import HostCopy
 from ganviz_gui.core.run_folder import RunWriter, new_run_dir, run_dir_of_checkpoint
 from ganviz_gui.core.run_log_writer import MAX_PENDING_CHECKPOINTS, WriterThread
-from ganviz_gui.core.sample_images import (
-    image_grid,
-    png_bytes,
-    save_png_bytes,
-    scatter_png,
-    tile_scale,
-    upscale,
-)
+from ganviz_gui.core.run_pictures import RunPictures
+from ganviz_gui.core.sample_images import save_png_bytes
 from ganviz_gui.core.trainer import StepResult, Trainer
 
 if TYPE_CHECKING:
     from ganviz_gui.core.diagnostics import Finding
 
-SCATTER_REAL_POINTS = 2000
-SCATTER_FAKE_POINTS = 2000
 # Under torchrun the ranks agree whether to stop at every this many steps (a collective of one
 # number; single-process runs look at every step).
 STOP_CHECK_EVERY = 10
@@ -86,6 +79,7 @@ class TrainingSession:
         )
         self._last_checkpoint: Path | None = None  # where no writer keeps it (other ranks)
         self._last_sample_step = -1
+        self.pictures = RunPictures(trainer)  # what each sample picture is made from, and where
         self.closed = False
         self.disk_full = False  # a write failed for want of space: closing writes nothing more
         self.divergence = DivergenceWatch()
@@ -293,24 +287,14 @@ class TrainingSession:
 
     # ------------------------------------------------------------------ outputs
     def write_samples(self) -> Path:
-        """Queue this step's picture; returns the path it will have. G's samples are made
-        here, the grid or plot and its PNG on the writer thread."""
+        """Queue this step's picture; returns the path it will have. What G makes at this
+        step is taken here; the grid or plot and its PNG are made on the writer thread, and on
+        a CPU run with a core to spare G's decode too (core/run_pictures.py)."""
         writer = self._run_writer()
         path = writer.files.sample_path(self.step_count)
-        writer.submit(writer.write_picture, path, self._picture_maker())
+        writer.submit(writer.write_picture, path, self.pictures.capture())
         self._last_sample_step = self.step_count
         return path
-
-    def _picture_maker(self) -> Callable[[], bytes]:
-        """G's samples of this moment (numpy), and what draws them into the picture's PNG."""
-        trainer = self.trainer
-        if trainer.dataset.is_image:
-            samples = trainer.fixed_samples()
-            scale = tile_scale(samples.shape[-1])
-            return lambda: png_bytes(upscale(image_grid(samples, gray=True), scale))
-        real = trainer.dataset.data[:SCATTER_REAL_POINTS].numpy()
-        fake = trainer.sample(SCATTER_FAKE_POINTS, seed=trainer.config.seed + 5)
-        return lambda: scatter_png(real, fake)
 
     def save_checkpoint(self, wait: bool = True) -> Path:
         """Save a checkpoint of this step: its tensors are copied now, in one go, and written

@@ -15,6 +15,7 @@ from ganviz_gui.core.checkpoint import read_torch_file, save_checkpoint
 from ganviz_gui.core.errors import DiskFullError
 from ganviz_gui.core.host_copies import HostCopy
 from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
+from ganviz_gui.core.run_pictures import RunPictures, spare_core_for_decoding
 from ganviz_gui.core.training_session import TrainingSession
 from tests.core.helpers import tiny_image_config, tiny_points_config
 
@@ -93,6 +94,42 @@ def test_a_checkpoint_from_the_writer_thread_is_the_synchronous_one_of_its_momen
     assert session.last_checkpoint == queued
     session.close()
     assert [step for step, _ in list_checkpoints(tmp_path / "run")] == [7, 12]
+
+
+@pytest.mark.parametrize("off_thread", [True, False])
+@pytest.mark.parametrize("make_config", [tiny_points_config, tiny_image_config])
+def test_a_picture_is_the_one_of_its_moment_wherever_g_decodes_it(
+    tmp_path, off_thread, make_config
+):
+    """Asked for at step 7 while the writer is held, drawn after 5 more steps: the PNG is G's
+    (here EMA's) samples at step 7, byte for byte what a decode on the training thread gives,
+    whether the writer thread decoded it from its copy of the weights or not."""
+    config = make_config(steps=40, checkpoint_every=1000, sample_every=1000, ema_decay=0.9)
+    session = TrainingSession.start(config, run_dir=tmp_path / "run")
+    session.pictures = RunPictures(session.trainer, off_thread=off_thread)
+    for _ in range(7):
+        session.step()
+    expected = RunPictures(session.trainer, off_thread=False).capture()()
+    held = HeldWriter(session)
+    queued = session.write_samples()
+    for _ in range(5):
+        session.step()
+    assert not queued.exists()  # still waiting behind the gate
+    held.release()
+    session.writer.wait()
+    assert queued.read_bytes() == expected
+    later = RunPictures(session.trainer, off_thread=False).capture()()
+    assert later != expected  # the 5 steps changed G: the picture is not of the end
+    session.close()
+
+
+def test_g_decodes_on_the_writer_thread_only_on_a_cpu_run_with_a_core_to_spare(monkeypatch):
+    monkeypatch.setattr("ganviz_gui.core.run_pictures.os.cpu_count", lambda: 2)
+    torch.set_num_threads(1)
+    assert spare_core_for_decoding(torch.device("cpu"))
+    assert not spare_core_for_decoding(torch.device("cuda"))
+    torch.set_num_threads(2)  # every core trains: a second decode would take one from it
+    assert not spare_core_for_decoding(torch.device("cpu"))
 
 
 def test_a_batched_host_copy_gives_tensors_of_their_own():
