@@ -10,7 +10,7 @@ holds the GIL it needs, so the rates are as low as still looks live. Pictures (t
 with D's verdicts, the 2D field, the weight copies the explorer follows) are computed and tiled
 here, at their own lower rates and only for views someone shows, never in a paint handler.
 Each picture's cost is measured and its interval stretched so that all of them together take
-at most `RefreshRates.picture_budget` of the training thread's time (`PictureBudget`): a cheap
+at most `RefreshRates.picture_budget` of the training thread's time (core/picture_budget.py): a cheap
 picture keeps its rate, a big model's grid comes less often instead of slowing training.
 
 Commands are typed (`Pause`, `Step`, `SetLearningRates`, ...) and applied between steps. Stop,
@@ -33,6 +33,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, get_args
+
+from ganviz_gui.core.picture_budget import PictureBudget
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,10 +67,6 @@ class RefreshRates:
     # the window as a whole is to keep 97% of headless speed (8 Gaussians measured 0.969 with
     # its field at 3%, 0.976 at 2%). The user may choose another (View > Live pictures).
     picture_budget: float = 0.02
-
-
-# The budgets the window offers (View > Live pictures), as shares of the training time.
-PICTURE_BUDGETS = (0.01, 0.02, 0.05, 0.10)
 
 
 @dataclass
@@ -123,56 +121,6 @@ class LoopListener(Protocol):
     def checkpoint_saved(self, path: str) -> None: ...  # a checkpoint saved on request
 
     def run_ended(self, ended: RunEnded) -> None: ...
-
-
-# ---------------------------------------------------------------------- the picture budget
-class PictureBudget:
-    """How often each live picture may be made, from what making it costs.
-
-    The rule: a picture whose recent cost is C seconds, with a share S of the training time
-    (the budget split evenly among the pictures wanted), is made at most every C / S seconds,
-    and never more often than its base interval: cost / interval <= S. The cost is the least
-    of the last `window` measurements, so one slow decode (the first call, a GC pause, the GUI
-    thread holding the GIL) does not hold a picture back for long.
-
-    C is what making the picture costs the training thread plus what drawing it costs the GUI
-    thread (`record_drawn`, sent by the window): both hold the GIL the training step needs.
-    """
-
-    def __init__(self, budget: float, window: int = 3):
-        self.set_share(budget)
-        self._costs: dict[str, deque[float]] = {}
-        # Written by the GUI thread, read by the training thread: each a tuple, replaced whole.
-        self._drawn: dict[str, tuple[float, ...]] = {}
-        self._window = window
-
-    def set_share(self, budget: float) -> None:
-        """A new budget; a plain float, replaced whole, so the GUI thread may set it while the
-        training thread reads it."""
-        if not 0.0 < budget <= 1.0:
-            raise ValueError(f"picture budget must be in (0, 1], got {budget!r}")
-        self.budget = float(budget)
-
-    def record(self, picture: str, seconds: float) -> None:
-        """One measured cost of making `picture`."""
-        costs = self._costs.setdefault(picture, deque(maxlen=self._window))
-        costs.append(max(0.0, float(seconds)))
-
-    def record_drawn(self, picture: str, seconds: float) -> None:
-        """One measured cost of drawing `picture` on screen (any thread may call this)."""
-        kept = self._drawn.get(picture, ())[-(self._window - 1) :] if self._window > 1 else ()
-        self._drawn[picture] = (*kept, max(0.0, float(seconds)))
-
-    def cost(self, picture: str) -> float:
-        """What making and drawing `picture` costs now, in seconds (0 before it was measured)."""
-        costs, drawn = self._costs.get(picture), self._drawn.get(picture)
-        return (min(costs) if costs else 0.0) + (min(drawn) if drawn else 0.0)
-
-    def interval(self, picture: str, base: float, sharing: int = 1) -> float:
-        """Seconds between two of `picture`, at least `base`; `sharing`: how many pictures
-        split the budget."""
-        share = self.budget / max(1, sharing)
-        return max(base, self.cost(picture) / share)
 
 
 # ---------------------------------------------------------------------- commands in

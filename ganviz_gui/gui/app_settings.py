@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
 from ganviz_gui.core.app_dirs import app_home
-from ganviz_gui.core.live_loop import PICTURE_BUDGETS
+from ganviz_gui.core.picture_budget import PICTURE_BUDGETS
 
 T = TypeVar("T", list, dict)  # what a setting saved as JSON holds
 

@@ -2,7 +2,7 @@
 
 A live picture's cost to training is what making it costs the training thread and what
 drawing it costs the GUI thread, since both hold the GIL the training step needs; the views
-send the second to the picture budget (`core.live_loop.PictureBudget`).
+send the second to the picture budget (`core.picture_budget.PictureBudget`).
 """
 
 from __future__ import annotations

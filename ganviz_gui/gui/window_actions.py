@@ -11,7 +11,8 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu
 
 from ganviz_gui.core.app_dirs import runs_dir
-from ganviz_gui.core.live_loop import PICTURE_BUDGETS, RefreshRates
+from ganviz_gui.core.live_loop import RefreshRates
+from ganviz_gui.core.picture_budget import PICTURE_BUDGETS
 from ganviz_gui.gui.actions import SEPARATOR, ActionSpec, MenuItem
 from ganviz_gui.gui.help_texts import SHORTCUTS
 from ganviz_gui.gui.panel_frame import named

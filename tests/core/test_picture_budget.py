@@ -8,7 +8,8 @@ from itertools import pairwise
 
 import pytest
 
-from ganviz_gui.core.live_loop import LiveLoop, PictureBudget, RefreshRates
+from ganviz_gui.core.live_loop import LiveLoop, RefreshRates
+from ganviz_gui.core.picture_budget import PictureBudget
 from tests.core.helpers import tiny_image_config, tiny_points_config
 from tests.core.test_live_loop import Recorder, TickingClock, ended, run
 
@@ -143,7 +144,7 @@ def test_a_new_budget_applies_from_the_next_picture_and_a_wrong_one_is_refused()
     assert budget.interval("samples", 0.5) == pytest.approx(3.0)
     with pytest.raises(ValueError, match="picture budget"):
         budget.set_share(0.0)
-    assert budget.budget == 0.10  # the refused one changed nothing
+    assert budget.share == 0.10  # the refused one changed nothing
 
 
 def test_the_loop_takes_a_budget_changed_while_it_runs(tmp_path):

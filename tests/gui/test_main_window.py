@@ -341,9 +341,9 @@ def test_the_live_pictures_share_is_set_from_the_view_menu_live_and_remembered(
     first.start_training()
     qtbot.waitUntil(lambda: first.trainer.last_update is not None, timeout=WAIT_MS)
     loop = first.trainer.training.worker.loop
-    assert loop.budget.budget == 0.02
+    assert loop.budget.share == 0.02
     first.findChild(QAction, "pictureBudget10Action").trigger()  # while the run trains
-    assert loop.budget.budget == 0.10 and first.trainer.picture_budget == 0.10
+    assert loop.budget.share == 0.10 and first.trainer.picture_budget == 0.10
     assert not first.findChild(QAction, "pictureBudget2Action").isChecked()
     first.close()
 
