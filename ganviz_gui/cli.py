@@ -759,13 +759,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         batchnorm_layers,
         open_generator_file,
     )
-    from ganviz_gui.core.sample_images import (
-        image_grid,
-        save_png,
-        scatter_plot,
-        tile_scale,
-        upscale,
-    )
+    from ganviz_gui.core.sample_images import save_png, saved_grid, scatter_plot
 
     if not 1 <= args.n <= 100_000:
         raise UsageError(f"-n {args.n}: choose between 1 and 100000 samples")
@@ -792,7 +786,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             samples = np.clip((samples + 1.0) / 2.0, 0.0, 1.0)  # N x C x H x W in [0, 1]
         np.save(args.out, samples.astype(np.float32))
     elif opened.is_image:
-        save_png(upscale(image_grid(samples), tile_scale(samples.shape[-1])), args.out)
+        save_png(saved_grid(samples), args.out)
     else:
         save_png(scatter_plot(_real_points_for_plot(opened.config), samples), args.out)
     step = f"step {opened.step}" if opened.step is not None else (opened.format or opened.kind)

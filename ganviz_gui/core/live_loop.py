@@ -10,8 +10,8 @@ holds the GIL it needs, so the rates are as low as still looks live. Pictures (t
 with D's verdicts, the 2D field, the weight copies the explorer follows) are computed and tiled
 here, at their own lower rates and only for views someone shows, never in a paint handler.
 Each picture's cost is measured and its interval stretched so that all of them together take
-at most `RefreshRates.picture_budget` of the training thread's time (core/picture_budget.py): a cheap
-picture keeps its rate, a big model's grid comes less often instead of slowing training.
+at most `RefreshRates.picture_budget` of the training thread's time (core/picture_budget.py):
+a cheap picture keeps its rate, a big model's grid comes less often instead of slowing training.
 
 Commands are typed (`Pause`, `Step`, `SetLearningRates`, ...) and applied between steps. Stop,
 pause and close are cooperative: the loop checks its command queue between steps and is never

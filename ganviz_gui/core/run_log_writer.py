@@ -42,7 +42,7 @@ from ganviz_gui.core.logged_checkpoint import (
 )
 from ganviz_gui.core.network_stats import LayerStats
 from ganviz_gui.core.run_folder import list_checkpoints, step_name
-from ganviz_gui.core.sample_images import image_grid, save_png, scatter_plot, tile_scale, upscale
+from ganviz_gui.core.sample_images import save_png, saved_grid, scatter_plot
 
 JSONL_FILES = ("metrics", "events", "network_stats")
 MAX_PENDING_CHECKPOINTS = 2  # whole CPU copies of the weights waiting in the queue at most
@@ -266,10 +266,8 @@ class RunLogWriter(WriterThread):
 
     def write_sample(self, step: int, samples: HostCopy) -> None:
         batch = samples.get().float().numpy()
-        if batch.ndim == 4:
-            picture = upscale(image_grid(batch), tile_scale(batch.shape[-1]))
-        else:  # 2D points: the generated ones only (a logged run has no real data at hand)
-            picture = scatter_plot(np.empty((0, 2)), batch)
+        # 2D points: the generated ones only (a logged run has no real data at hand).
+        picture = saved_grid(batch) if batch.ndim == 4 else scatter_plot(np.empty((0, 2)), batch)
         save_png(picture, self.samples_dir / step_name(step, "png"))
 
     def write_programs(

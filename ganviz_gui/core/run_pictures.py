@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ganviz_gui.core.evaluation import DECODE_CHUNK, decode, seeded_latents
-from ganviz_gui.core.sample_images import image_grid, png_bytes, scatter_png, tile_scale, upscale
+from ganviz_gui.core.sample_images import png_bytes, saved_grid, scatter_png
 
 if TYPE_CHECKING:
     from ganviz_gui.core.trainer import Trainer
@@ -65,7 +65,7 @@ class RunPictures:
             samples = decode(generator, latents)
             outputs = lambda: samples  # noqa: E731
         if trainer.dataset.is_image:
-            return lambda: _grid_png(outputs())
+            return lambda: png_bytes(saved_grid(outputs(), gray=True))
         real = trainer.dataset.data[:SCATTER_REAL_POINTS].numpy()
         return lambda: scatter_png(real, outputs())
 
@@ -105,7 +105,3 @@ class WriterReplica:
             # As `decode` does, without switching modes: the replica stays in eval.
             outputs = torch.cat([self.replica(chunk) for chunk in z.split(DECODE_CHUNK)])
             return outputs.float().numpy()
-
-
-def _grid_png(samples: np.ndarray) -> bytes:
-    return png_bytes(upscale(image_grid(samples, gray=True), tile_scale(samples.shape[-1])))

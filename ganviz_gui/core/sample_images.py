@@ -55,6 +55,11 @@ def tile_scale(tile_px: int) -> int:
     return max(1, math.ceil(MIN_TILE_PX / max(tile_px, 1)))
 
 
+def saved_grid(images: np.ndarray, gray: bool = False) -> np.ndarray:
+    """The grid a sample file holds: `image_grid`, enlarged until each sample is MIN_TILE_PX."""
+    return upscale(image_grid(images, gray=gray), tile_scale(images.shape[-1]))
+
+
 # A scatter plot's colours, by index: its PNG is written with this palette, one byte a pixel
 # (a third of what zlib has to compress in RGB: 2.3 ms a 512 px plot against 8.4 ms).
 BACKGROUND, GRID, AXIS, REAL, FAKE = range(5)
