@@ -321,6 +321,16 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test()
     if args.command is None:
         return open_window()
+    status = run_command(args)
+    if args.command == "train":
+        from ganviz_gui.core.distributed import end_worker_process
+
+        end_worker_process(status)  # a torchrun worker ends here, not in Python's shutdown
+    return status
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the command `args` names; its exit status, with any failure said in one line."""
     # Imported late so `ganviz --help` answers before torch has loaded (about 3 s).
     from ganviz_gui.core.errors import GanvizError
 

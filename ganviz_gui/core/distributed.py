@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,10 @@ from ganviz_gui.core.errors import DeviceError, GanvizError
 # the others wait for it at the next step, so this is generous; a peer that is gone takes it
 # down sooner (torchrun stops every worker when one fails).
 PEER_TIMEOUT = timedelta(minutes=5)
+
+
+# Set once this process has joined a process group: it then ends through `end_worker_process`.
+_joined_a_group = False
 
 
 class DistributedError(GanvizError):
@@ -90,6 +95,8 @@ class DistributedContext:
             raise DistributedError(
                 f"rank {rank} of {world_size}: cannot join the other processes ({first_line(exc)})"
             ) from None
+        global _joined_a_group
+        _joined_a_group = True
         return cls(rank, world_size, local_rank, backend, chosen)
 
     def describe(self) -> dict[str, Any]:
@@ -190,6 +197,29 @@ class DistributedContext:
 
 
 SINGLE_PROCESS = DistributedContext()  # what the trainer assumes when given no context
+
+
+def end_worker_process(status: int) -> None:
+    """End this process with `status` now, without Python's shutdown, if it joined a process
+    group (a torchrun worker); otherwise return. Call it last, once everything is written.
+
+    A worker that let Python shut down could abort ("terminate called without an active
+    exception", SIGABRT) and fail the torchrun job after a good run: a gloo worker thread frees
+    a collective's tensors a moment after the rank that waited on it has moved on, and freeing
+    a tensor Python has seen takes the GIL, which a thread cannot take once Python is shutting
+    down. `destroy_process_group` cannot stop those threads: DistributedDataParallel keeps the
+    group alive (measured on torch 2.13: its worker threads outlive the wrappers and a
+    garbage collection). Ending with `os._exit` leaves nothing for them to free. The run's
+    files are closed by then (`TrainingSession.close` waits for its writer thread); only the
+    standard streams are left to flush. Python's atexit functions are not run: the engine
+    registers none on this path.
+    """
+    if not _joined_a_group:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(status)
 
 
 def first_line(error: BaseException) -> str:

@@ -26,7 +26,12 @@ import torch.multiprocessing as mp
 from ganviz_gui.core import losses
 from ganviz_gui.core.checkpoint import load_checkpoint
 from ganviz_gui.core.data import BatchSampler
-from ganviz_gui.core.distributed import DistributedContext, DistributedError, _rank_device
+from ganviz_gui.core.distributed import (
+    DistributedContext,
+    DistributedError,
+    _rank_device,
+    end_worker_process,
+)
 from ganviz_gui.core.errors import DeviceError
 from ganviz_gui.core.run_folder import list_checkpoints, read_jsonl
 from ganviz_gui.core.trainer import Trainer
@@ -180,6 +185,7 @@ def _rank_main(rank: int, port: int, out_dir: str) -> None:
                 "records": [r for r in records if r is not None],
             }
     torch.save(results, Path(out_dir) / f"rank{rank}.pt")
+    end_worker_process(0)  # as `ganviz train` ends: Python's shutdown could abort (see there)
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +300,42 @@ def torchrun(args: list[str], home: Path, timeout: float = 120) -> subprocess.Co
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     return ran
+
+
+WORKER_THAT_ENDS = """
+import atexit, torch
+from ganviz_gui.core.distributed import DistributedContext, end_worker_process
+context = DistributedContext.from_environment("cpu")
+atexit.register(lambda: print("python shut down", flush=True))
+with context.joined():
+    for _ in range(50):
+        context.all_reduce_mean({"loss": torch.tensor(1.0)})
+print(f"rank {context.rank} trained", end="")  # no newline: left in the buffer
+end_worker_process(0)
+print("not reached")
+"""
+
+
+def test_a_torchrun_worker_ends_without_pythons_shutdown(tmp_path):
+    """Python's shutdown could abort a worker after a good run (SIGABRT: gloo's threads free
+    a collective's tensors once Python can no longer give them the GIL), failing the job: a
+    worker ends before it, its output kept, and a process that joined no group carries on."""
+    end_worker_process(0)  # this process joined no group: nothing happens
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER_THAT_ENDS)
+    command = torchrun_command([])
+    command[command.index("-m", 2) :] = [str(script)]  # the script instead of ganviz train
+    ran = subprocess.run(
+        command,
+        cwd=PROJECT,
+        env=torchrun_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "rank 0 trained" in ran.stdout and "rank 1 trained" in ran.stdout
+    assert "python shut down" not in ran.stdout and "not reached" not in ran.stdout
 
 
 @pytest.fixture(scope="module")
