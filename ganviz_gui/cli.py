@@ -325,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         from ganviz_gui.core.distributed import end_worker_process
 
-        end_worker_process(status)  # a torchrun worker ends here, not in Python's shutdown
+        # The one command torchrun starts: its workers end here, not in Python's shutdown.
+        end_worker_process(status)
     return status
 
 

@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -209,7 +209,8 @@ def end_worker_process(status: int) -> None:
     a tensor Python has seen takes the GIL, which a thread cannot take once Python is shutting
     down. `destroy_process_group` cannot stop those threads: DistributedDataParallel keeps the
     group alive (measured on torch 2.13: its worker threads outlive the wrappers and a
-    garbage collection). Ending with `os._exit` leaves nothing for them to free. The run's
+    garbage collection). `os._exit` ends the process before those threads can run into
+    Python's shutdown. The run's
     files are closed by then (`TrainingSession.close` waits for its writer thread); only the
     standard streams are left to flush. Python's atexit functions are not run: the engine
     registers none on this path.
@@ -217,8 +218,10 @@ def end_worker_process(status: int) -> None:
     if not _joined_a_group:
         return
     for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
+        # A reader gone (`| head`) must not send the process back to the shutdown.
+        with suppress(OSError, ValueError):
+            if stream is not None:
+                stream.flush()
     os._exit(status)
 
 

@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ganviz_gui.core import losses
+from ganviz_gui.core import distributed, losses
 from ganviz_gui.core.checkpoint import load_checkpoint
 from ganviz_gui.core.data import BatchSampler
 from ganviz_gui.core.distributed import (
@@ -302,40 +302,37 @@ def torchrun(args: list[str], home: Path, timeout: float = 120) -> subprocess.Co
     return ran
 
 
+# `ganviz train` as torchrun starts it, with an atexit function that says if Python shut down.
 WORKER_THAT_ENDS = """
-import atexit, torch
-from ganviz_gui.core.distributed import DistributedContext, end_worker_process
-context = DistributedContext.from_environment("cpu")
+import atexit, os, sys
+from ganviz_gui.cli import main
 atexit.register(lambda: print("python shut down", flush=True))
-with context.joined():
-    for _ in range(50):
-        context.all_reduce_mean({"loss": torch.tensor(1.0)})
-print(f"rank {context.rank} trained", end="")  # no newline: left in the buffer
-end_worker_process(0)
-print("not reached")
+print(f"rank {os.environ['RANK']} started", end="")  # no newline: left in the buffer
+sys.exit(main(sys.argv[1:]))
 """
 
 
 def test_a_torchrun_worker_ends_without_pythons_shutdown(tmp_path):
     """Python's shutdown could abort a worker after a good run (SIGABRT: gloo's threads free
-    a collective's tensors once Python can no longer give them the GIL), failing the job: a
-    worker ends before it, its output kept, and a process that joined no group carries on."""
-    end_worker_process(0)  # this process joined no group: nothing happens
+    a collective's tensors once Python can no longer give them the GIL), failing the job:
+    `ganviz train` ends a worker before it, its output kept, its run closed. A process that
+    joined no group (this one) carries on."""
+    assert not distributed._joined_a_group  # else the call below would end pytest itself
+    end_worker_process(0)
     script = tmp_path / "worker.py"
     script.write_text(WORKER_THAT_ENDS)
-    command = torchrun_command([])
-    command[command.index("-m", 2) :] = [str(script)]  # the script instead of ganviz train
+    command = torchrun_command([*SHORT_RUN, "--steps", "20"])
+    command[command.index("-m", 2) : command.index("train")] = [str(script)]
+    environment = torchrun_env(tmp_path) | {"PYTHONPATH": str(PROJECT)}
     ran = subprocess.run(
-        command,
-        cwd=PROJECT,
-        env=torchrun_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
+        command, cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    assert "rank 0 trained" in ran.stdout and "rank 1 trained" in ran.stdout
-    assert "python shut down" not in ran.stdout and "not reached" not in ran.stdout
+    assert "rank 0 started" in ran.stdout and "rank 1 started" in ran.stdout
+    assert "finished at step 20" in ran.stdout
+    assert "python shut down" not in ran.stdout
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert read_jsonl(run_dir / "events.jsonl")[-1]["kind"] == "closed"
 
 
 @pytest.fixture(scope="module")
