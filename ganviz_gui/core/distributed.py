@@ -210,10 +210,9 @@ def end_worker_process(status: int) -> None:
     down. `destroy_process_group` cannot stop those threads: DistributedDataParallel keeps the
     group alive (measured on torch 2.13: its worker threads outlive the wrappers and a
     garbage collection). `os._exit` ends the process before those threads can run into
-    Python's shutdown. The run's
-    files are closed by then (`TrainingSession.close` waits for its writer thread); only the
-    standard streams are left to flush. Python's atexit functions are not run: the engine
-    registers none on this path.
+    Python's shutdown. The run's files are closed by then (`TrainingSession.close` waits for
+    its writer thread); only the standard streams are left to flush. Python's atexit functions
+    are not run: the engine registers none on this path.
     """
     if not _joined_a_group:
         return

@@ -264,8 +264,9 @@ SHORT_RUN = [
 ]
 
 
-def torchrun_command(args: list[str]) -> list[str]:
-    """`ganviz train ...` in two gloo processes, as a user starts it."""
+def torchrun_command(args: list[str], script: Path | None = None) -> list[str]:
+    """`ganviz train ...` in two gloo processes, as a user starts it (or through `script`, a
+    Python file that runs the command line it is given)."""
     return [
         sys.executable,
         "-m",
@@ -276,8 +277,7 @@ def torchrun_command(args: list[str]) -> list[str]:
         "127.0.0.1",
         "--master_port",
         str(free_port()),
-        "-m",
-        "ganviz_gui",
+        *(["-m", "ganviz_gui"] if script is None else [str(script)]),
         "train",
         *args,
     ]
@@ -286,12 +286,15 @@ def torchrun_command(args: list[str]) -> list[str]:
 def torchrun_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_ENV}
     env["GANVIZ_HOME"] = str(home)
+    env["PYTHONPATH"] = str(PROJECT)  # for a script: its own folder is first on its path
     return env
 
 
-def torchrun(args: list[str], home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def torchrun(
+    args: list[str], home: Path, timeout: float = 120, script: Path | None = None
+) -> subprocess.CompletedProcess:
     ran = subprocess.run(
-        torchrun_command(args),
+        torchrun_command(args, script),
         cwd=PROJECT,
         env=torchrun_env(home),
         capture_output=True,
@@ -321,13 +324,7 @@ def test_a_torchrun_worker_ends_without_pythons_shutdown(tmp_path):
     end_worker_process(0)
     script = tmp_path / "worker.py"
     script.write_text(WORKER_THAT_ENDS)
-    command = torchrun_command([*SHORT_RUN, "--steps", "20"])
-    command[command.index("-m", 2) : command.index("train")] = [str(script)]
-    environment = torchrun_env(tmp_path) | {"PYTHONPATH": str(PROJECT)}
-    ran = subprocess.run(
-        command, cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=120
-    )
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    ran = torchrun([*SHORT_RUN, "--steps", "20"], tmp_path, script=script)
     assert "rank 0 started" in ran.stdout and "rank 1 started" in ran.stdout
     assert "finished at step 20" in ran.stdout
     assert "python shut down" not in ran.stdout
