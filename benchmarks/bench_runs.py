@@ -6,7 +6,10 @@ Each figure is measured in a fresh process, so one case's memory does not hide i
   opener reads), seconds and the peak memory it allocates (tracemalloc: its timing is longer
   than without, so read seconds and memory come from two reads);
 - diagnose: `ganviz diagnose RUN` as the command line runs it, seconds and the process's peak
-  RSS (the interpreter and its imports included);
+  RSS (the interpreter and its imports included); then the detectors' pass alone, as the
+  window's Diagnostics tab runs it on a thread of its own, seconds and the longest a thread
+  beside it (sleeping 1 ms at a time, as the window's would wait for the GIL) went without
+  running;
 - window: File > Open of the folder in the window (offscreen), seconds until every record is
   drawn, and the longest the GUI thread went without running a 10 ms timer meanwhile;
 - follow: the window following the folder while a writer appends 20 records a second, the
@@ -211,7 +214,42 @@ def case_diagnose(run: Path) -> dict:
         code = cli.main(["diagnose", str(run)])
     if code != 0:
         raise SystemExit(f"ganviz diagnose exited {code}")
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+    seconds, rss = time.perf_counter() - started, peak_rss_mb()
+    pass_seconds, longest_wait = diagnosis_beside_a_thread(run)
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": rss,
+        "pass_seconds": pass_seconds,
+        "longest_wait_ms": 1000 * longest_wait,
+    }
+
+
+def diagnosis_beside_a_thread(run: Path) -> tuple[float, float]:
+    """Seconds of one detectors' pass on a thread, and the longest this thread, sleeping 1 ms
+    at a time, waited to run again meanwhile: what the pass's longest hold of the GIL does to
+    the window's thread."""
+    import threading
+
+    from ganviz_gui.core.diagnostics import diagnose
+    from ganviz_gui.core.run_sources import RunFolderSource
+
+    recorded = RunFolderSource(run).poll_all()
+    timing: list[float] = []
+
+    def diagnosis() -> None:
+        started = time.perf_counter()
+        diagnose(recorded.records, recorded.events, "nonsaturating")
+        timing.append(time.perf_counter() - started)
+
+    thread = threading.Thread(target=diagnosis)
+    longest, last = 0.0, time.perf_counter()
+    thread.start()
+    while thread.is_alive():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    thread.join()
+    return timing[0], longest
 
 
 def main() -> None:
@@ -241,8 +279,9 @@ def main() -> None:
         # crash destroying a closed window's widgets in interpreter shutdown order.
         os._exit(0)
 
-    print(f"{'records':>9} | {'read s':>7} {'peak MB':>8} | {'diagnose s':>10} {'MB':>6} | "
-          f"{'window s':>8} {'stall ms':>8} | {'follow % core':>13}")  # fmt: skip
+    print(f"{'records':>9} | {'read s':>7} {'peak MB':>8} | {'diagnose s':>10} {'MB':>6} "
+          f"{'pass s':>6} {'wait ms':>7} | {'window s':>8} {'stall ms':>8} | "
+          f"{'follow % core':>13}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.records:
             run = write_run(Path(tmp) / f"run-{n}", n)
@@ -253,7 +292,8 @@ def main() -> None:
             followed = in_own_process("follow", run, str(args.follow_seconds))
             print(
                 f"{n:>9,} | {timed['seconds']:>7.2f} {read['peak_mb']:>8.0f} | "
-                f"{diagnosed['seconds']:>10.2f} {diagnosed['peak_rss_mb']:>6.0f} | "
+                f"{diagnosed['seconds']:>10.2f} {diagnosed['peak_rss_mb']:>6.0f} "
+                f"{diagnosed['pass_seconds']:>6.2f} {diagnosed['longest_wait_ms']:>7.1f} | "
                 f"{shown['seconds']:>8.2f} {shown['longest_gui_stall_ms']:>8.0f} | "
                 f"{100 * followed['core_share']:>12.1f}% "
                 f"({followed['records_arrived']} records arrived)",

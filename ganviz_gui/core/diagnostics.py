@@ -18,7 +18,6 @@ type, is passed over, never an error.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -92,6 +91,7 @@ ADVICE = {  # what researchers commonly try, per kind of finding
 SWING = 0.3  # a swing of D's margin D(x) - D(G(z)) this large (on the probability scale)
 SWINGS = 4  # ... this many times in a row, each within OSCILLATION_SPAN records of the last
 OSCILLATION_SPAN = 6
+ZIGZAG_PIECE = 1 << 14  # values handed to Python at a time (well under 1 ms of the GIL)
 
 
 def _finding(kind: str, first_step: float, last_step: float, evidence: str) -> Finding:
@@ -156,15 +156,17 @@ def d_overpowering(table: MetricTable, loss: str | None) -> list[Finding]:
     winning = (real >= 0.85) & (fake <= 0.15)
     winning[:WARMUP_RECORDS] = False  # D beats an untrained G at first in every run
     g_steps, g_norm = _series(table, "grad_norm_g")
+    early = float(np.median(g_norm[: max(SUSTAINED, len(g_norm) // 10)])) if len(g_norm) else 0.0
     findings = []
     for start, end in _runs(_close_gaps(winning, 4), 2 * SUSTAINED):
         evidence = (
             f"D(x) averages {np.nanmean(d_real[start : end + 1]):.2f} and D(G(z)) "
             f"{np.nanmean(d_fake[start : end + 1]):.3f}: D tells real from fake almost perfectly."
         )
-        inside = g_norm[(g_steps >= steps[start]) & (g_steps <= steps[end])]
+        # g_steps is sorted: the records inside the finding are one slice of it.
+        first = np.searchsorted(g_steps, steps[start], side="left")
+        inside = g_norm[first : np.searchsorted(g_steps, steps[end], side="right")]
         if len(g_norm) >= 2 * SUSTAINED and len(inside):
-            early = float(np.median(g_norm[: max(SUSTAINED, len(g_norm) // 10)]))
             ratio = float(np.median(inside)) / early if early > 0 else float("inf")
             evidence += f" G's gradient norm is {ratio:.0%} of its early level" + (
                 ": it is vanishing." if ratio < 0.1 else "."
@@ -268,38 +270,64 @@ def _span(values: np.ndarray) -> str:
 def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
     """Fill runs of at most `gap` False between two True: one noisy record does not split a
     pattern in two."""
-    mask = np.asarray(mask, dtype=bool).copy()
-    true = np.flatnonzero(mask)
-    for a, b in itertools.pairwise(true):
-        if 1 < b - a <= gap + 1:
-            mask[a:b] = True
-    return mask
+    mask = np.asarray(mask, dtype=bool)
+    first, after = _true_runs(~mask)
+    inner = (first > 0) & (after < len(mask)) & (after - first <= gap)  # True on both sides
+    change = np.zeros(len(mask) + 1, np.int64)
+    change[first[inner]] += 1  # the runs are apart: no index is marked twice
+    change[after[inner]] -= 1
+    return mask | (np.cumsum(change[:-1]) > 0)
 
 
 def _zigzag(values: np.ndarray, threshold: float) -> list[int]:
     """Indices of the ends of each move of at least `threshold` (a zigzag indicator): the
-    number of swings is one less than the number of indices."""
-    finite = np.flatnonzero(np.isfinite(values)).tolist()
-    values = np.asarray(values, dtype=float).tolist()  # Python floats: a quick loop below
-    if not finite:
+    number of swings is one less than the number of indices. Non-finite values are passed
+    over.
+
+    Only the points where the direction of change turns (`_turning_points`) are walked, in
+    pieces of ZIGZAG_PIECE: at 10^6 records one list of every value took the GIL for 25-50 ms
+    at a time from the window's thread, and the walk was most of a diagnosis."""
+    values = np.asarray(values, dtype=float)
+    finite = np.flatnonzero(np.isfinite(values))
+    if not len(finite):
         return []
+    turns = _turning_points(values[finite])
+    indices, points = finite[turns], values[finite][turns]
     pivots: list[int] = []
-    low = high = extreme = finite[0]
+    low = high = extreme = int(indices[0])
+    low_value = high_value = extreme_value = float(points[0])
     direction = 0  # 0 until the first move, then +1 rising, -1 falling
-    for i in finite[1:]:
-        if direction == 0:
-            low = i if values[i] < values[low] else low
-            high = i if values[i] > values[high] else high
-            if values[i] - values[low] >= threshold:
-                pivots, direction, extreme = [low], 1, i
-            elif values[high] - values[i] >= threshold:
-                pivots, direction, extreme = [high], -1, i
-        elif direction * (values[i] - values[extreme]) >= 0:
-            extreme = i  # the move goes on
-        elif direction * (values[extreme] - values[i]) >= threshold:
-            pivots.append(extreme)  # it turned by at least the threshold
-            direction, extreme = -direction, i
+    for piece in range(1, len(points), ZIGZAG_PIECE):
+        span = slice(piece, piece + ZIGZAG_PIECE)
+        for i, value in zip(indices[span].tolist(), points[span].tolist(), strict=True):
+            if direction == 0:
+                if value < low_value:
+                    low, low_value = i, value
+                if value > high_value:
+                    high, high_value = i, value
+                if value - low_value >= threshold:
+                    pivots, direction, extreme, extreme_value = [low], 1, i, value
+                elif high_value - value >= threshold:
+                    pivots, direction, extreme, extreme_value = [high], -1, i, value
+            elif direction * (value - extreme_value) >= 0:
+                extreme, extreme_value = i, value  # the move goes on
+            elif direction * (extreme_value - value) >= threshold:
+                pivots.append(extreme)  # it turned by at least the threshold
+                direction, extreme, extreme_value = -direction, i, value
     return [*pivots, extreme] if direction else []
+
+
+def _turning_points(values: np.ndarray) -> np.ndarray:
+    """Positions of `values` (finite) a zigzag can turn at: the first and the last, and
+    each where the direction of change (rising, falling, level) changes. Inside a strictly
+    rising or falling stretch every test of the zigzag moves one way, and inside a level one
+    none changes, so the stretch's two ends leave the walk where its every point would."""
+    if len(values) < 3:
+        return np.arange(len(values))
+    direction = np.sign(np.diff(values))
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:-1] = direction[1:] != direction[:-1]
+    return np.flatnonzero(keep)
 
 
 def _last(table: MetricTable, key: str) -> float | None:
@@ -310,15 +338,15 @@ def _last(table: MetricTable, key: str) -> float | None:
 
 def _runs(mask: np.ndarray, minimum: int) -> list[tuple[int, int]]:
     """(first, last) index of each run of True at least `minimum` long."""
-    found, start = [], None
-    for i, flag in enumerate([*mask, False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            if i - start >= minimum:
-                found.append((start, i - 1))
-            start = None
-    return found
+    first, after = _true_runs(np.asarray(mask, dtype=bool))
+    long = after - first >= minimum
+    return list(zip(first[long].tolist(), (after[long] - 1).tolist(), strict=True))
+
+
+def _true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of True in a boolean `mask` starts, and the index after its end."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
 def _moving_average(values: np.ndarray, width: int) -> np.ndarray:

@@ -13,7 +13,7 @@ another process writes, a TensorBoard log) is a class here and touches no panel.
 Whoever wrote a folder, what reaches the workspace is well-typed: a file that is not a regular
 one (a FIFO would block, /dev/zero never end) is left out, a line longer than a read is
 skipped, and each record is checked (`record_columns`, `clean_event`,
-`network_stats.clean_stats_record`); what was left out is counted and named by `notes()`.
+`stats_records.clean_stats_record`); what was left out is counted and named by `notes()`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ganviz_gui.core.run_folder import (
     list_sample_pictures,
     logged_by_run,
 )
+from ganviz_gui.core.stats_records import clean_stats_record
 from ganviz_gui.core.workspace import RunDelta, RunInfo
 
 if TYPE_CHECKING:
@@ -312,9 +313,6 @@ class RunFolderSource:
 
     def _take(self, name: str, found: list[Any], into: list[dict[str, Any]]) -> None:
         """Events or layer statistics as the views read them; the rest counted."""
-        # network_stats imports torch, which the window loads only after its first paint.
-        from ganviz_gui.core.network_stats import clean_stats_record
-
         clean = clean_event if name == "events" else clean_stats_record
         for record in found:
             cleaned, dropped = clean(record)

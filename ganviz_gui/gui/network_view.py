@@ -660,12 +660,12 @@ def log_norm_ticks(low: float, high: float) -> list[list[tuple[float, str]]]:
 
 def drawable_stats(records: Any) -> list[dict[str, Any]]:
     """The layer-statistics records the panel can draw, each in the shape it draws them
-    (`core.network_stats.clean_stats_record`: a step, layers with a name, finite numbers or
+    (`core.stats_records.clean_stats_record`: a step, layers with a name, finite numbers or
     None, lists of numbers). Sources hand over checked records; this is the panel's own
     guard, so that a record of another type never reaches the drawing."""
     if not isinstance(records, (list, tuple)) or not records:
         return []
-    from ganviz_gui.core.network_stats import clean_stats_record
+    from ganviz_gui.core.stats_records import clean_stats_record
 
     kept = []
     for record in records:

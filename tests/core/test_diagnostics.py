@@ -3,12 +3,15 @@ small made-up records."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ganviz_gui.core.diagnostics import diagnose
+from ganviz_gui.core import diagnostics
+from ganviz_gui.core.diagnostics import _close_gaps, _runs, _zigzag, diagnose
 from ganviz_gui.core.run_folder import read_jsonl
 
 RUNS = Path(__file__).parent.parent / "data" / "diagnostic_runs"
@@ -76,3 +79,67 @@ def test_image_collapse_is_a_fall_from_the_best_so_far(key):
         values = [round(v * 10) for v in values]
     (finding,) = diagnose(_records(len(values), **{key: values}), [])
     assert finding.kind == "mode_collapse" and finding.first_step == 60
+
+
+# The detectors' helpers against plain loops over every record, which is what they were: now
+# vectorised, and the zigzag walks only where the direction of change turns (10^6 records of a
+# long run are diagnosed on a thread beside the window's).
+def zigzag_every_point(values, threshold):
+    finite = [i for i, v in enumerate(values) if np.isfinite(v)]
+    if not finite:
+        return []
+    pivots, direction = [], 0
+    low = high = extreme = finite[0]
+    for i in finite[1:]:
+        if direction == 0:
+            low = i if values[i] < values[low] else low
+            high = i if values[i] > values[high] else high
+            if values[i] - values[low] >= threshold:
+                pivots, direction, extreme = [low], 1, i
+            elif values[high] - values[i] >= threshold:
+                pivots, direction, extreme = [high], -1, i
+        elif direction * (values[i] - values[extreme]) >= 0:
+            extreme = i
+        elif direction * (values[extreme] - values[i]) >= threshold:
+            pivots.append(extreme)
+            direction, extreme = -direction, i
+    return [*pivots, extreme] if direction else []
+
+
+def runs_every_point(mask, minimum):
+    found, start = [], None
+    for i, flag in enumerate([*mask, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start >= minimum:
+                found.append((start, i - 1))
+            start = None
+    return found
+
+
+def close_gaps_every_point(mask, gap):
+    mask, true = list(mask), [i for i, flag in enumerate(mask) if flag]
+    for a, b in itertools.pairwise(true):
+        if 1 < b - a <= gap + 1:
+            mask[a:b] = [True] * (b - a)
+    return mask
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_detectors_helpers_give_what_a_loop_over_every_record_gives(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    # Rounded walks: level stretches and ties, where the first or last of equal values counts.
+    values = np.round(np.cumsum(rng.normal(size=n)) * rng.choice([0.1, 0.4]), 1)
+    values[rng.random(n) < 0.05] = np.nan
+    values[rng.random(n) < 0.02] = rng.choice([np.inf, -np.inf])
+    if seed % 2:
+        monkeypatch.setattr(diagnostics, "ZIGZAG_PIECE", int(rng.integers(1, 9)))  # many pieces
+    for threshold in (0.1, 0.3, 1.0):
+        assert _zigzag(values, threshold) == zigzag_every_point(values.tolist(), threshold)
+    mask = rng.random(n) < rng.uniform(0.2, 0.9)
+    for minimum in (1, 3, 6):
+        assert _runs(mask, minimum) == runs_every_point(mask.tolist(), minimum)
+    for gap in (1, 4):
+        assert _close_gaps(mask, gap).tolist() == close_gaps_every_point(mask.tolist(), gap)
