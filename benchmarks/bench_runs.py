@@ -235,10 +235,14 @@ def diagnosis_beside_a_thread(run: Path) -> tuple[float, float]:
 
     recorded = RunFolderSource(run).poll_all()
     timing: list[float] = []
+    failed: list[BaseException] = []
 
     def diagnosis() -> None:
         started = time.perf_counter()
-        diagnose(recorded.records, recorded.events, "nonsaturating")
+        try:
+            diagnose(recorded.records, recorded.events, "nonsaturating")
+        except BaseException as exc:  # raised on the measuring thread below
+            failed.append(exc)
         timing.append(time.perf_counter() - started)
 
     thread = threading.Thread(target=diagnosis)
@@ -249,6 +253,8 @@ def diagnosis_beside_a_thread(run: Path) -> tuple[float, float]:
         now = time.perf_counter()
         longest, last = max(longest, now - last), now
     thread.join()
+    if failed:
+        raise failed[0]
     return timing[0], longest
 
 

@@ -24,7 +24,7 @@ def clean_stats_record(record: Any) -> tuple[dict[str, Any] | None, int]:
     """A network_stats.jsonl record as the network view reads it, whoever wrote the file:
     (the record, or None when it has no step from 0 to MAX_STEP; how many values of the wrong
     type were dropped). Every layer kept has a "layer" name, the four norms and ranges as
-    finite floats or None, and both histograms as lists of at most MAX_LIST floats ([] when
+    finite floats or None, and both histograms as lists of at most MAX_HISTOGRAM numbers ([] when
     absent); `verdicts` is kept only whole and well-formed; other keys are not read."""
     if not isinstance(record, dict):
         return None, 0

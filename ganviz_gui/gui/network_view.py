@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ganviz_gui.core.stats_records import clean_stats_record
 from ganviz_gui.core.workspace import Workspace
 from ganviz_gui.gui.background import LatestOnly
 from ganviz_gui.gui.panel_frame import PanelFrame, on_screen
@@ -665,8 +666,6 @@ def drawable_stats(records: Any) -> list[dict[str, Any]]:
     guard, so that a record of another type never reaches the drawing."""
     if not isinstance(records, (list, tuple)) or not records:
         return []
-    from ganviz_gui.core.stats_records import clean_stats_record
-
     kept = []
     for record in records:
         cleaned, _dropped = clean_stats_record(record)
