@@ -236,7 +236,14 @@ class RecordColumns:
                     self._columns[key] = _grown(values, capacity, start)
                 self._capacity = capacity
             self._growth = None
-        elif self._capacity >= GROW_AHEAD_FROM and 2 * start >= self._capacity:
+        elif (
+            self._capacity >= GROW_AHEAD_FROM
+            and 2 * start >= self._capacity
+            and (growth is not None or extra <= GROW_AHEAD_PIECE)
+        ):
+            # Started by a live append only: a file read in bulk pieces would fill both the
+            # columns and their larger copy (a 10^6-record read peaked at 344 MB of RSS, 232 MB
+            # without).
             if growth is None:
                 growth = self._growth = _Growth(self)
             # Twice as many rows as come: the copy is done before the columns are full.

@@ -115,6 +115,23 @@ def test_a_history_read_in_bulk_then_followed_live_is_not_copied_whole(monkeypat
     np.testing.assert_array_equal(columns.steps, np.arange(history + 12_000))
 
 
+def test_a_file_read_in_bulk_pieces_is_not_copied_ahead(monkeypatch):
+    """Growing ahead is for live records: pieces of a file read in bulk grow at once, so the
+    columns are not held twice (a 10^6-record read kept both them and their larger copy)."""
+    monkeypatch.setattr(record_columns, "GROW_AHEAD_FROM", 2048)
+    monkeypatch.setattr(record_columns, "GROW_AHEAD_PIECE", 16)
+    columns, piece = RecordColumns(), 1_000
+    for start in range(0, 50_000, piece):
+        columns.append([{"step": s, "loss_d": s * 0.5} for s in range(start, start + piece)])
+        assert columns._growth is None
+    np.testing.assert_array_equal(columns.column("loss_d"), np.arange(50_000) * 0.5)
+    at_once = rows_copied_at_once(monkeypatch)
+    for step in range(50_000, 50_000 + 40_000):  # then followed live: grown ahead again
+        columns.append([{"step": step, "loss_d": step * 0.5}])
+    assert columns._capacity >= 90_000 and not at_once
+    np.testing.assert_array_equal(columns.column("loss_d"), np.arange(90_000) * 0.5)
+
+
 def test_after_step_picks_the_later_records():
     columns = as_columns([{"step": s, "x": s, "counts": [s]} for s in range(5)])
     later = columns.after_step(2)
