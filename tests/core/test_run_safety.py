@@ -255,6 +255,9 @@ def test_a_full_disk_on_the_metrics_is_a_disk_full_error_naming_the_checkpoint(
     config = tiny_points_config(steps=40, checkpoint_every=10)
     session = TrainingSession.start(config, run_dir=tmp_path / "run")
     session.run(15)
+    # The disk fills after the writer thread has written step 10's checkpoint: queued work of
+    # steps 1-15 it has not reached yet (a loaded machine) would meet the full disk first.
+    session.writer.wait()
     real_append = run_folder_module._append_line
 
     def append(handle, record):
