@@ -291,8 +291,9 @@ def _zigzag(values: np.ndarray, threshold: float) -> list[int]:
     finite = np.flatnonzero(np.isfinite(values))
     if not len(finite):
         return []
-    turns = _turning_points(values[finite])
-    indices, points = finite[turns], values[finite][turns]
+    finite_values = values[finite]
+    turns = _turning_points(finite_values)
+    indices, points = finite[turns], finite_values[turns]
     pivots: list[int] = []
     low = high = extreme = int(indices[0])
     low_value = high_value = extreme_value = float(points[0])
